@@ -1,0 +1,484 @@
+package main
+
+import (
+	"archive/zip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/parley-inbox/parley/shared/dynamo"
+)
+
+// cfnTemplate is the part of a synthesized template the tests read.
+type cfnTemplate struct {
+	Resources map[string]cfnResource `json:"Resources"`
+}
+
+type cfnResource struct {
+	Type                string          `json:"Type"`
+	Properties          json.RawMessage `json:"Properties"`
+	DeletionPolicy      string          `json:"DeletionPolicy"`
+	UpdateReplacePolicy string          `json:"UpdateReplacePolicy"`
+}
+
+// synthTemplate builds the stack against a dummy api.zip and returns its
+// template. context is passed to the app as CDK context values.
+func synthTemplate(t *testing.T, context map[string]any) cfnTemplate {
+	t.Helper()
+	assetsDir := t.TempDir()
+	writeDummyLambdaZip(t, filepath.Join(assetsDir, "api.zip"))
+
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Outdir:  jsii.String(t.TempDir()),
+		Context: &context,
+	})
+	stack := NewParleyStack(app, "Parley", &ParleyStackProps{AssetsDir: assetsDir})
+
+	raw, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
+	if err != nil {
+		t.Fatalf("encode template: %v", err)
+	}
+	var template cfnTemplate
+	if err := json.Unmarshal(raw, &template); err != nil {
+		t.Fatalf("decode template: %v", err)
+	}
+	return template
+}
+
+// writeDummyLambdaZip writes a deployment zip holding an executable bootstrap,
+// shaped like the ones `make build` produces.
+func writeDummyLambdaZip(t *testing.T, path string) {
+	t.Helper()
+	file, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+
+	archive := zip.NewWriter(file)
+	header := &zip.FileHeader{Name: "bootstrap", Method: zip.Deflate, Modified: time.Unix(0, 0).UTC()}
+	header.SetMode(0o755)
+	entry, err := archive.CreateHeader(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := entry.Write([]byte("#!/bin/sh\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := archive.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// resourcesOfType returns the template's resources of one CloudFormation
+// type, keyed by logical ID.
+func (tpl cfnTemplate) resourcesOfType(cfnType string) map[string]cfnResource {
+	found := map[string]cfnResource{}
+	for id, resource := range tpl.Resources {
+		if resource.Type == cfnType {
+			found[id] = resource
+		}
+	}
+	return found
+}
+
+// onlyResourceOfType returns the single resource of a type, failing otherwise.
+func (tpl cfnTemplate) onlyResourceOfType(t *testing.T, cfnType string) (string, cfnResource) {
+	t.Helper()
+	found := tpl.resourcesOfType(cfnType)
+	if len(found) != 1 {
+		t.Fatalf("got %d resources of type %s, want 1", len(found), cfnType)
+	}
+	for id, resource := range found {
+		return id, resource
+	}
+	panic("unreachable")
+}
+
+func decodeProperties(t *testing.T, resource cfnResource, into any) {
+	t.Helper()
+	if err := json.Unmarshal(resource.Properties, into); err != nil {
+		t.Fatalf("decode %s properties: %v", resource.Type, err)
+	}
+}
+
+func assertEqual[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+type keySchemaElement struct {
+	AttributeName string
+	KeyType       string
+}
+
+type attributeDefinition struct {
+	AttributeName string
+	AttributeType string
+}
+
+type projection struct {
+	ProjectionType   string
+	NonKeyAttributes []string `json:",omitempty"`
+}
+
+type globalSecondaryIndex struct {
+	IndexName  string
+	KeySchema  []keySchemaElement
+	Projection projection
+}
+
+type tableProperties struct {
+	KeySchema               []keySchemaElement
+	AttributeDefinitions    []attributeDefinition
+	GlobalSecondaryIndexes  []globalSecondaryIndex
+	TimeToLiveSpecification struct {
+		AttributeName string
+		Enabled       bool
+	}
+	BillingMode                      string
+	PointInTimeRecoverySpecification struct{ PointInTimeRecoveryEnabled bool }
+	DeletionProtectionEnabled        bool
+	StreamSpecification              struct{ StreamViewType string }
+	SSESpecification                 struct {
+		SSEEnabled bool
+		SSEType    string
+	}
+}
+
+func keySchema(partitionKey, sortKey string) []keySchemaElement {
+	keys := []keySchemaElement{{AttributeName: partitionKey, KeyType: "HASH"}}
+	if sortKey != "" {
+		keys = append(keys, keySchemaElement{AttributeName: sortKey, KeyType: "RANGE"})
+	}
+	return keys
+}
+
+func TestTableMatchesSchema(t *testing.T) {
+	template := synthTemplate(t, nil)
+	_, tableResource := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
+	var table tableProperties
+	decodeProperties(t, tableResource, &table)
+
+	schema := dynamo.Schema
+	wantAttributes := map[string]bool{schema.PartitionKey: true, schema.SortKey: true}
+	var wantIndexes []globalSecondaryIndex
+	for _, index := range schema.Indexes {
+		wantAttributes[index.PartitionKey] = true
+		wantAttributes[index.SortKey] = true
+		want := globalSecondaryIndex{
+			IndexName:  index.Name,
+			KeySchema:  keySchema(index.PartitionKey, index.SortKey),
+			Projection: projection{ProjectionType: "ALL"},
+		}
+		if index.NonKeyAttributes != nil {
+			want.Projection = projection{ProjectionType: "INCLUDE", NonKeyAttributes: slices.Sorted(slices.Values(index.NonKeyAttributes))}
+		}
+		wantIndexes = append(wantIndexes, want)
+	}
+	delete(wantAttributes, "")
+	var wantDefinitions []attributeDefinition
+	for name := range wantAttributes {
+		wantDefinitions = append(wantDefinitions, attributeDefinition{AttributeName: name, AttributeType: "S"})
+	}
+
+	// Order carries no meaning for definitions, indexes or projections.
+	byAttributeName := func(a, b attributeDefinition) int { return strings.Compare(a.AttributeName, b.AttributeName) }
+	byIndexName := func(a, b globalSecondaryIndex) int { return strings.Compare(a.IndexName, b.IndexName) }
+	slices.SortFunc(wantDefinitions, byAttributeName)
+	slices.SortFunc(table.AttributeDefinitions, byAttributeName)
+	slices.SortFunc(wantIndexes, byIndexName)
+	slices.SortFunc(table.GlobalSecondaryIndexes, byIndexName)
+	for i := range table.GlobalSecondaryIndexes {
+		slices.Sort(table.GlobalSecondaryIndexes[i].Projection.NonKeyAttributes)
+	}
+
+	assertEqual(t, "KeySchema", table.KeySchema, keySchema(schema.PartitionKey, schema.SortKey))
+	assertEqual(t, "AttributeDefinitions", table.AttributeDefinitions, wantDefinitions)
+	assertEqual(t, "GlobalSecondaryIndexes", table.GlobalSecondaryIndexes, wantIndexes)
+	assertEqual(t, "TTL attribute", table.TimeToLiveSpecification.AttributeName, schema.TTLAttribute)
+	assertEqual(t, "TTL enabled", table.TimeToLiveSpecification.Enabled, true)
+	assertEqual(t, "BillingMode", table.BillingMode, "PAY_PER_REQUEST")
+	assertEqual(t, "PITR enabled", table.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true)
+	assertEqual(t, "DeletionProtectionEnabled", table.DeletionProtectionEnabled, true)
+	assertEqual(t, "StreamViewType", table.StreamSpecification.StreamViewType, "NEW_AND_OLD_IMAGES")
+	assertEqual(t, "SSEEnabled", table.SSESpecification.SSEEnabled, true)
+	assertEqual(t, "DeletionPolicy", tableResource.DeletionPolicy, "Retain")
+	assertEqual(t, "UpdateReplacePolicy", tableResource.UpdateReplacePolicy, "Retain")
+}
+
+type routeProperties struct {
+	RouteKey          string
+	AuthorizationType string
+	AuthorizerId      any
+}
+
+func TestRoutesRequireJWTExceptOpenAPI(t *testing.T) {
+	template := synthTemplate(t, nil)
+	const publicRoute = "GET /openapi.json"
+
+	var gotRouteKeys []string
+	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+		var route routeProperties
+		decodeProperties(t, resource, &route)
+		gotRouteKeys = append(gotRouteKeys, route.RouteKey)
+
+		if route.RouteKey == publicRoute {
+			if route.AuthorizationType != "" && route.AuthorizationType != "NONE" {
+				t.Errorf("route %q (%s): got AuthorizationType %q, want none", route.RouteKey, id, route.AuthorizationType)
+			}
+			if route.AuthorizerId != nil {
+				t.Errorf("route %q (%s): got AuthorizerId %v, want none", route.RouteKey, id, route.AuthorizerId)
+			}
+			continue
+		}
+		if route.AuthorizationType != "JWT" {
+			t.Errorf("route %q (%s): got AuthorizationType %q, want JWT", route.RouteKey, id, route.AuthorizationType)
+		}
+		if route.AuthorizerId == nil {
+			t.Errorf("route %q (%s): got no AuthorizerId, want the JWT authorizer", route.RouteKey, id)
+		}
+	}
+
+	// No ANY or OPTIONS route: CORS preflights must not reach the authorizer.
+	wantRouteKeys := []string{
+		"DELETE /{proxy+}", "GET /openapi.json", "GET /{proxy+}",
+		"PATCH /{proxy+}", "POST /{proxy+}", "PUT /{proxy+}",
+	}
+	slices.Sort(gotRouteKeys)
+	assertEqual(t, "route keys", gotRouteKeys, wantRouteKeys)
+
+	var authorizer struct {
+		AuthorizerType   string
+		IdentitySource   []string
+		JwtConfiguration struct {
+			Audience []any
+			Issuer   any
+		}
+	}
+	_, authorizerResource := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Authorizer")
+	decodeProperties(t, authorizerResource, &authorizer)
+	clientID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
+	assertEqual(t, "AuthorizerType", authorizer.AuthorizerType, "JWT")
+	assertEqual(t, "IdentitySource", authorizer.IdentitySource, []string{"$request.header.Authorization"})
+	assertEqual(t, "JWT audience", authorizer.JwtConfiguration.Audience, []any{map[string]any{"Ref": clientID}})
+}
+
+func TestAPIFunctionRuntime(t *testing.T) {
+	template := synthTemplate(t, nil)
+
+	var functionIDs []string
+	var function struct {
+		Runtime       string
+		Architectures []string
+		Handler       string
+		MemorySize    int
+		Timeout       int
+		TracingConfig struct{ Mode string }
+		Environment   struct{ Variables map[string]any }
+	}
+	for id, resource := range template.resourcesOfType("AWS::Lambda::Function") {
+		if strings.HasPrefix(id, "ApiFunction") {
+			functionIDs = append(functionIDs, id)
+			decodeProperties(t, resource, &function)
+		}
+	}
+	if len(functionIDs) != 1 {
+		t.Fatalf("got api functions %v, want exactly one", functionIDs)
+	}
+
+	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
+	secretID, _ := template.onlyResourceOfType(t, "AWS::SecretsManager::Secret")
+	assertEqual(t, "Runtime", function.Runtime, "provided.al2023")
+	assertEqual(t, "Architectures", function.Architectures, []string{"arm64"})
+	assertEqual(t, "Handler", function.Handler, "bootstrap")
+	assertEqual(t, "MemorySize", function.MemorySize, 256)
+	assertEqual(t, "Timeout", function.Timeout, 10)
+	assertEqual(t, "Tracing", function.TracingConfig.Mode, "Active")
+	assertEqual(t, "Environment", function.Environment.Variables, map[string]any{
+		"TABLE_NAME":        map[string]any{"Ref": tableID},
+		"CURSOR_SECRET_ARN": map[string]any{"Ref": secretID},
+	})
+}
+
+// policyStatements finds every IAM statement anywhere in the template:
+// identity policies, inline role policies, trust and resource policies.
+func policyStatements(node any) []map[string]any {
+	var statements []map[string]any
+	switch value := node.(type) {
+	case map[string]any:
+		for key, child := range value {
+			if key == "Statement" {
+				switch statement := child.(type) {
+				case []any:
+					for _, s := range statement {
+						if s, ok := s.(map[string]any); ok {
+							statements = append(statements, s)
+						}
+					}
+				case map[string]any:
+					statements = append(statements, statement)
+				}
+				continue
+			}
+			statements = append(statements, policyStatements(child)...)
+		}
+	case []any:
+		for _, child := range value {
+			statements = append(statements, policyStatements(child)...)
+		}
+	}
+	return statements
+}
+
+// statementActions returns a statement's Action and NotAction entries.
+func statementActions(statement map[string]any) []string {
+	var actions []string
+	for _, key := range []string{"Action", "NotAction"} {
+		switch action := statement[key].(type) {
+		case string:
+			actions = append(actions, action)
+		case []any:
+			for _, a := range action {
+				if a, ok := a.(string); ok {
+					actions = append(actions, a)
+				}
+			}
+		}
+	}
+	return actions
+}
+
+func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
+	template := synthTemplate(t, nil)
+	var resources map[string]any
+	raw, _ := json.Marshal(template.Resources)
+	if err := json.Unmarshal(raw, &resources); err != nil {
+		t.Fatal(err)
+	}
+
+	statements := policyStatements(resources)
+	if len(statements) == 0 {
+		t.Fatal("got no policy statements, want at least the api function's")
+	}
+	var dynamoActions []string
+	for _, statement := range statements {
+		for _, action := range statementActions(statement) {
+			if strings.Contains(action, "*") {
+				t.Errorf("statement %v: got wildcard action %q, want none", statement, action)
+			}
+			if strings.EqualFold(action, "dynamodb:Scan") {
+				t.Errorf("statement %v: grants dynamodb:Scan, want no Scan", statement)
+			}
+			if strings.HasPrefix(strings.ToLower(action), "dynamodb:") {
+				dynamoActions = append(dynamoActions, action)
+			}
+		}
+	}
+
+	slices.Sort(dynamoActions)
+	assertEqual(t, "DynamoDB actions", dynamoActions, []string{
+		"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
+		"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+		"dynamodb:Query", "dynamodb:UpdateItem",
+	})
+}
+
+func TestCognitoGroupsAndWorkspaceAttribute(t *testing.T) {
+	template := synthTemplate(t, nil)
+
+	var gotGroups []string
+	for _, resource := range template.resourcesOfType("AWS::Cognito::UserPoolGroup") {
+		var group struct{ GroupName string }
+		decodeProperties(t, resource, &group)
+		gotGroups = append(gotGroups, group.GroupName)
+	}
+	slices.Sort(gotGroups)
+	assertEqual(t, "groups", gotGroups, []string{"admin", "agent"})
+
+	type schemaAttribute struct {
+		Name              string
+		AttributeDataType string
+		Mutable           bool
+	}
+	var userPool struct {
+		Schema                 []schemaAttribute
+		UsernameAttributes     []string
+		AdminCreateUserConfig  struct{ AllowAdminCreateUserOnly bool }
+		AccountRecoverySetting struct {
+			RecoveryMechanisms []struct{ Name string }
+		}
+	}
+	userPoolID, userPoolResource := template.onlyResourceOfType(t, "AWS::Cognito::UserPool")
+	decodeProperties(t, userPoolResource, &userPool)
+
+	var gotWorkspace []schemaAttribute
+	for _, attribute := range userPool.Schema {
+		if attribute.Name == "workspace_id" {
+			gotWorkspace = append(gotWorkspace, attribute)
+		}
+	}
+	assertEqual(t, "workspace_id attribute", gotWorkspace,
+		[]schemaAttribute{{Name: "workspace_id", AttributeDataType: "String", Mutable: false}})
+	assertEqual(t, "UsernameAttributes", userPool.UsernameAttributes, []string{"email"})
+	assertEqual(t, "self sign-up disabled", userPool.AdminCreateUserConfig.AllowAdminCreateUserOnly, true)
+	assertEqual(t, "recovery mechanisms", len(userPool.AccountRecoverySetting.RecoveryMechanisms), 1)
+	if len(userPool.AccountRecoverySetting.RecoveryMechanisms) == 1 {
+		assertEqual(t, "recovery mechanism", userPool.AccountRecoverySetting.RecoveryMechanisms[0].Name, "verified_email")
+	}
+	assertEqual(t, "user pool DeletionPolicy", userPoolResource.DeletionPolicy, "Retain")
+
+	var client struct {
+		GenerateSecret    bool
+		ExplicitAuthFlows []string
+		UserPoolId        any
+	}
+	_, clientResource := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
+	decodeProperties(t, clientResource, &client)
+	slices.Sort(client.ExplicitAuthFlows)
+	assertEqual(t, "client secret", client.GenerateSecret, false)
+	assertEqual(t, "client auth flows", client.ExplicitAuthFlows, []string{"ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_SRP_AUTH"})
+	assertEqual(t, "client user pool", client.UserPoolId, any(map[string]any{"Ref": userPoolID}))
+}
+
+func TestCORSOriginsComeFromContext(t *testing.T) {
+	type corsConfiguration struct {
+		AllowOrigins []string
+		AllowHeaders []string
+		AllowMethods []string
+	}
+	apiCORS := func(t *testing.T, context map[string]any) *corsConfiguration {
+		t.Helper()
+		var api struct{ CorsConfiguration *corsConfiguration }
+		_, apiResource := synthTemplate(t, context).onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+		decodeProperties(t, apiResource, &api)
+		return api.CorsConfiguration
+	}
+
+	t.Run("unset means no CORS", func(t *testing.T) {
+		if got := apiCORS(t, nil); got != nil {
+			t.Errorf("CorsConfiguration: got %+v, want none", *got)
+		}
+	})
+
+	t.Run("comma-separated origins", func(t *testing.T) {
+		got := apiCORS(t, map[string]any{"corsOrigins": "https://app.example.com, https://admin.example.com"})
+		if got == nil {
+			t.Fatal("CorsConfiguration: got none, want one")
+		}
+		assertEqual(t, "AllowOrigins", got.AllowOrigins, []string{"https://app.example.com", "https://admin.example.com"})
+		assertEqual(t, "AllowHeaders", got.AllowHeaders, []string{"Authorization", "Content-Type", "Idempotency-Key"})
+		assertEqual(t, "AllowMethods", got.AllowMethods, []string{"GET", "POST", "PUT", "PATCH", "DELETE"})
+	})
+}

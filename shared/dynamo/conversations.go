@@ -1,0 +1,300 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+type conversationItem struct {
+	PK     string `json:"PK"`
+	SK     string `json:"SK"`
+	GSI1PK string `json:"GSI1PK,omitempty"`
+	GSI1SK string `json:"GSI1SK,omitempty"`
+	inbox.Conversation
+	// Fields the API does not show but the store keeps.
+	ActivityID     string   `json:"activityId"`
+	Deleting       bool     `json:"deleting,omitempty"`
+	RecentRequests []string `json:"recent,omitempty"`
+}
+
+func conversationRecord(c *inbox.Conversation) conversationItem {
+	it := conversationItem{
+		PK: conversationPK(c.WorkspaceID, c.ID), SK: skConversation,
+		Conversation: *c, ActivityID: c.ActivityID, Deleting: c.Deleting, RecentRequests: c.RecentRequests,
+	}
+	// Only active conversations are in the inbox index (a sparse GSI).
+	if !c.Archived && !c.Deleting {
+		it.GSI1PK = inboxPK(c.WorkspaceID)
+		it.GSI1SK = c.ActivityID
+	}
+	return it
+}
+
+func (it *conversationItem) domain(ws string) *inbox.Conversation {
+	c := it.Conversation
+	c.WorkspaceID = ws
+	c.ActivityID, c.Deleting, c.RecentRequests = it.ActivityID, it.Deleting, it.RecentRequests
+	if c.Labels == nil {
+		c.Labels = []string{}
+	}
+	if c.Channels == nil {
+		c.Channels = []inbox.Channel{}
+	}
+	return &c
+}
+
+func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation) error {
+	c.Version = 1
+	item, err := marshal(conversationRecord(c))
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	// Linking the contact bumps its version, so a contact update that read
+	// the contact before the link cannot erase it.
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Update: &types.Update{
+			TableName:                 &s.table,
+			Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
+			UpdateExpression:          aws.String("SET conversationId = :c, version = version + :one"),
+			ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(conversationId)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1)},
+		}},
+	})
+	if err != nil {
+		c.Version = 0
+		if len(cancelledAt(err)) > 0 {
+			return inbox.Errorf(inbox.KindConflict, "contact %s already has a conversation", c.ContactID)
+		}
+		return unavailable("CreateConversation", err)
+	}
+	return nil
+}
+
+func (s *Store) GetConversation(ctx context.Context, ws, id string) (*inbox.Conversation, error) {
+	var it conversationItem
+	ok, err := s.getItem(ctx, "GetConversation", key(conversationPK(ws, id), skConversation), true, &it)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("conversation", id)
+	}
+	return it.domain(ws), nil
+}
+
+func (s *Store) GetConversations(ctx context.Context, ws string, ids []string) ([]*inbox.Conversation, error) {
+	out := make([]*inbox.Conversation, 0, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			keys = append(keys, key(conversationPK(ws, id), skConversation))
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
+		for attempt := 0; len(req) > 0; attempt++ {
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: capacityMode(ctx)})
+			if err != nil {
+				return nil, unavailable("BatchGetItem", err)
+			}
+			recordAll(ctx, reading, res.ConsumedCapacity)
+			for _, item := range res.Responses[s.table] {
+				var it conversationItem
+				if err := unmarshal(item, &it); err != nil {
+					return nil, inbox.Internal(err)
+				}
+				out = append(out, it.domain(ws))
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) PutConversation(ctx context.Context, c *inbox.Conversation) error {
+	next := *c
+	next.Version++
+	item, err := marshal(conversationRecord(&next))
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	if err := s.putVersioned(ctx, "PutConversation", item, c.Version); err != nil {
+		return err
+	}
+	c.Version = next.Version
+	return nil
+}
+
+func (s *Store) DeleteConversation(ctx context.Context, c *inbox.Conversation) error {
+	pk := conversationPK(c.WorkspaceID, c.ID)
+	// Messages first, in pages; the conversation item goes last so a crash
+	// leaves something a retried delete can find.
+	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefixMessage))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).
+		WithProjection(expression.NamesList(expression.Name(AttrPK), expression.Name(AttrSK))).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnConsumedCapacity: capacityMode(ctx),
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return unavailable("Query", err)
+		}
+		record(ctx, reading, out.ConsumedCapacity)
+		if err := s.deleteKeys(ctx, out.Items); err != nil {
+			return err
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &s.table, Key: key(pk, skConversation)}},
+		{Update: &types.Update{
+			TableName:                 &s.table,
+			Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
+			UpdateExpression:          aws.String("REMOVE conversationId SET version = version + :one"),
+			ConditionExpression:       aws.String("conversationId = :c"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1)},
+		}},
+	})
+	if len(cancelledAt(err)) > 0 {
+		// The contact was already unlinked (a retry): delete the thread alone.
+		out, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(pk, skConversation), ReturnConsumedCapacity: capacityMode(ctx)})
+		if derr != nil {
+			return unavailable("DeleteItem", derr)
+		}
+		record(ctx, writing, out.ConsumedCapacity)
+		return nil
+	}
+	if err != nil {
+		return unavailable("DeleteConversation", err)
+	}
+	return nil
+}
+
+// deleteKeys batch-deletes items by key, retrying what DynamoDB leaves unprocessed.
+func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.AttributeValue) error {
+	for start := 0; start < len(keys); start += 25 {
+		var reqs []types.WriteRequest
+		for _, k := range keys[start:min(start+25, len(keys))] {
+			reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}})
+		}
+		pending := map[string][]types.WriteRequest{s.table: reqs}
+		for attempt := 0; len(pending) > 0; attempt++ {
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending, ReturnConsumedCapacity: capacityMode(ctx)})
+			if err != nil {
+				return unavailable("BatchWriteItem", err)
+			}
+			recordAll(ctx, writing, out.ConsumedCapacity)
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// inboxScanFactor bounds how many index rows one filtered page examines.
+const inboxScanFactor = 4
+
+func (s *Store) ListInbox(ctx context.Context, ws string, f inbox.InboxFilter, p inbox.PageRequest) (inbox.Page[*inbox.Conversation], error) {
+	var page inbox.Page[*inbox.Conversation]
+	scope := "inbox"
+	start, err := s.cursors.decode(scope, workspacePK(ws)+"#", p.Cursor)
+	if err != nil {
+		return page, err
+	}
+	kc := expression.Key(AttrGSI1PK).Equal(expression.Value(inboxPK(ws)))
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	limit := p.Limit
+	if cond, ok := inboxCondition(f); ok {
+		b = b.WithFilter(cond)
+		// DynamoDB applies Limit before the filter; read further so a page
+		// usually fills, and cut the cursor at the last row returned.
+		limit = p.Limit * inboxScanFactor
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return page, inbox.Internal(err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(IndexInbox),
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+		ExclusiveStartKey:         start,
+		ReturnConsumedCapacity:    capacityMode(ctx),
+	})
+	if err != nil {
+		return page, unavailable("ListInbox", err)
+	}
+	record(ctx, reading, out.ConsumedCapacity)
+	items := out.Items
+	next := out.LastEvaluatedKey
+	if len(items) > p.Limit {
+		items = items[:p.Limit]
+		last := items[len(items)-1]
+		next = map[string]types.AttributeValue{AttrPK: last[AttrPK], AttrSK: last[AttrSK], AttrGSI1PK: last[AttrGSI1PK], AttrGSI1SK: last[AttrGSI1SK]}
+	}
+	page.Items = make([]*inbox.Conversation, 0, len(items))
+	for _, item := range items {
+		var it conversationItem
+		if err := unmarshal(item, &it); err != nil {
+			return page, inbox.Internal(err)
+		}
+		page.Items = append(page.Items, it.domain(ws))
+	}
+	page.NextCursor = s.cursors.encode(scope, next)
+	return page, nil
+}
+
+func inboxCondition(f inbox.InboxFilter) (expression.ConditionBuilder, bool) {
+	var conds []expression.ConditionBuilder
+	if f.Status != "" {
+		conds = append(conds, expression.Name("status").Equal(expression.Value(f.Status)))
+	}
+	switch f.Assignee {
+	case "":
+	case inbox.AssigneeNone:
+		conds = append(conds, expression.Name("assigneeId").AttributeNotExists())
+	default:
+		conds = append(conds, expression.Name("assigneeId").Equal(expression.Value(f.Assignee)))
+	}
+	if f.Label != "" {
+		conds = append(conds, expression.Name("labels").Contains(f.Label))
+	}
+	if f.Channel != "" {
+		conds = append(conds, expression.Name("channels").Contains(string(f.Channel)))
+	}
+	if f.Unread != nil {
+		conds = append(conds, expression.Name("unread").Equal(expression.Value(*f.Unread)))
+	}
+	if len(conds) == 0 {
+		return expression.ConditionBuilder{}, false
+	}
+	if len(conds) == 1 {
+		return conds[0], true
+	}
+	return expression.And(conds[0], conds[1], conds[2:]...), true
+}

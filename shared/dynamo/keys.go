@@ -1,0 +1,56 @@
+package dynamo
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Key layout. Everything starts with "WS#<workspace>", so no key can reach
+// another tenant's items. Entities with their own partition (contacts,
+// conversations) spread load; small per-workspace lists (users, labels)
+// share the workspace partition so one Query lists them.
+//
+//	WS#w                      #WORKSPACE        workspace and settings
+//	WS#w                      USER#u            team member
+//	WS#w                      LABEL#l           label
+//	WS#w#LABELNAME#name       #UNIQUE           label name claim
+//	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name prefix)
+//	WS#w#PHONE#+1415...       #UNIQUE           phone claim -> contact
+//	WS#w#EMAIL#a@b.c          #UNIQUE           email claim -> contact
+//	WS#w#CONV#v               #CONV             conversation (GSI1: inbox)
+//	WS#w#CONV#v               MSG#m             message, m a ULID
+//	WS#w#IDEM#h               #IDEM             API idempotency record (TTL)
+const (
+	skWorkspace    = "#WORKSPACE"
+	skContact      = "#CONTACT"
+	skConversation = "#CONV"
+	skUnique       = "#UNIQUE"
+	skIdempotency  = "#IDEM"
+	prefixUser     = "USER#"
+	prefixLabel    = "LABEL#"
+	prefixMessage  = "MSG#"
+)
+
+func workspacePK(ws string) string        { return "WS#" + ws }
+func contactPK(ws, id string) string      { return workspacePK(ws) + "#CONTACT#" + id }
+func conversationPK(ws, id string) string { return workspacePK(ws) + "#CONV#" + id }
+func phonePK(ws, e164 string) string      { return workspacePK(ws) + "#PHONE#" + e164 }
+func emailPK(ws, email string) string     { return workspacePK(ws) + "#EMAIL#" + email }
+func labelNamePK(ws, name string) string {
+	return workspacePK(ws) + "#LABELNAME#" + strings.ToLower(name)
+}
+func idempotencyPK(ws, hash string) string     { return workspacePK(ws) + "#IDEM#" + hash }
+func inboxPK(ws string) string                 { return workspacePK(ws) + "#INBOX" }
+func messageSK(id string) string               { return prefixMessage + id }
+func nameShardPK(ws string, key string) string { return workspacePK(ws) + "#NAME#" + nameShard(key) }
+
+// nameShard spreads the name index over one partition per first letter, so
+// a big workspace's contacts do not all land in one partition, and a prefix
+// search still reads exactly one.
+func nameShard(key string) string {
+	r, _ := utf8.DecodeRuneInString(key)
+	if r == utf8.RuneError {
+		return "_"
+	}
+	return string(r)
+}

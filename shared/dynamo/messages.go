@@ -1,0 +1,103 @@
+package dynamo
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+type messageItem struct {
+	PK string `json:"PK"`
+	SK string `json:"SK"`
+	inbox.Message
+}
+
+func (it *messageItem) domain(ws, conversationID string) *inbox.Message {
+	m := it.Message
+	m.WorkspaceID, m.ConversationID = ws, conversationID
+	if m.Attachments == nil {
+		m.Attachments = []inbox.Attachment{}
+	}
+	return &m
+}
+
+func (s *Store) PutMessage(ctx context.Context, m *inbox.Message) error {
+	rec := messageItem{PK: conversationPK(m.WorkspaceID, m.ConversationID), SK: messageSK(m.ID), Message: *m}
+	// The partition key already names workspace and conversation.
+	rec.WorkspaceID, rec.ConversationID = "", ""
+	item, err := marshal(rec)
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:    aws.String("attribute_not_exists(PK)"),
+		ReturnConsumedCapacity: capacityMode(ctx),
+	})
+	if isConditionFailed(err) {
+		return nil // already stored: a retry of the same message
+	}
+	if err != nil {
+		return unavailable("PutMessage", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+func (s *Store) GetMessage(ctx context.Context, ws, conversationID, id string) (*inbox.Message, error) {
+	var it messageItem
+	ok, err := s.getItem(ctx, "GetMessage", key(conversationPK(ws, conversationID), messageSK(id)), true, &it)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("message", id)
+	}
+	return it.domain(ws, conversationID), nil
+}
+
+func (s *Store) ListMessages(ctx context.Context, ws, conversationID string, p inbox.PageRequest) (inbox.Page[*inbox.Message], error) {
+	var page inbox.Page[*inbox.Message]
+	pk := conversationPK(ws, conversationID)
+	scope := "messages:" + conversationID
+	if p.Newest {
+		scope += ":newest"
+	}
+	start, err := s.cursors.decode(scope, pk, p.Cursor)
+	if err != nil {
+		return page, err
+	}
+	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefixMessage))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return page, inbox.Internal(err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(!p.Newest),
+		Limit:                     aws.Int32(int32(p.Limit)),
+		ExclusiveStartKey:         start,
+		ReturnConsumedCapacity:    capacityMode(ctx),
+	})
+	if err != nil {
+		return page, unavailable("ListMessages", err)
+	}
+	record(ctx, reading, out.ConsumedCapacity)
+	page.Items = make([]*inbox.Message, 0, len(out.Items))
+	for _, item := range out.Items {
+		var it messageItem
+		if err := unmarshal(item, &it); err != nil {
+			return page, inbox.Internal(err)
+		}
+		page.Items = append(page.Items, it.domain(ws, conversationID))
+	}
+	page.NextCursor = s.cursors.encode(scope, out.LastEvaluatedKey)
+	return page, nil
+}

@@ -1,0 +1,57 @@
+package dynamo
+
+// The single-table schema. The store builds its keys from these names and
+// infra/ builds the CloudFormation table from Schema, so the two cannot drift.
+
+// Attribute names shared by every item.
+const (
+	AttrPK      = "PK"
+	AttrSK      = "SK"
+	AttrTTL     = "expiresAt"
+	AttrGSI1PK  = "GSI1PK"
+	AttrGSI1SK  = "GSI1SK"
+	AttrGSI2PK  = "GSI2PK"
+	AttrGSI2SK  = "GSI2SK"
+	IndexInbox  = "inbox"
+	IndexByName = "byName"
+)
+
+// Index describes one global secondary index.
+type Index struct {
+	Name         string
+	PartitionKey string
+	SortKey      string
+	// NonKeyAttributes are projected with INCLUDE; nil means ALL.
+	NonKeyAttributes []string
+}
+
+// TableSchema is everything a deployment needs to know to create the table.
+type TableSchema struct {
+	PartitionKey string
+	SortKey      string
+	TTLAttribute string
+	Indexes      []Index
+}
+
+// inboxProjection is what one inbox row needs. Keeping the projection small
+// keeps a 25-row page inside a few 4 KB read units.
+var inboxProjection = []string{
+	"id", "contactId", "contactName", "status", "unread", "assigneeId",
+	"labels", "channels", "preview", "lastMessageAt", "lastMessageDirection",
+	"createdAt", "updatedAt", "version",
+}
+
+// Schema is the one definition of Parley's table.
+var Schema = TableSchema{
+	PartitionKey: AttrPK,
+	SortKey:      AttrSK,
+	TTLAttribute: AttrTTL,
+	Indexes: []Index{
+		// The active inbox: only non-archived conversations carry GSI1 keys
+		// (a sparse index), sorted by the ULID of their latest activity.
+		{Name: IndexInbox, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK, NonKeyAttributes: inboxProjection},
+		// Contact name prefix search, sharded by the first letter of the name.
+		// Projects everything: contacts are small and search returns them whole.
+		{Name: IndexByName, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK, NonKeyAttributes: nil},
+	},
+}

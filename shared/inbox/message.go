@@ -1,0 +1,121 @@
+package inbox
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Direction is whether a message came from the contact or went to them.
+type Direction string
+
+const (
+	DirectionIn  Direction = "in"
+	DirectionOut Direction = "out"
+)
+
+// MessageKind separates what the contact sees from what only the team sees.
+type MessageKind string
+
+const (
+	KindMessage  MessageKind = "message"
+	KindComment  MessageKind = "comment"  // internal, never leaves Parley
+	KindCall     MessageKind = "call"     // a call log entry
+	KindActivity MessageKind = "activity" // a system note such as an opt-out
+)
+
+// MessageStatus is where a message is in its life.
+type MessageStatus string
+
+const (
+	MessageDraft     MessageStatus = "draft"
+	MessageQueued    MessageStatus = "queued"
+	MessageScheduled MessageStatus = "scheduled"
+	MessageSending   MessageStatus = "sending"
+	MessageSent      MessageStatus = "sent"
+	MessageDelivered MessageStatus = "delivered"
+	MessageRead      MessageStatus = "read"
+	MessageFailed    MessageStatus = "failed"
+	MessageCanceled  MessageStatus = "canceled"
+	// MessageReceived is the status of inbound messages, comments and activities.
+	MessageReceived MessageStatus = "received"
+)
+
+// Message is one entry in a thread.
+type Message struct {
+	ID             string        `json:"id"`
+	WorkspaceID    string        `json:"workspaceId"`
+	ConversationID string        `json:"conversationId"`
+	Direction      Direction     `json:"direction,omitempty"`
+	Kind           MessageKind   `json:"kind"`
+	Internal       bool          `json:"internal"`
+	Channel        Channel       `json:"channel,omitempty"`
+	Body           string        `json:"body"`
+	Attachments    []Attachment  `json:"attachments"`
+	Status         MessageStatus `json:"status"`
+	ProviderID     string        `json:"providerId,omitempty"`
+	AuthorID       string        `json:"authorId,omitempty"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	UpdatedAt      time.Time     `json:"updatedAt"`
+}
+
+// Attachment is metadata about a file; the bytes live with the provider or
+// in object storage, never in the table.
+type Attachment struct {
+	URL         string `json:"url"`
+	ContentType string `json:"contentType"`
+	Name        string `json:"name,omitempty"`
+	Size        int64  `json:"size,omitempty"`
+}
+
+// OutboundInput is what an agent posts to send a message.
+type OutboundInput struct {
+	Channel     Channel      `json:"channel"`
+	Body        string       `json:"body"`
+	Attachments []Attachment `json:"attachments"`
+}
+
+// CommentInput is an internal note.
+type CommentInput struct {
+	Body string `json:"body"`
+}
+
+const (
+	maxBodyLen        = 10000
+	maxAttachments    = 10
+	maxAttachmentURL  = 2048
+	maxContentTypeLen = 128
+)
+
+func validateBody(body string, required bool) (string, error) {
+	if !utf8.ValidString(body) {
+		return "", Invalid("body", "body must be UTF-8 text")
+	}
+	if required && strings.TrimSpace(body) == "" {
+		return "", Invalid("body", "body is empty")
+	}
+	if utf8.RuneCountInString(body) > maxBodyLen {
+		return "", Invalid("body", "body is longer than %d characters", maxBodyLen)
+	}
+	return body, nil
+}
+
+func validateAttachments(list []Attachment) ([]Attachment, error) {
+	if len(list) > maxAttachments {
+		return nil, Invalid("attachments", "at most %d attachments", maxAttachments)
+	}
+	out := make([]Attachment, 0, len(list))
+	for _, a := range list {
+		if !strings.HasPrefix(a.URL, "https://") || len(a.URL) > maxAttachmentURL {
+			return nil, Invalid("attachments", "attachment url must be an https URL of at most %d characters", maxAttachmentURL)
+		}
+		if a.ContentType == "" || len(a.ContentType) > maxContentTypeLen || !strings.Contains(a.ContentType, "/") {
+			return nil, Invalid("attachments", "attachment contentType must be a media type such as image/jpeg")
+		}
+		if a.Size < 0 {
+			return nil, Invalid("attachments", "attachment size cannot be negative")
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

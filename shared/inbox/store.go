@@ -1,0 +1,77 @@
+package inbox
+
+import "context"
+
+// Page is one page of a list and the opaque cursor to the next one, empty
+// on the last page.
+type Page[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// PageRequest asks for a page. Cursors come from an earlier Page and are
+// only valid in the workspace and list that issued them.
+type PageRequest struct {
+	Limit  int
+	Cursor string
+	// Newest lists a thread newest first (the first screen of a chat).
+	Newest bool
+}
+
+const (
+	DefaultPageSize = 25
+	MaxPageSize     = 100
+)
+
+// Store persists the domain. Implementations enforce the invariants that
+// need the database: uniqueness of phones, emails and label names, and
+// optimistic versioning (a write whose Version does not match what is
+// stored fails with KindConflict). Gets of missing items fail with
+// KindNotFound. Every method is scoped to one workspace.
+type Store interface {
+	GetWorkspace(ctx context.Context, workspaceID string) (*Workspace, error)
+	// PutWorkspace creates (Version 0) or replaces (matching Version) a workspace.
+	PutWorkspace(ctx context.Context, w *Workspace) error
+	GetUser(ctx context.Context, workspaceID, userID string) (*User, error)
+	PutUser(ctx context.Context, u *User) error
+	ListUsers(ctx context.Context, workspaceID string) ([]*User, error)
+
+	// CreateContact stores a new contact and claims its phones and emails.
+	// A value another contact holds fails with KindConflict naming it.
+	CreateContact(ctx context.Context, c *Contact) error
+	// UpdateContact replaces a contact whose stored version is prev.Version,
+	// claiming added phones and emails and releasing removed ones.
+	UpdateContact(ctx context.Context, prev, next *Contact) error
+	GetContact(ctx context.Context, workspaceID, id string) (*Contact, error)
+	FindContactByPhone(ctx context.Context, workspaceID, e164 string) (*Contact, error)
+	FindContactByEmail(ctx context.Context, workspaceID, email string) (*Contact, error)
+	SearchContactsByName(ctx context.Context, workspaceID, prefix string, limit int) ([]*Contact, error)
+
+	// CreateConversation stores a conversation and links it to its contact,
+	// failing with KindConflict if the contact already has one.
+	CreateConversation(ctx context.Context, c *Conversation) error
+	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
+	GetConversations(ctx context.Context, workspaceID string, ids []string) ([]*Conversation, error)
+	// PutConversation replaces a conversation whose stored version is
+	// c.Version, and increments c.Version.
+	PutConversation(ctx context.Context, c *Conversation) error
+	// DeleteConversation removes a conversation, all its messages, and its
+	// contact's link to it.
+	DeleteConversation(ctx context.Context, c *Conversation) error
+	ListInbox(ctx context.Context, workspaceID string, f InboxFilter, p PageRequest) (Page[*Conversation], error)
+
+	// PutMessage stores a new message; storing the same id again is a no-op.
+	PutMessage(ctx context.Context, m *Message) error
+	GetMessage(ctx context.Context, workspaceID, conversationID, id string) (*Message, error)
+	ListMessages(ctx context.Context, workspaceID, conversationID string, p PageRequest) (Page[*Message], error)
+
+	CreateLabel(ctx context.Context, l *Label) error
+	UpdateLabel(ctx context.Context, prev, next *Label) error
+	GetLabel(ctx context.Context, workspaceID, id string) (*Label, error)
+	ListLabels(ctx context.Context, workspaceID string) ([]*Label, error)
+	DeleteLabel(ctx context.Context, l *Label) error
+}
+
+// ErrVersionConflict is what a store returns when a versioned write lost a
+// race. Use cases re-read and retry; callers see it only if retries run out.
+var ErrVersionConflict = &Error{Kind: KindConflict, Message: "the item was changed by someone else at the same time; retry the request"}

@@ -1,0 +1,66 @@
+package inbox
+
+import "time"
+
+// Role decides what a user may do. Agents work the inbox; admins also manage
+// settings and may delete conversations.
+type Role string
+
+const (
+	RoleAdmin Role = "admin"
+	RoleAgent Role = "agent"
+)
+
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleAgent }
+
+// Workspace is a tenant. Every stored key is scoped by its id.
+type Workspace struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	Settings  WorkspaceSettings `json:"settings"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+	Version   int64             `json:"version"`
+}
+
+// WorkspaceSettings are the admin-controlled switches.
+type WorkspaceSettings struct {
+	// ConversationDeletion lets admins delete conversations. Some teams must
+	// keep every record, so they turn it off for everyone.
+	ConversationDeletion bool `json:"conversationDeletion"`
+	// Timezone is the fallback for contacts with no timezone of their own.
+	Timezone string `json:"timezone"`
+}
+
+// WorkspaceSettingsPatch changes some settings; nil fields stay as they are.
+type WorkspaceSettingsPatch struct {
+	Name                 *string `json:"name,omitempty"`
+	ConversationDeletion *bool   `json:"conversationDeletion,omitempty"`
+	Timezone             *string `json:"timezone,omitempty"`
+}
+
+// User is a member of a workspace.
+type User struct {
+	ID          string    `json:"id"`
+	WorkspaceID string    `json:"workspaceId"`
+	Name        string    `json:"name"`
+	Email       string    `json:"email"`
+	Role        Role      `json:"role"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// Actor is the authenticated caller of a use case, read from the token.
+type Actor struct {
+	WorkspaceID string
+	UserID      string
+	Role        Role
+}
+
+func (a Actor) IsAdmin() bool { return a.Role == RoleAdmin }
+
+func requireAdmin(a Actor, action string) error {
+	if !a.IsAdmin() {
+		return Errorf(KindForbidden, "only an admin can %s", action)
+	}
+	return nil
+}
