@@ -12,9 +12,10 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// IdempotencyRecord is a stored API response, replayed when a client
-// retries a create with the same Idempotency-Key.
-type IdempotencyRecord struct {
+var _ inbox.RequestLog = (*Store)(nil)
+
+// requestItem stores an inbox.RequestRecord until its TTL.
+type requestItem struct {
 	PK          string `json:"PK"`
 	SK          string `json:"SK"`
 	Fingerprint string `json:"fingerprint"`
@@ -28,8 +29,8 @@ const IdempotencyTTL = 24 * time.Hour
 
 // ClaimRequest records that a request with this key hash has started. If
 // one already did, it returns that record (Status 0: still running).
-func (s *Store) ClaimRequest(ctx context.Context, ws, hash, fingerprint string) (*IdempotencyRecord, error) {
-	rec := IdempotencyRecord{PK: idempotencyPK(ws, hash), SK: skIdempotency, Fingerprint: fingerprint,
+func (s *Store) ClaimRequest(ctx context.Context, ws, hash, fingerprint string) (*inbox.RequestRecord, error) {
+	rec := requestItem{PK: idempotencyPK(ws, hash), SK: skIdempotency, Fingerprint: fingerprint,
 		ExpiresAt: time.Now().Add(IdempotencyTTL).Unix()}
 	item, err := marshal(rec)
 	if err != nil {
@@ -49,11 +50,11 @@ func (s *Store) ClaimRequest(ctx context.Context, ws, hash, fingerprint string) 
 	}
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) && ccf.Item != nil {
-		var prev IdempotencyRecord
+		var prev requestItem
 		if err := unmarshal(ccf.Item, &prev); err != nil {
 			return nil, inbox.Internal(err)
 		}
-		return &prev, nil
+		return &inbox.RequestRecord{Fingerprint: prev.Fingerprint, Status: prev.Status, Body: prev.Body}, nil
 	}
 	return nil, unavailable("ClaimRequest", err)
 }

@@ -1,0 +1,43 @@
+// Command api is the Lambda behind the HTTP API's SPA routes.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/httpapi"
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/secrets"
+)
+
+func main() {
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.FromEnv()
+	must(log, "config", err)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	must(log, "aws config", err)
+	cursorKey, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN)
+	must(log, "cursor secret", err)
+
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
+	api := httpapi.New(inbox.NewService(store), store, auth.APIGateway{}, log)
+	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
+}
+
+func must(log *slog.Logger, what string, err error) {
+	if err != nil {
+		log.Error("cold start failed", "step", what, "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,58 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// MaxBodyBytes caps every request body.
+const MaxBodyBytes = 1 << 20
+
+// decode reads a JSON body strictly: JSON media type, at most MaxBodyBytes,
+// no unknown fields, exactly one value.
+func decode(r *http.Request, v any) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return &inbox.Error{Kind: kindUnsupportedMedia, Message: "send the body as application/json"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return inbox.Invalid("", "could not read the request body")
+	}
+	if len(body) > MaxBodyBytes {
+		return &inbox.Error{Kind: kindTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonProblem(err)
+	}
+	if dec.More() {
+		return inbox.Invalid("", "the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func jsonProblem(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return inbox.Invalid("", "malformed JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return inbox.Invalid(typ.Field, "field %q must be %s", typ.Field, typ.Type.Kind())
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return inbox.Invalid("", "the body is empty or cut short")
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return inbox.Invalid(f, "unknown field %q", f)
+	}
+	return inbox.Invalid("", "the body is not valid JSON for this request")
+}
