@@ -189,7 +189,14 @@ func (s *Store) GetContact(ctx context.Context, ws, id string) (*inbox.Contact, 
 	if !ok {
 		return nil, notFound("contact", id)
 	}
-	return &it.Contact, nil
+	return it.domain(), nil
+}
+
+// domain fills what DynamoDB cannot keep: empty lists and maps.
+func (it *contactItem) domain() *inbox.Contact {
+	c := it.Contact
+	c.Normalize()
+	return &c
 }
 
 func (s *Store) findByClaim(ctx context.Context, ws, pk, what, value string) (*inbox.Contact, error) {
@@ -238,7 +245,7 @@ func (s *Store) SearchContactsByName(ctx context.Context, ws, prefix string, lim
 		if err := unmarshal(item, &it); err != nil {
 			return nil, inbox.Internal(err)
 		}
-		contacts = append(contacts, &it.Contact)
+		contacts = append(contacts, it.domain())
 	}
 	return contacts, nil
 }

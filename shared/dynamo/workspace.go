@@ -145,4 +145,3 @@ func (s *Store) queryAll(ctx context.Context, op, pk, skPrefix string) ([]map[st
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
-

@@ -311,9 +311,11 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	now := time.Date(2025, 3, 14, 15, 9, 26, 535_000_000, time.UTC)
 	contact := &inbox.Contact{
 		ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Name: "Ada", Phones: []string{"+14155550123"},
-		Emails: []string{}, Tags: []string{}, CreatedAt: now, UpdatedAt: now,
+		CreatedAt: now, UpdatedAt: now,
 	}
+	contact.Normalize()
 	optedOut := *contact
+	optedOut.Consent = map[inbox.Channel]inbox.ChannelConsent{}
 	optedOut.SetConsent(inbox.ChannelMMS, inbox.ConsentOptedOut, inbox.ConsentSourceManual, "user-1", now)
 	optedOut.Marketing = map[inbox.Channel]bool{inbox.ChannelEmail: true}
 	sentAt := now

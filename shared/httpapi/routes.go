@@ -215,7 +215,9 @@ type conversationChange func(ctx context.Context, actor inbox.Actor, id string) 
 
 // with fixes the value argument of a Service setter.
 func with[V any](set func(context.Context, inbox.Actor, string, V) (*inbox.Conversation, error), v V) conversationChange {
-	return func(ctx context.Context, actor inbox.Actor, id string) (*inbox.Conversation, error) { return set(ctx, actor, id, v) }
+	return func(ctx context.Context, actor inbox.Actor, id string) (*inbox.Conversation, error) {
+		return set(ctx, actor, id, v)
+	}
 }
 
 func (a *API) conversationAction(change conversationChange) handlerFunc {

@@ -64,6 +64,26 @@ type ConsentMessageStatus struct {
 	SentAt *time.Time `json:"sentAt,omitempty"`
 }
 
+// Normalize replaces nil lists and maps with empty ones, so the API shows
+// [] and {} rather than null.
+func (c *Contact) Normalize() {
+	if c.Phones == nil {
+		c.Phones = []string{}
+	}
+	if c.Emails == nil {
+		c.Emails = []string{}
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	if c.Consent == nil {
+		c.Consent = map[Channel]ChannelConsent{}
+	}
+	if c.Marketing == nil {
+		c.Marketing = map[Channel]bool{}
+	}
+}
+
 // ConsentOn returns the contact's consent on a channel. Contacts are opted in
 // until they opt out.
 func (c *Contact) ConsentOn(ch Channel) ChannelConsent {

@@ -196,15 +196,7 @@ func applyContactPatch(c *Contact, p ContactPatch) error {
 	if p.BotEnabled != nil {
 		c.BotEnabled = *p.BotEnabled
 	}
-	if c.Phones == nil {
-		c.Phones = []string{}
-	}
-	if c.Emails == nil {
-		c.Emails = []string{}
-	}
-	if c.Tags == nil {
-		c.Tags = []string{}
-	}
+	c.Normalize()
 	return nil
 }
 

@@ -1,0 +1,243 @@
+// Command bench prices Parley's API operations: it drives the real HTTP
+// handler against DynamoDB Local, meters the capacity units each request
+// consumes (ReturnConsumedCapacity=INDEXES), and converts them to dollars
+// per million operations at on-demand prices. Units are deterministic, so
+// the figures hold on a noisy machine.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/dynamolocal"
+	"github.com/parley-inbox/parley/shared/httpapi"
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/localstack"
+)
+
+// Published on-demand prices (us-east-1).
+const (
+	dollarsPerWRU       = 0.625 / 1e6
+	dollarsPerRRU       = 0.125 / 1e6
+	dollarsPerHTTPCall  = 1.0 / 1e6
+	dollarsPerLambdaReq = 0.20 / 1e6
+	dollarsPerGBSecond  = 0.0000133334
+	// Lambda compute assumed per request: 256 MB for 30 ms (arm64).
+	lambdaGBSeconds = 0.25 * 0.030
+)
+
+type bench struct {
+	api   http.Handler
+	token string
+	rows  []row
+}
+
+type row struct {
+	op        string
+	read      float64
+	write     float64
+	calls     int
+	budgetWRU float64
+	budgetRRU float64
+}
+
+func main() {
+	large := flag.Int("large", 20000, "conversations in the large workspace")
+	flag.Parse()
+	ctx := context.Background()
+	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
+	check(err)
+	defer srv.Stop()
+	client := dynamolocal.Client(srv.Endpoint)
+	check(dynamo.EnsureTable(ctx, client, "bench"))
+	store := dynamo.New(client, "bench", []byte("bench-cursor-secret"))
+	check(localstack.Seed(ctx, store))
+	tokens := auth.DevTokens{Key: []byte("bench-signing-key-bench-signing-key")}
+	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
+	check(err)
+	b := &bench{api: httpapi.New(inbox.NewService(store), store, tokens, slog.New(slog.NewTextHandler(io.Discard, nil))), token: token}
+
+	// Per-operation costs on a small workspace.
+	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
+	id := conv["id"].(string)
+	b.measure("POST /contacts", 0, 0, "POST", "/contacts", map[string]any{"name": "Ann Example", "phones": []string{"+14155550101"}, "emails": []string{"ann@example.com"}})
+	b.measure("POST /conversations (new phone)", 0, 0, "POST", "/conversations", map[string]any{"phone": "+14155550102"})
+	b.measure("GET /conversations/{id}", 0, 0, "GET", "/conversations/"+id, nil)
+	b.measureKeyed("POST .../messages (Idempotency-Key)", 4, 0, "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Your order has shipped and will arrive on Tuesday."})
+	b.measure("POST .../messages (no key)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Thanks!"})
+	b.measure("POST .../comments", 0, 0, "POST", "/conversations/"+id+"/comments", map[string]any{"body": "Customer asked about delivery."})
+	b.measure("POST .../read", 0, 0, "POST", "/conversations/"+id+"/read", nil)
+	b.measure("PUT .../assignee", 0, 0, "PUT", "/conversations/"+id+"/assignee", map[string]any{"userId": localstack.DemoAgent})
+	label := b.mustJSON("POST", "/labels", map[string]any{"name": "Billing"})
+	b.measure("PUT .../labels/{labelId}", 0, 0, "PUT", "/conversations/"+id+"/labels/"+label["id"].(string), nil)
+	b.measure("POST .../archive", 0, 0, "POST", "/conversations/"+id+"/archive", nil)
+	b.measure("POST .../unarchive", 0, 0, "POST", "/conversations/"+id+"/unarchive", nil)
+	b.measure("GET /conversations/search?q=bench", 0, 0, "GET", "/conversations/search?q=bench", nil)
+	b.measure("GET /contacts?phone=", 0, 0, "GET", "/contacts?phone=%2B14155550101", nil)
+	for range 200 {
+		b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "A typical message of a few words."})
+	}
+	b.measure("GET .../messages (25, 200-message thread)", 0, 0, "GET", "/conversations/"+id+"/messages?limit=25&order=newest", nil)
+	b.measure("POST .../messages (200-message thread)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Still the same cost."})
+
+	// The inbox page must stay flat as the workspace grows.
+	have := 2
+	for _, size := range []int{1000, *large} {
+		b.seedConversations(size - have)
+		have = size
+		b.measure(fmt.Sprintf("GET /conversations (25 of %d)", size), 0, 3, "GET", "/conversations?limit=25", nil)
+		b.measure(fmt.Sprintf("GET /conversations?unread=true (of %d)", size), 0, 0, "GET", "/conversations?limit=25&unread=true", nil)
+	}
+	b.print()
+	printBinarySizes()
+}
+
+// seedConversations starts n conversations with one inbound-looking message
+// each, in parallel, through the API.
+func (b *bench) seedConversations(n int) {
+	start := time.Now()
+	var wg sync.WaitGroup
+	work := make(chan int)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				c := b.mustJSON("POST", "/conversations", map[string]any{"phone": fmt.Sprintf("+1212555%04d", i%10000), "name": fmt.Sprintf("Seed %d", i)})
+				b.mustJSON("POST", "/conversations/"+c["id"].(string)+"/messages", map[string]any{"channel": "sms", "body": "Seeded message body of ordinary length."})
+			}
+		}()
+	}
+	for i := range n {
+		// Phones repeat past 10,000, so vary the area code by block.
+		work <- i + 10000*(i/10000)*0
+	}
+	close(work)
+	wg.Wait()
+	fmt.Fprintf(os.Stderr, "seeded %d conversations in %s\n", n, time.Since(start).Round(time.Second))
+}
+
+func (b *bench) request(method, path string, body any, headers map[string]string, meter *dynamo.Meter) (int, []byte) {
+	var r io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		r = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if meter != nil {
+		req = req.WithContext(dynamo.WithMeter(req.Context(), meter))
+	}
+	rec := httptest.NewRecorder()
+	b.api.ServeHTTP(rec, req)
+	return rec.Code, rec.Body.Bytes()
+}
+
+func (b *bench) mustJSON(method, path string, body any) map[string]any {
+	status, raw := b.request(method, path, body, nil, nil)
+	if status >= 300 {
+		check(fmt.Errorf("%s %s: %d %s", method, path, status, raw))
+	}
+	var out map[string]any
+	check(json.Unmarshal(raw, &out))
+	return out
+}
+
+func (b *bench) measure(op string, budgetWRU, budgetRRU float64, method, path string, body any) {
+	b.measureWith(op, budgetWRU, budgetRRU, method, path, body, nil)
+}
+
+func (b *bench) measureKeyed(op string, budgetWRU, budgetRRU float64, path string, body any) {
+	b.measureWith(op, budgetWRU, budgetRRU, "POST", path, body, map[string]string{"Idempotency-Key": fmt.Sprint(time.Now().UnixNano())})
+}
+
+func (b *bench) measureWith(op string, budgetWRU, budgetRRU float64, method, path string, body any, headers map[string]string) {
+	var m dynamo.Meter
+	status, raw := b.request(method, path, body, headers, &m)
+	if status >= 300 {
+		check(fmt.Errorf("%s: %d %s", op, status, raw))
+	}
+	b.rows = append(b.rows, row{op: op, read: m.Read, write: m.Write, calls: m.Calls, budgetWRU: budgetWRU, budgetRRU: budgetRRU})
+}
+
+func (b *bench) print() {
+	w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "operation\tRRU\tWRU\tcalls\tDynamoDB $/M\tall-in $/M\tbudget\t")
+	over := 0
+	for _, r := range b.rows {
+		db := r.read*dollarsPerRRU + r.write*dollarsPerWRU
+		all := db + dollarsPerHTTPCall + dollarsPerLambdaReq + lambdaGBSeconds*dollarsPerGBSecond
+		budget := ""
+		if r.budgetWRU > 0 {
+			budget = fmt.Sprintf("≤%g WRU %s", r.budgetWRU, verdict(r.write <= r.budgetWRU, &over))
+		}
+		if r.budgetRRU > 0 {
+			budget = fmt.Sprintf("≤%g RRU %s", r.budgetRRU, verdict(r.read <= r.budgetRRU, &over))
+		}
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%d\t%.2f\t%.2f\t%s\t\n", r.op, r.read, r.write, r.calls, db*1e6, all*1e6, budget)
+	}
+	w.Flush()
+	fmt.Printf("\nall-in = DynamoDB + HTTP API ($1/M) + Lambda arm64 ($0.20/M requests + 256 MB × 30 ms assumed).\n")
+	if over > 0 {
+		fmt.Printf("%d operation(s) over budget\n", over)
+		defer os.Exit(1)
+	}
+}
+
+func verdict(ok bool, over *int) string {
+	if ok {
+		return "ok"
+	}
+	*over++
+	return "OVER"
+}
+
+// printBinarySizes reports the size of each Lambda bootstrap built by make build.
+func printBinarySizes() {
+	root, err := dynamolocal.RepoRoot()
+	check(err)
+	fmt.Println("\nLambda bootstrap sizes (linux/arm64, -tags lambda.norpc, stripped):")
+	for _, fn := range []string{"api"} {
+		out := filepath.Join(os.TempDir(), "parley-bench-"+fn)
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			check(fmt.Errorf("build %s: %v\n%s", fn, err, msg))
+		}
+		st, err := os.Stat(out)
+		check(err)
+		fmt.Printf("  %-8s %5.1f MB\n", fn, float64(st.Size())/1e6)
+		os.Remove(out)
+	}
+	_ = runtime.NumCPU
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
