@@ -10,7 +10,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
@@ -32,7 +31,7 @@ func main() {
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
 	api := httpapi.New(inbox.NewService(store), store, auth.APIGateway{}, log)
-	lambda.Start(httpadapter.NewV2(api).ProxyWithContext)
+	lambda.Start(api.LambdaHandler())
 }
 
 func must(log *slog.Logger, what string, err error) {

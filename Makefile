@@ -1,0 +1,74 @@
+# Parley. `make dev` runs it locally; `make test` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+FUNCTIONS := api
+BUILD     := .build
+NPM_DIRS  := test infra
+FUZZTIME  ?= 5s
+
+.PHONY: help deps java npm dev token test test-go fuzz synth build deploy bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+deps: java npm ## install what a fresh machine lacks (Java, npm packages)
+
+# DynamoDB Local needs a Java runtime; Debian's default is enough.
+java:
+	@command -v java >/dev/null || { echo "installing a Java runtime (default-jre-headless)"; \
+	  $$(command -v sudo) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$(command -v sudo) apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# npm ci from the lockfiles; the stamp skips it while the lockfile is unchanged.
+npm: $(foreach d,$(NPM_DIRS),$(d)/node_modules/.installed)
+
+%/node_modules/.installed: %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	@# The CDK CLI ships Go templates; a go.mod fences them out of ./...
+	@printf 'module ignored\n' > $*/node_modules/go.mod
+	@touch $@
+
+dev: deps ## run Parley on http://localhost:8080 with DynamoDB Local under .local/
+	$(GO) run ./functions/local
+
+token: ## print a development token (ROLE=admin|agent) for the running make dev
+	@$(GO) run ./functions/local token $(or $(ROLE),admin)
+
+test: deps test-go fuzz synth ## everything CI runs: unit, DynamoDB Local, e2e, CDK, fuzz, synth
+	@echo "make test: all passed"
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+# Each fuzz target runs briefly; a crash fails the build.
+FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' shared functions 2>/dev/null | xargs -r dirname | sort -u)
+fuzz:
+	@for pkg in $(FUZZ_TARGETS); do \
+	  for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "fuzz $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+	  done; \
+	done
+
+build: ## build the Lambda zips into .build/ (linux/arm64, provided.al2023)
+	@command -v zip >/dev/null || { $$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq zip >/dev/null; }
+	@mkdir -p $(BUILD)
+	@for fn in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $(BUILD)/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	  rm -f $(BUILD)/$$fn.zip; (cd $(BUILD)/$$fn && zip -q -X ../$$fn.zip bootstrap); \
+	  echo "built $(BUILD)/$$fn.zip"; \
+	done
+
+synth: deps build ## synthesize the CloudFormation template (offline)
+	cd infra && npx cdk synth --quiet
+
+deploy: deps build ## deploy to the AWS account of your current credentials
+	cd infra && npx cdk deploy $(CDK_ARGS)
+
+bench: deps ## print DynamoDB units and $ per million operations
+	$(GO) run ./test/bench
+
+clean: ## remove build outputs (keeps .local/ data)
+	rm -rf $(BUILD) infra/cdk.out
