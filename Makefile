@@ -30,7 +30,8 @@ npm: $(foreach d,$(NPM_DIRS),$(d)/node_modules/.installed)
 	@touch $@
 
 dev: deps ## run Parley on http://localhost:8080 with DynamoDB Local under .local/
-	$(GO) run ./functions/local
+	@$(GO) build -o $(BUILD)/local ./functions/local
+	@$(BUILD)/local
 
 token: ## print a development token (ROLE=admin|agent) for the running make dev
 	@$(GO) run ./functions/local token $(or $(ROLE),admin)

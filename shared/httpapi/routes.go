@@ -73,9 +73,12 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request, actor inbox.
 }
 
 func (a *API) searchContacts(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	found, err := a.svc.SearchContacts(r.Context(), actor, inbox.ContactQuery{Phone: q.Get("phone"), Email: q.Get("email"), Name: q.Get("name"), Limit: limit})
+	found, err := a.svc.SearchContacts(r.Context(), actor, inbox.ContactQuery{Phone: q.Get("phone"), Email: q.Get("email"), Name: q.Get("name"), Limit: p.Limit})
 	if err != nil {
 		return err
 	}
@@ -169,8 +172,11 @@ func (a *API) listInbox(w http.ResponseWriter, r *http.Request, actor inbox.Acto
 }
 
 func (a *API) searchConversations(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	found, err := a.svc.SearchConversations(r.Context(), actor, r.URL.Query().Get("q"), limit)
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	found, err := a.svc.SearchConversations(r.Context(), actor, r.URL.Query().Get("q"), p.Limit)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -21,15 +22,19 @@ func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Mil
 
 // maxAttempts bounds optimistic-concurrency retries; past it the caller gets
 // a 409 rather than a spin.
-const maxAttempts = 5
+const maxAttempts = 10
 
-// retryOnConflict reruns fn while it loses version races.
+// retryOnConflict reruns fn while it loses version races. Jittered,
+// growing pauses spread out writers that collided, so a burst of agents on
+// one conversation all get through instead of colliding again.
 func retryOnConflict(fn func() error) error {
 	var err error
-	for range maxAttempts {
+	for attempt := range maxAttempts {
 		if err = fn(); !errors.Is(err, ErrVersionConflict) {
 			return err
 		}
+		backoff := time.Duration(5<<min(attempt, 5)) * time.Millisecond // 5ms .. 160ms
+		time.Sleep(backoff/2 + rand.N(backoff))
 	}
 	return err
 }

@@ -262,21 +262,32 @@ func (s *Service) BulkArchive(ctx context.Context, actor Actor, ids []string) ([
 	if len(ids) > MaxBulk {
 		return nil, Invalid("ids", "at most %d ids per request; got %d", MaxBulk, len(ids))
 	}
-	// Each id is its own conditional write; a few at a time keeps 100 ids
-	// well inside a Lambda timeout without a burst on one partition.
-	results := make([]BulkResult, len(ids))
+	// Each distinct id is its own conditional write; a few at a time keeps
+	// 100 ids well inside a Lambda timeout. A repeated id is done once and
+	// reported at each of its positions.
+	byID := map[string]BulkResult{}
+	for _, id := range ids {
+		byID[id] = BulkResult{}
+	}
+	var mu sync.Mutex
 	sem := make(chan struct{}, bulkConcurrency)
 	var wg sync.WaitGroup
-	for i, id := range ids {
+	for id := range byID {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			_, err := s.SetArchived(ctx, actor, id, true)
-			results[i] = bulkResult(id, err)
+			mu.Lock()
+			byID[id] = bulkResult(id, err)
+			mu.Unlock()
 		}()
 	}
 	wg.Wait()
+	results := make([]BulkResult, len(ids))
+	for i, id := range ids {
+		results[i] = byID[id]
+	}
 	return results, nil
 }
 
