@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/dynamolocal"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -108,7 +108,7 @@ func run(m *testing.M) int {
 // in-memory DynamoDB Local, and waits until it serves. stop sends SIGTERM
 // and waits, so the binary stops its DynamoDB Local child.
 func startStack(tmp, dataDir string) (stop func(), err error) {
-	root, err := repoRoot()
+	root, err := dynamolocal.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build ./functions/local: %v\n%s", err, out)
 	}
-	port, err := freePort()
+	port, err := dynamolocal.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -221,31 +221,6 @@ func mintTokens(dataDir string) error {
 
 var dynamoBanner = regexp.MustCompile(`DynamoDB Local: (http://[0-9.:]+)`)
 
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // environWithout drops variables with the prefix, so a developer's own
 // PARLEY_* settings (such as PARLEY_DYNAMODB_ENDPOINT) cannot leak in.
