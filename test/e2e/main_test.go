@@ -221,7 +221,6 @@ func mintTokens(dataDir string) error {
 
 var dynamoBanner = regexp.MustCompile(`DynamoDB Local: (http://[0-9.:]+)`)
 
-
 // environWithout drops variables with the prefix, so a developer's own
 // PARLEY_* settings (such as PARLEY_DYNAMODB_ENDPOINT) cannot leak in.
 func environWithout(prefix string) []string {
