@@ -20,11 +20,13 @@ type contactItem struct {
 	inbox.Contact
 }
 
-// uniqueItem claims a value (phone, email, label name) for one owner.
+// uniqueItem claims a value (phone, email, handle, label name) for one
+// owner. Contact claims also name the contact's conversation.
 type uniqueItem struct {
-	PK    string `json:"PK"`
-	SK    string `json:"SK"`
-	Owner string `json:"owner"`
+	PK             string `json:"PK"`
+	SK             string `json:"SK"`
+	Owner          string `json:"owner"`
+	ConversationID string `json:"conversationId,omitempty"`
 }
 
 func contactRecord(c *inbox.Contact) contactItem {
@@ -50,11 +52,14 @@ func contactClaims(c *inbox.Contact) []claim {
 	for _, e := range c.Emails {
 		out = append(out, claim{pk: emailPK(c.WorkspaceID, e), field: "emails", value: e})
 	}
+	for _, h := range c.Handles {
+		out = append(out, claim{pk: handlePK(c.WorkspaceID, h), field: "handles", value: h})
+	}
 	return out
 }
 
-func claimPut(table string, cl claim, owner string) (types.TransactWriteItem, error) {
-	item, err := marshal(uniqueItem{PK: cl.pk, SK: skUnique, Owner: owner})
+func claimPut(table string, cl claim, owner, conversationID string) (types.TransactWriteItem, error) {
+	item, err := marshal(uniqueItem{PK: cl.pk, SK: skUnique, Owner: owner, ConversationID: conversationID})
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
@@ -86,7 +91,7 @@ func (s *Store) CreateContact(ctx context.Context, c *inbox.Contact) error {
 	}}}
 	claims := contactClaims(c)
 	for _, cl := range claims {
-		put, err := claimPut(s.table, cl, c.ID)
+		put, err := claimPut(s.table, cl, c.ID, c.ConversationID)
 		if err != nil {
 			return inbox.Internal(err)
 		}
@@ -143,7 +148,7 @@ func (s *Store) UpdateContact(ctx context.Context, prev, next *inbox.Contact) er
 	}
 	items := []types.TransactWriteItem{{Put: put}}
 	for _, cl := range added {
-		p, err := claimPut(s.table, cl, next.ID)
+		p, err := claimPut(s.table, cl, next.ID, next.ConversationID)
 		if err != nil {
 			return inbox.Internal(err)
 		}
@@ -197,6 +202,31 @@ func (it *contactItem) domain() *inbox.Contact {
 	c := it.Contact
 	c.Normalize()
 	return &c
+}
+
+// FindSender routes an inbound sender with one eventually consistent read of
+// its claim: the contact and, if it has one, the conversation.
+func (s *Store) FindSender(ctx context.Context, ws string, from inbox.Sender) (contactID, conversationID string, err error) {
+	var pk string
+	switch {
+	case from.Phone != "":
+		pk = phonePK(ws, from.Phone)
+	case from.Email != "":
+		pk = emailPK(ws, from.Email)
+	case from.Handle != "":
+		pk = handlePK(ws, from.Handle)
+	default:
+		return "", "", inbox.Invalid("from", "the sender has no phone, email or handle")
+	}
+	var u uniqueItem
+	ok, err := s.getItem(ctx, "FindSender", key(pk, skUnique), false, &u)
+	if err != nil {
+		return "", "", err
+	}
+	if !ok {
+		return "", "", notFound("sender", pk)
+	}
+	return u.Owner, u.ConversationID, nil
 }
 
 func (s *Store) findByClaim(ctx context.Context, ws, pk, what, value string) (*inbox.Contact, error) {

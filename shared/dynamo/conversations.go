@@ -50,37 +50,74 @@ func (it *conversationItem) domain(ws string) *inbox.Conversation {
 	return &c
 }
 
-func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation) error {
+func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation, contact *inbox.Contact) error {
 	c.Version = 1
 	item, err := marshal(conversationRecord(c))
 	if err != nil {
 		return inbox.Internal(err)
 	}
 	// Linking the contact bumps its version, so a contact update that read
-	// the contact before the link cannot erase it.
-	err = s.transact(ctx, []types.TransactWriteItem{
+	// the contact before the link cannot erase it; the version condition
+	// makes sure the claims updated below are the contact's current ones.
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Update: &types.Update{
 			TableName:                 &s.table,
 			Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
 			UpdateExpression:          aws.String("SET conversationId = :c, version = version + :one"),
-			ConditionExpression:       aws.String("attribute_exists(PK) AND attribute_not_exists(conversationId)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1)},
+			ConditionExpression:       aws.String("version = :v AND attribute_not_exists(conversationId)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1), ":v": num(contact.Version)},
 		}},
-	})
-	if err != nil {
+	}
+	items = append(items, s.linkClaims(contact, c.ID)...)
+	if err := s.transact(ctx, items); err != nil {
 		c.Version = 0
 		if len(cancelledAt(err)) > 0 {
-			return inbox.Errorf(inbox.KindConflict, "contact %s already has a conversation", c.ContactID)
+			return inbox.ErrVersionConflict
 		}
 		return unavailable("CreateConversation", err)
 	}
+	contact.ConversationID = c.ID
+	contact.Version++
 	return nil
+}
+
+// linkClaims points each of a contact's claims at a conversation ("" unlinks).
+func (s *Store) linkClaims(contact *inbox.Contact, conversationID string) []types.TransactWriteItem {
+	var items []types.TransactWriteItem
+	for _, cl := range contactClaims(contact) {
+		u := &types.Update{
+			TableName:                 &s.table,
+			Key:                       key(cl.pk, skUnique),
+			UpdateExpression:          aws.String("REMOVE conversationId"),
+			ConditionExpression:       aws.String("#o = :o"),
+			ExpressionAttributeNames:  map[string]string{"#o": "owner"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(contact.ID)},
+		}
+		if conversationID != "" {
+			u.UpdateExpression = aws.String("SET conversationId = :c")
+			u.ExpressionAttributeValues[":c"] = str(conversationID)
+		}
+		items = append(items, types.TransactWriteItem{Update: u})
+	}
+	return items
 }
 
 func (s *Store) GetConversation(ctx context.Context, ws, id string) (*inbox.Conversation, error) {
 	var it conversationItem
 	ok, err := s.getItem(ctx, "GetConversation", key(conversationPK(ws, id), skConversation), true, &it)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, notFound("conversation", id)
+	}
+	return it.domain(ws), nil
+}
+
+func (s *Store) PeekConversation(ctx context.Context, ws, id string) (*inbox.Conversation, error) {
+	var it conversationItem
+	ok, err := s.getItem(ctx, "PeekConversation", key(conversationPK(ws, id), skConversation), false, &it)
 	if err != nil {
 		return nil, err
 	}
@@ -163,24 +200,24 @@ func (s *Store) DeleteConversation(ctx context.Context, c *inbox.Conversation) e
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	err = s.transact(ctx, []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &s.table, Key: key(pk, skConversation)}},
-		{Update: &types.Update{
+	contact, err := s.GetContact(ctx, c.WorkspaceID, c.ContactID)
+	if err != nil && !inbox.IsKind(err, inbox.KindNotFound) {
+		return err
+	}
+	items := []types.TransactWriteItem{{Delete: &types.Delete{TableName: &s.table, Key: key(pk, skConversation)}}}
+	if contact != nil && contact.ConversationID == c.ID {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                 &s.table,
 			Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
 			UpdateExpression:          aws.String("REMOVE conversationId SET version = version + :one"),
-			ConditionExpression:       aws.String("conversationId = :c"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1)},
-		}},
-	})
+			ConditionExpression:       aws.String("conversationId = :c AND version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1), ":v": num(contact.Version)},
+		}})
+		items = append(items, s.linkClaims(contact, "")...)
+	}
+	err = s.transact(ctx, items)
 	if len(cancelledAt(err)) > 0 {
-		// The contact was already unlinked (a retry): delete the thread alone.
-		out, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(pk, skConversation), ReturnConsumedCapacity: capacityMode(ctx)})
-		if derr != nil {
-			return unavailable("DeleteItem", derr)
-		}
-		record(ctx, writing, out.ConsumedCapacity)
-		return nil
+		return inbox.ErrVersionConflict
 	}
 	if err != nil {
 		return unavailable("DeleteConversation", err)

@@ -17,6 +17,9 @@ import (
 //	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name prefix)
 //	WS#w#PHONE#+1415...       #UNIQUE           phone claim -> contact
 //	WS#w#EMAIL#a@b.c          #UNIQUE           email claim -> contact
+//	WS#w#HANDLE#messenger:id  #UNIQUE           channel handle claim -> contact
+//	  (contact claims also carry the contact's conversation id, so routing
+//	  an inbound message is one read)
 //	WS#w#CONV#v               #CONV             conversation (GSI1: inbox)
 //	WS#w#CONV#v               MSG#m             message, m a ULID
 //	WS#w#IDEM#h               #IDEM             API idempotency record (TTL)
@@ -36,6 +39,7 @@ func contactPK(ws, id string) string      { return workspacePK(ws) + "#CONTACT#"
 func conversationPK(ws, id string) string { return workspacePK(ws) + "#CONV#" + id }
 func phonePK(ws, e164 string) string      { return workspacePK(ws) + "#PHONE#" + e164 }
 func emailPK(ws, email string) string     { return workspacePK(ws) + "#EMAIL#" + email }
+func handlePK(ws, handle string) string   { return workspacePK(ws) + "#HANDLE#" + handle }
 func labelNamePK(ws, name string) string {
 	return workspacePK(ws) + "#LABELNAME#" + strings.ToLower(name)
 }

@@ -51,7 +51,7 @@ func (s *Store) CreateLabel(ctx context.Context, l *inbox.Label) error {
 	if err != nil {
 		return inbox.Internal(err)
 	}
-	nameClaim, err := claimPut(s.table, labelNameClaim(l), l.ID)
+	nameClaim, err := claimPut(s.table, labelNameClaim(l), l.ID, "")
 	if err != nil {
 		return inbox.Internal(err)
 	}
@@ -70,7 +70,7 @@ func (s *Store) UpdateLabel(ctx context.Context, prev, next *inbox.Label) error 
 	}
 	items := []types.TransactWriteItem{{Put: put}}
 	if !strings.EqualFold(prev.Name, next.Name) {
-		nameClaim, err := claimPut(s.table, labelNameClaim(next), next.ID)
+		nameClaim, err := claimPut(s.table, labelNameClaim(next), next.ID, "")
 		if err != nil {
 			return inbox.Internal(err)
 		}

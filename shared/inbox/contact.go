@@ -14,12 +14,15 @@ import (
 // Contact is a person the workspace talks to. Tags live here and describe
 // the person; labels live on conversations and describe the interaction.
 type Contact struct {
-	ID             string                     `json:"id"`
-	WorkspaceID    string                     `json:"workspaceId"`
-	Name           string                     `json:"name"`
-	Phones         []string                   `json:"phones"`
-	Emails         []string                   `json:"emails"`
-	Tags           []string                   `json:"tags"`
+	ID          string   `json:"id"`
+	WorkspaceID string   `json:"workspaceId"`
+	Name        string   `json:"name"`
+	Phones      []string `json:"phones"`
+	Emails      []string `json:"emails"`
+	Tags        []string `json:"tags"`
+	// Handles are the ids channels without a phone or email know the
+	// contact by: "messenger:<PSID>", "instagram:<IGSID>", "webchat:<visitor>".
+	Handles        []string                   `json:"handles"`
 	Timezone       string                     `json:"timezone,omitempty"`
 	Consent        map[Channel]ChannelConsent `json:"consent"`
 	Marketing      map[Channel]bool           `json:"marketing"`
@@ -75,6 +78,9 @@ func (c *Contact) Normalize() {
 	}
 	if c.Tags == nil {
 		c.Tags = []string{}
+	}
+	if c.Handles == nil {
+		c.Handles = []string{}
 	}
 	if c.Consent == nil {
 		c.Consent = map[Channel]ChannelConsent{}
@@ -278,3 +284,6 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
+
+// Handle names a contact on a channel that identifies people by an opaque id.
+func Handle(ch Channel, id string) string { return string(ch) + ":" + id }

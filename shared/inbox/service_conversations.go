@@ -62,14 +62,14 @@ func (s *Service) conversationFor(ctx context.Context, contact *Contact) (*Conve
 			return c, false, err
 		}
 		conv := NewConversation(contact, s.now())
-		err := s.Store.CreateConversation(ctx, conv)
+		err := s.Store.CreateConversation(ctx, conv, contact)
 		if err == nil {
 			return conv, true, nil
 		}
 		if !IsKind(err, KindConflict) {
 			return nil, false, err
 		}
-		// Another request linked a thread first; use it.
+		// The contact changed, or another request linked a thread first.
 		if contact, err = s.Store.GetContact(ctx, contact.WorkspaceID, contact.ID); err != nil {
 			return nil, false, err
 		}
@@ -341,5 +341,5 @@ func (s *Service) DeleteConversation(ctx context.Context, actor Actor, id string
 	if err != nil {
 		return err
 	}
-	return s.Store.DeleteConversation(ctx, conv)
+	return retryOnConflict(func() error { return s.Store.DeleteConversation(ctx, conv) })
 }

@@ -47,17 +47,24 @@ type Store interface {
 	FindContactByEmail(ctx context.Context, workspaceID, email string) (*Contact, error)
 	SearchContactsByName(ctx context.Context, workspaceID, prefix string, limit int) ([]*Contact, error)
 
-	// CreateConversation stores a conversation and links it to its contact,
-	// failing with KindConflict if the contact already has one.
-	CreateConversation(ctx context.Context, c *Conversation) error
+	// CreateConversation stores a conversation and links it to its contact
+	// (and the contact's claims), failing with ErrVersionConflict if the
+	// contact changed or already has one.
+	CreateConversation(ctx context.Context, c *Conversation, contact *Contact) error
 	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 	GetConversations(ctx context.Context, workspaceID string, ids []string) ([]*Conversation, error)
 	// PutConversation replaces a conversation whose stored version is
 	// c.Version, and increments c.Version.
 	PutConversation(ctx context.Context, c *Conversation) error
 	// DeleteConversation removes a conversation, all its messages, and its
-	// contact's link to it.
+	// contact's link to it. ErrVersionConflict means retry.
 	DeleteConversation(ctx context.Context, c *Conversation) error
+	// FindSender routes an inbound sender to its contact and conversation
+	// ("" when the contact has none); KindNotFound for a new sender.
+	FindSender(ctx context.Context, workspaceID string, from Sender) (contactID, conversationID string, err error)
+	// PeekConversation is GetConversation from an eventually consistent
+	// read, for hot paths whose versioned write catches a stale copy.
+	PeekConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 	ListInbox(ctx context.Context, workspaceID string, f InboxFilter, p PageRequest) (Page[*Conversation], error)
 
 	// PutMessage stores a new message; storing the same id again is a no-op.
