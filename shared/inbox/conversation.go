@@ -31,6 +31,9 @@ type Conversation struct {
 	Preview              string             `json:"preview"`
 	LastMessageAt        *time.Time         `json:"lastMessageAt,omitempty"`
 	LastMessageDirection Direction          `json:"lastMessageDirection,omitempty"`
+	// LastInboundAt is when the contact last wrote on each channel; it opens
+	// the reply windows of WhatsApp, Messenger and Instagram.
+	LastInboundAt map[Channel]time.Time `json:"lastInboundAt,omitempty"`
 	// ActivityID orders the inbox: the id of the latest message, or of the
 	// conversation itself before any message.
 	ActivityID string    `json:"-"`
@@ -47,7 +50,9 @@ type Conversation struct {
 }
 
 const (
-	maxRecentRequests = 10
+	// maxRecentRequests bounds the keyed ids (API Idempotency-Keys and
+	// provider message ids) a conversation remembers for deduplication.
+	maxRecentRequests = 20
 	previewLen        = 140
 )
 

@@ -55,6 +55,9 @@ type Message struct {
 	Status         MessageStatus `json:"status"`
 	ProviderID     string        `json:"providerId,omitempty"`
 	AuthorID       string        `json:"authorId,omitempty"`
+	ContactID      string        `json:"contactId,omitempty"`
+	Call           *CallDetails  `json:"call,omitempty"`
+	Email          *EmailDetails `json:"email,omitempty"`
 	CreatedAt      time.Time     `json:"createdAt"`
 	UpdatedAt      time.Time     `json:"updatedAt"`
 }

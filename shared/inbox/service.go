@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -13,6 +14,8 @@ import (
 type Service struct {
 	Store Store
 	Clock Clock
+	// settingsCache holds workspace settings for the webhook path.
+	settingsCache sync.Map
 }
 
 // NewService returns a Service on the system clock.
@@ -56,6 +59,11 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 			return nil, err
 		}
 	}
+	if patch.HelpReply != nil {
+		if _, err := validateBody(*patch.HelpReply, false); err != nil || len([]rune(*patch.HelpReply)) > 320 {
+			return nil, Invalid("helpReply", "the help reply is at most 320 characters")
+		}
+	}
 	var name string
 	if patch.Name != nil {
 		n, err := validateName("name", *patch.Name)
@@ -81,6 +89,12 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 		}
 		if patch.Timezone != nil {
 			w.Settings.Timezone = *patch.Timezone
+		}
+		if patch.CallRecording != nil {
+			w.Settings.CallRecording = *patch.CallRecording
+		}
+		if patch.HelpReply != nil {
+			w.Settings.HelpReply = *patch.HelpReply
 		}
 		w.UpdatedAt = s.now()
 		out = w

@@ -30,13 +30,22 @@ type WorkspaceSettings struct {
 	ConversationDeletion bool `json:"conversationDeletion"`
 	// Timezone is the fallback for contacts with no timezone of their own.
 	Timezone string `json:"timezone"`
+	// CallRecording keeps the recording links of calls in their thread.
+	CallRecording bool `json:"callRecording"`
+	// HelpReply answers an SMS of HELP or INFO.
+	HelpReply string `json:"helpReply,omitempty"`
 }
+
+// DefaultHelpReply answers HELP when the workspace has not set its own.
+const DefaultHelpReply = "Reply STOP to unsubscribe, START to resubscribe. Msg & data rates may apply."
 
 // WorkspaceSettingsPatch changes some settings; nil fields stay as they are.
 type WorkspaceSettingsPatch struct {
 	Name                 *string `json:"name,omitempty"`
 	ConversationDeletion *bool   `json:"conversationDeletion,omitempty"`
 	Timezone             *string `json:"timezone,omitempty"`
+	CallRecording        *bool   `json:"callRecording,omitempty"`
+	HelpReply            *string `json:"helpReply,omitempty"`
 }
 
 // User is a member of a workspace.

@@ -1,0 +1,277 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// IngestResult says what a provider delivery did.
+type IngestResult struct {
+	Conversation *Conversation
+	Message      *Message
+	// Duplicate is true when the delivery had already been filed.
+	Duplicate bool
+}
+
+// systemActor acts for a workspace when no person does (webhooks).
+func systemActor(workspaceID string) Actor {
+	return Actor{WorkspaceID: workspaceID, Role: RoleAdmin}
+}
+
+// providerKey makes a provider's message id into the key that dedupes it;
+// ids are unique per provider, so the channel family scopes them.
+func providerKey(in Inbound) keyHash {
+	family := string(in.Channel.ConsentChannel())
+	if in.Kind == KindCall {
+		family = "call"
+	}
+	return hashKey(Actor{WorkspaceID: in.WorkspaceID, UserID: "provider:" + family}, in.ProviderID)
+}
+
+func (in *Inbound) validate() error {
+	switch {
+	case in.WorkspaceID == "":
+		return Invalid("workspace", "workspace is required")
+	case in.ProviderID == "" || len(in.ProviderID) > 512:
+		return Invalid("providerId", "the provider's message id is required")
+	case in.Kind != KindMessage && in.Kind != KindCall:
+		return Invalid("kind", "inbound entries are messages or calls")
+	case in.Kind == KindMessage && !in.Channel.Valid():
+		return Invalid("channel", "unknown channel %q", in.Channel)
+	case in.Kind == KindCall && in.Call == nil:
+		return Invalid("call", "a call entry needs its details")
+	}
+	n := 0
+	for _, v := range []string{in.From.Phone, in.From.Email, in.From.Handle} {
+		if v != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		return Invalid("from", "the sender needs exactly one of phone, email or handle")
+	}
+	if _, err := validateBody(in.Body, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Ingest files an inbound message or call in its contact's thread, exactly
+// once however often the provider delivers it.
+//
+// The steady-state cost is one eventually consistent read of the sender's
+// claim (which names the conversation), one of the conversation, a
+// versioned conversation write (which also moves the inbox index) and one
+// message put. The conversation write is the commit point: it records the
+// message's id, whose ULID entropy is the hash of the provider's id, so a
+// redelivery finds it there and only re-puts the (identical) message.
+func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	key := providerKey(in)
+	if in.Call != nil && in.Call.RecordingURL != "" {
+		if settings, err := s.settings(ctx, in.WorkspaceID); err != nil {
+			return nil, err
+		} else if !settings.CallRecording {
+			in.Call.RecordingURL = ""
+		}
+	}
+	var res *IngestResult
+	attempt := 0
+	err := retryOnConflict(func() error {
+		attempt++
+		conv, contactID, err := s.threadFor(ctx, in, attempt > 1)
+		if err != nil {
+			return err
+		}
+		if id, ok := conv.claimFor(key); ok {
+			at := ulid.Time(ulid.MustParse(id).Time())
+			m := inboundMessage(in, conv, contactID, id, at)
+			res = &IngestResult{Conversation: conv, Message: m, Duplicate: true}
+			// Finish what the first delivery may not have: both are idempotent.
+			if err := s.Store.PutMessage(ctx, m); err != nil {
+				return err
+			}
+			return s.keywordEffects(ctx, in, m)
+		}
+		now := s.now()
+		m := inboundMessage(in, conv, contactID, key.newID(now), now)
+		if conv.Status == StatusComplete {
+			conv.Status = StatusOpen // a reply reopens a finished conversation
+		}
+		conv.Archived = false
+		conv.Unread = true
+		if m.Channel != "" {
+			if conv.LastInboundAt == nil {
+				conv.LastInboundAt = map[Channel]time.Time{}
+			}
+			conv.LastInboundAt[m.Channel] = now
+		}
+		conv.RecordMessage(m)
+		conv.addClaim(m.ID)
+		if err := s.Store.PutConversation(ctx, conv); err != nil {
+			return err
+		}
+		res = &IngestResult{Conversation: conv, Message: m}
+		if err := s.Store.PutMessage(ctx, m); err != nil {
+			return err
+		}
+		return s.keywordEffects(ctx, in, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// threadFor finds or creates the sender's contact and conversation. The
+// first attempt reads eventually consistently; a retry after a version
+// conflict reads the latest.
+func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conversation, string, error) {
+	contactID, convID, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
+	if IsKind(err, KindNotFound) {
+		c, err := s.contactFor(ctx, in)
+		if err != nil {
+			return nil, "", err
+		}
+		contactID, convID = c.ID, c.ConversationID
+	} else if err != nil {
+		return nil, "", err
+	}
+	if convID != "" {
+		read := s.Store.PeekConversation
+		if latest {
+			read = s.Store.GetConversation
+		}
+		conv, err := read(ctx, in.WorkspaceID, convID)
+		if err == nil && conv.Deleting {
+			return nil, "", Errorf(KindUnavailable, "the conversation is being deleted; retry shortly")
+		}
+		if !IsKind(err, KindNotFound) {
+			return conv, contactID, err
+		}
+		// A stale claim (the thread was deleted): start a new thread.
+	}
+	contact, err := s.Store.GetContact(ctx, in.WorkspaceID, contactID)
+	if err != nil {
+		return nil, "", err
+	}
+	conv, _, err := s.conversationFor(ctx, contact)
+	return conv, contactID, err
+}
+
+// contactFor creates the contact of a new sender, or finds the one a
+// concurrent delivery just created.
+func (s *Service) contactFor(ctx context.Context, in Inbound) (*Contact, error) {
+	now := s.now()
+	c := &Contact{ID: NewID(now), WorkspaceID: in.WorkspaceID, Name: senderName(in.From), CreatedAt: now, UpdatedAt: now}
+	switch {
+	case in.From.Phone != "":
+		c.Phones = []string{in.From.Phone}
+	case in.From.Email != "":
+		c.Emails = []string{in.From.Email}
+	default:
+		c.Handles = []string{in.From.Handle}
+	}
+	c.Normalize()
+	err := s.Store.CreateContact(ctx, c)
+	if !IsKind(err, KindConflict) {
+		return c, err
+	}
+	contactID, _, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.GetContact(ctx, in.WorkspaceID, contactID)
+}
+
+func senderName(from Sender) string {
+	name, _ := validateName("name", from.Name)
+	return name
+}
+
+func inboundMessage(in Inbound, conv *Conversation, contactID, id string, at time.Time) *Message {
+	atts := in.Attachments
+	if atts == nil {
+		atts = []Attachment{}
+	}
+	return &Message{
+		ID: id, WorkspaceID: in.WorkspaceID, ConversationID: conv.ID, ContactID: contactID,
+		Direction: DirectionIn, Kind: in.Kind, Channel: in.Channel, Body: in.Body, Attachments: atts,
+		Status: MessageReceived, ProviderID: in.ProviderID, Call: in.Call, Email: in.Email,
+		CreatedAt: at, UpdatedAt: at,
+	}
+}
+
+// keywordEffects carries out an SMS keyword: the consent change, an activity
+// entry in the thread, or the HELP reply. Ids derive from the inbound
+// message's, so a redelivery repeats them harmlessly.
+func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) error {
+	if m.Kind != KindMessage || m.Channel.ConsentChannel() != ChannelSMS {
+		return nil
+	}
+	action := Keyword(m.Body)
+	if action == NoKeyword {
+		return nil
+	}
+	follow := func(n int, draft Message) *Message {
+		at := m.CreatedAt.Add(time.Duration(n) * time.Millisecond) // sorts right after the keyword
+		draft.ID = hashKey(systemActor(in.WorkspaceID), fmt.Sprintf("%s#%d", m.ID, n)).newID(at)
+		draft.WorkspaceID, draft.ConversationID, draft.ContactID = m.WorkspaceID, m.ConversationID, m.ContactID
+		draft.CreatedAt, draft.UpdatedAt = at, at
+		if draft.Attachments == nil {
+			draft.Attachments = []Attachment{}
+		}
+		return &draft
+	}
+	word := strings.ToUpper(strings.TrimSpace(m.Body))
+	if action == KeywordHelp {
+		settings, err := s.settings(ctx, in.WorkspaceID)
+		if err != nil {
+			return err
+		}
+		reply := settings.HelpReply
+		if reply == "" {
+			reply = DefaultHelpReply
+		}
+		return s.Store.PutMessage(ctx, follow(1, Message{Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS, Body: reply, Status: MessageQueued}))
+	}
+	status, verb := ConsentOptedOut, "opted out of"
+	if action == KeywordOptIn {
+		status, verb = ConsentOptedIn, "opted back in to"
+	}
+	if _, err := s.mutateContact(ctx, systemActor(in.WorkspaceID), m.ContactID, func(c *Contact) error {
+		c.SetConsent(ChannelSMS, status, ConsentSourceKeyword, "", m.CreatedAt)
+		return nil
+	}); err != nil {
+		return err
+	}
+	note := fmt.Sprintf("Contact %s SMS by replying %s", verb, word)
+	return s.Store.PutMessage(ctx, follow(1, Message{Kind: KindActivity, Body: note, Status: MessageReceived}))
+}
+
+// settingsTTL bounds how stale cached workspace settings may be on the
+// webhook path, which must not read the workspace on every delivery.
+const settingsTTL = time.Minute
+
+type cachedSettings struct {
+	settings WorkspaceSettings
+	at       time.Time
+}
+
+func (s *Service) settings(ctx context.Context, workspaceID string) (WorkspaceSettings, error) {
+	if v, ok := s.settingsCache.Load(workspaceID); ok && time.Since(v.(cachedSettings).at) < settingsTTL {
+		return v.(cachedSettings).settings, nil
+	}
+	w, err := s.Store.GetWorkspace(ctx, workspaceID)
+	if err != nil {
+		return WorkspaceSettings{}, err
+	}
+	s.settingsCache.Store(workspaceID, cachedSettings{settings: w.Settings, at: time.Now()})
+	return w.Settings, nil
+}
