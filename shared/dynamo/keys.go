@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"strings"
+
+	"github.com/parley-inbox/parley/shared/inbox"
 	"unicode/utf8"
 )
 
@@ -23,6 +25,7 @@ import (
 //	WS#w#CONV#v               #CONV             conversation (GSI1: inbox)
 //	WS#w#CONV#v               MSG#m             message, m a ULID
 //	WS#w#IDEM#h               #IDEM             API idempotency record (TTL)
+//	WS#w#PROVIDER#sms#SM...   #UNIQUE           provider message id -> message
 const (
 	skWorkspace    = "#WORKSPACE"
 	skContact      = "#CONTACT"
@@ -39,7 +42,12 @@ func contactPK(ws, id string) string      { return workspacePK(ws) + "#CONTACT#"
 func conversationPK(ws, id string) string { return workspacePK(ws) + "#CONV#" + id }
 func phonePK(ws, e164 string) string      { return workspacePK(ws) + "#PHONE#" + e164 }
 func emailPK(ws, email string) string     { return workspacePK(ws) + "#EMAIL#" + email }
-func handlePK(ws, handle string) string   { return workspacePK(ws) + "#HANDLE#" + handle }
+
+// providerRefPK is scoped by channel family: SMS and MMS share Twilio ids.
+func providerRefPK(ws string, ch inbox.Channel, id string) string {
+	return workspacePK(ws) + "#PROVIDER#" + string(ch.ConsentChannel()) + "#" + id
+}
+func handlePK(ws, handle string) string { return workspacePK(ws) + "#HANDLE#" + handle }
 func labelNamePK(ws, name string) string {
 	return workspacePK(ws) + "#LABELNAME#" + strings.ToLower(name)
 }

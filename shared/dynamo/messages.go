@@ -101,3 +101,66 @@ func (s *Store) ListMessages(ctx context.Context, ws, conversationID string, p i
 	page.NextCursor = s.cursors.encode(scope, out.LastEvaluatedKey)
 	return page, nil
 }
+
+func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev inbox.MessageStatus) error {
+	set := expression.Set(expression.Name("status"), expression.Value(m.Status)).
+		Set(expression.Name("updatedAt"), expression.Value(m.UpdatedAt))
+	if m.Error != nil {
+		set = set.Set(expression.Name("error"), expression.Value(m.Error))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(set).
+		WithCondition(expression.Name("status").Equal(expression.Value(prev))).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(conversationPK(m.WorkspaceID, m.ConversationID), messageSK(m.ID)),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnConsumedCapacity:    capacityMode(ctx),
+	})
+	if isConditionFailed(err) {
+		return inbox.ErrVersionConflict
+	}
+	if err != nil {
+		return unavailable("UpdateMessageStatus", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+// providerRefItem maps a provider's message id to Parley's message.
+type providerRefItem struct {
+	PK             string `json:"PK"`
+	SK             string `json:"SK"`
+	ConversationID string `json:"conversationId"`
+	MessageID      string `json:"messageId"`
+}
+
+func (s *Store) PutProviderRef(ctx context.Context, ws string, ch inbox.Channel, providerID string, ref inbox.ProviderRef) error {
+	item, err := marshal(providerRefItem{PK: providerRefPK(ws, ch, providerID), SK: skUnique, ConversationID: ref.ConversationID, MessageID: ref.MessageID})
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnConsumedCapacity: capacityMode(ctx)})
+	if err != nil {
+		return unavailable("PutProviderRef", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+func (s *Store) FindProviderRef(ctx context.Context, ws string, ch inbox.Channel, providerID string) (inbox.ProviderRef, error) {
+	var it providerRefItem
+	ok, err := s.getItem(ctx, "FindProviderRef", key(providerRefPK(ws, ch, providerID), skUnique), false, &it)
+	if err != nil {
+		return inbox.ProviderRef{}, err
+	}
+	if !ok {
+		return inbox.ProviderRef{}, notFound("provider message", providerID)
+	}
+	return inbox.ProviderRef{ConversationID: it.ConversationID, MessageID: it.MessageID}, nil
+}

@@ -50,6 +50,8 @@ const (
 	ConsentSourceManual  ConsentSource = "manual"
 	ConsentSourceKeyword ConsentSource = "keyword"
 	ConsentSourceAPI     ConsentSource = "api"
+	// ConsentSourceProvider is a carrier or platform reporting an opt-out.
+	ConsentSourceProvider ConsentSource = "provider"
 )
 
 // ChannelConsent is the current opt-in state of one channel, and how it got there.

@@ -43,23 +43,30 @@ const (
 
 // Message is one entry in a thread.
 type Message struct {
-	ID             string        `json:"id"`
-	WorkspaceID    string        `json:"workspaceId"`
-	ConversationID string        `json:"conversationId"`
-	Direction      Direction     `json:"direction,omitempty"`
-	Kind           MessageKind   `json:"kind"`
-	Internal       bool          `json:"internal"`
-	Channel        Channel       `json:"channel,omitempty"`
-	Body           string        `json:"body"`
-	Attachments    []Attachment  `json:"attachments"`
-	Status         MessageStatus `json:"status"`
-	ProviderID     string        `json:"providerId,omitempty"`
-	AuthorID       string        `json:"authorId,omitempty"`
-	ContactID      string        `json:"contactId,omitempty"`
-	Call           *CallDetails  `json:"call,omitempty"`
-	Email          *EmailDetails `json:"email,omitempty"`
-	CreatedAt      time.Time     `json:"createdAt"`
-	UpdatedAt      time.Time     `json:"updatedAt"`
+	ID             string         `json:"id"`
+	WorkspaceID    string         `json:"workspaceId"`
+	ConversationID string         `json:"conversationId"`
+	Direction      Direction      `json:"direction,omitempty"`
+	Kind           MessageKind    `json:"kind"`
+	Internal       bool           `json:"internal"`
+	Channel        Channel        `json:"channel,omitempty"`
+	Body           string         `json:"body"`
+	Attachments    []Attachment   `json:"attachments"`
+	Status         MessageStatus  `json:"status"`
+	ProviderID     string         `json:"providerId,omitempty"`
+	AuthorID       string         `json:"authorId,omitempty"`
+	ContactID      string         `json:"contactId,omitempty"`
+	Call           *CallDetails   `json:"call,omitempty"`
+	Error          *DeliveryError `json:"error,omitempty"`
+	Email          *EmailDetails  `json:"email,omitempty"`
+	CreatedAt      time.Time      `json:"createdAt"`
+	UpdatedAt      time.Time      `json:"updatedAt"`
+}
+
+// DeliveryError is why a provider could not deliver a message.
+type DeliveryError struct {
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
 }
 
 // Attachment is metadata about a file; the bytes live with the provider or

@@ -70,6 +70,11 @@ type Store interface {
 	// PutMessage stores a new message; storing the same id again is a no-op.
 	PutMessage(ctx context.Context, m *Message) error
 	GetMessage(ctx context.Context, workspaceID, conversationID, id string) (*Message, error)
+	// UpdateMessageStatus stores m's status and error if its stored status is
+	// still prev; otherwise ErrVersionConflict.
+	UpdateMessageStatus(ctx context.Context, m *Message, prev MessageStatus) error
+	PutProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string, ref ProviderRef) error
+	FindProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string) (ProviderRef, error)
 	ListMessages(ctx context.Context, workspaceID, conversationID string, p PageRequest) (Page[*Message], error)
 
 	CreateLabel(ctx context.Context, l *Label) error
