@@ -63,7 +63,7 @@ func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID
 		}
 		now := s.now()
 		m := draft
-		m.WorkspaceID, m.ConversationID, m.AuthorID = actor.WorkspaceID, conv.ID, actor.UserID
+		m.WorkspaceID, m.ConversationID, m.ContactID, m.AuthorID = actor.WorkspaceID, conv.ID, conv.ContactID, actor.UserID
 		m.CreatedAt, m.UpdatedAt = now, now
 		if keyed {
 			if id, ok := conv.claimFor(key); ok {
