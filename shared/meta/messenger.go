@@ -1,0 +1,157 @@
+package meta
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// fbEvent is one messaging event; Messenger and Instagram share the shape.
+type fbEvent struct {
+	Sender struct {
+		ID string `json:"id"`
+	} `json:"sender"`
+	Recipient struct {
+		ID string `json:"id"`
+	} `json:"recipient"`
+	Timestamp int64 `json:"timestamp"` // milliseconds
+	Message   *struct {
+		MID         string `json:"mid"`
+		Text        string `json:"text"`
+		IsEcho      bool   `json:"is_echo"`
+		IsDeleted   bool   `json:"is_deleted"`
+		Attachments []struct {
+			Type    string `json:"type"`
+			Payload struct {
+				URL string `json:"url"`
+			} `json:"payload"`
+		} `json:"attachments"`
+	} `json:"message"`
+	Postback *struct {
+		MID   string `json:"mid"`
+		Title string `json:"title"`
+	} `json:"postback"`
+	Delivery *struct {
+		MIDs      []string `json:"mids"`
+		Watermark int64    `json:"watermark"`
+	} `json:"delivery"`
+	Read *struct {
+		MID       string `json:"mid"` // Instagram names the message read
+		Watermark int64  `json:"watermark"`
+	} `json:"read"`
+}
+
+// attachmentTypes maps Messenger's coarse attachment types to media types;
+// Meta does not say more, and the URL's file is what it is.
+var attachmentTypes = map[string]string{
+	"image": "image/*",
+	"video": "video/*",
+	"audio": "audio/*",
+}
+
+func (p *parser) messaging(ch inbox.Channel, e entry) {
+	for _, raw := range e.Messaging {
+		var ev fbEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			p.skip("%s event: %v", ch, err)
+			continue
+		}
+		if ev.Sender.ID == "" {
+			p.skip("%s event without sender.id", ch)
+			continue
+		}
+		if ev.Sender.ID == e.ID {
+			continue // the page or account itself: our own sends
+		}
+		switch {
+		case ev.Message != nil:
+			p.fbMessage(ch, ev)
+		case ev.Postback != nil && ev.Postback.MID != "":
+			in := p.fbInbound(ch, ev, ev.Postback.MID)
+			in.Body = ev.Postback.Title
+			if in.Body == "" {
+				in.Body = "[tapped a button]"
+			}
+			p.batch.Messages = append(p.batch.Messages, in)
+		case ev.Delivery != nil:
+			// Older clients send only a watermark; without mids there is
+			// no message to update.
+			for _, mid := range ev.Delivery.MIDs {
+				p.fbStatus(ch, mid, inbox.MessageDelivered, millis(ev.Delivery.Watermark))
+			}
+		case ev.Read != nil && ev.Read.MID != "":
+			p.fbStatus(ch, ev.Read.MID, inbox.MessageRead, millis(ev.Timestamp))
+		case ev.Read != nil && ev.Read.Watermark > 0:
+			p.batch.Reads = append(p.batch.Reads, ReadReceipt{
+				WorkspaceID: p.workspace,
+				Channel:     ch,
+				Handle:      ev.Sender.ID,
+				Until:       millis(ev.Read.Watermark),
+			})
+		}
+		// Reactions, edits, referrals and opt-ins carry no message of their own.
+	}
+}
+
+func (p *parser) fbMessage(ch inbox.Channel, ev fbEvent) {
+	m := ev.Message
+	if m.IsEcho || m.IsDeleted {
+		return // our own send, or an unsend of a message already filed
+	}
+	if m.MID == "" {
+		p.skip("%s message without mid", ch)
+		return
+	}
+	in := p.fbInbound(ch, ev, m.MID)
+	in.Body = m.Text
+	for _, a := range m.Attachments {
+		// Templates and fallbacks have no file; only https links are kept
+		// because the UI renders them.
+		if !strings.HasPrefix(a.Payload.URL, "https://") {
+			continue
+		}
+		contentType, ok := attachmentTypes[a.Type]
+		if !ok {
+			contentType = "application/octet-stream" // file, share, story_mention, reel
+		}
+		in.Attachments = append(in.Attachments, inbox.Attachment{URL: a.Payload.URL, ContentType: contentType})
+	}
+	if in.Body == "" && len(in.Attachments) == 0 {
+		in.Body = "[unsupported message]"
+	}
+	p.batch.Messages = append(p.batch.Messages, in)
+}
+
+func (p *parser) fbInbound(ch inbox.Channel, ev fbEvent, mid string) inbox.Inbound {
+	return inbox.Inbound{
+		WorkspaceID: p.workspace,
+		Channel:     ch,
+		Kind:        inbox.KindMessage,
+		ProviderID:  mid,
+		From:        inbox.Sender{Handle: ev.Sender.ID},
+		To:          ev.Recipient.ID,
+		SentAt:      millis(ev.Timestamp),
+	}
+}
+
+func (p *parser) fbStatus(ch inbox.Channel, mid string, status inbox.MessageStatus, at time.Time) {
+	if mid == "" {
+		return
+	}
+	p.batch.Statuses = append(p.batch.Statuses, inbox.DeliveryUpdate{
+		WorkspaceID: p.workspace,
+		Channel:     ch,
+		ProviderID:  mid,
+		Status:      status,
+		At:          at,
+	})
+}
+
+func millis(ms int64) time.Time {
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

@@ -1,0 +1,128 @@
+// Package meta adapts Meta's webhooks (WhatsApp Cloud API, Messenger and
+// Instagram messaging) to Parley's normalised inbound types. It checks
+// signatures, answers the subscription handshake and parses payloads; it
+// stores nothing and calls no Meta API.
+package meta
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// VerifySignature reports whether header, the X-Hub-Signature-256 value
+// "sha256=<hex>", is the HMAC-SHA256 of the raw body under appSecret. An
+// empty secret never verifies, so a missing configuration fails closed.
+func VerifySignature(appSecret string, body []byte, header string) bool {
+	sig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok || appSecret == "" {
+		return false
+	}
+	got, err := hex.DecodeString(sig)
+	if err != nil || len(got) != sha256.Size {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(appSecret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
+
+// Challenge answers the GET Meta sends when a webhook is subscribed: it
+// returns hub.challenge, to be echoed as a text/plain 200, when hub.mode is
+// "subscribe" and hub.verify_token matches verifyToken.
+func Challenge(query url.Values, verifyToken string) (string, bool) {
+	if verifyToken == "" || query.Get("hub.mode") != "subscribe" {
+		return "", false
+	}
+	if subtle.ConstantTimeCompare([]byte(query.Get("hub.verify_token")), []byte(verifyToken)) != 1 {
+		return "", false
+	}
+	challenge := query.Get("hub.challenge")
+	return challenge, challenge != ""
+}
+
+// Batch is everything one webhook delivery reported.
+type Batch struct {
+	Messages []inbox.Inbound
+	Statuses []inbox.DeliveryUpdate
+	// Reads are Messenger and Instagram read receipts, which name a time
+	// rather than the messages read.
+	Reads []ReadReceipt
+}
+
+// ReadReceipt says a contact has read everything the page or account sent
+// them up to Until.
+type ReadReceipt struct {
+	WorkspaceID string
+	Channel     inbox.Channel
+	Handle      string // the reader's PSID or IGSID
+	Until       time.Time
+}
+
+// Parse turns a webhook body into a Batch for workspaceID. A body that is
+// not Meta's JSON, or comes from an unsupported product, is a KindInvalid
+// error with an empty Batch. Items that lack a required field are left out
+// and described in a KindInvalid error returned alongside the rest of the
+// Batch: callers should file what was parsed, log the error and still
+// answer 200, because Meta would otherwise redeliver the same body for days.
+func Parse(workspaceID string, body []byte) (Batch, error) {
+	var env struct {
+		Object string  `json:"object"`
+		Entry  []entry `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Batch{}, inbox.Invalid("body", "webhook body is not Meta webhook JSON")
+	}
+	p := &parser{workspace: workspaceID}
+	switch env.Object {
+	case "whatsapp_business_account":
+		for _, e := range env.Entry {
+			p.whatsApp(e)
+		}
+	case "page":
+		for _, e := range env.Entry {
+			p.messaging(inbox.ChannelMessenger, e)
+		}
+	case "instagram":
+		for _, e := range env.Entry {
+			p.messaging(inbox.ChannelInstagram, e)
+		}
+	default:
+		return Batch{}, inbox.Invalid("object", "unsupported webhook object %q", env.Object)
+	}
+	if len(p.problems) > 0 {
+		return p.batch, inbox.Invalid("body", "skipped %d item(s): %s", len(p.problems), strings.Join(p.problems, "; "))
+	}
+	return p.batch, nil
+}
+
+// entry is one element of the top-level entry array. Items are kept raw and
+// decoded one by one, so a single odd item cannot sink the whole delivery.
+type entry struct {
+	ID        string            `json:"id"`
+	Changes   []change          `json:"changes"`   // WhatsApp
+	Messaging []json.RawMessage `json:"messaging"` // Messenger, Instagram
+}
+
+type change struct {
+	Field string          `json:"field"`
+	Value json.RawMessage `json:"value"`
+}
+
+type parser struct {
+	workspace string
+	batch     Batch
+	problems  []string
+}
+
+func (p *parser) skip(format string, args ...any) {
+	p.problems = append(p.problems, fmt.Sprintf(format, args...))
+}
