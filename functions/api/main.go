@@ -22,7 +22,7 @@ import (
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv()
+	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN")
 	must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	must(log, "aws config", err)

@@ -11,13 +11,25 @@ import (
 type Lambda struct {
 	TableName       string
 	CursorSecretARN string
+	// Webhooks only.
+	ProviderSecretsARN string
+	PublicURL          string
+	// Events only.
+	EventBusName string
 }
 
-// FromEnv reads the Lambda configuration and names what is missing.
-func FromEnv() (Lambda, error) {
-	c := Lambda{TableName: os.Getenv("TABLE_NAME"), CursorSecretARN: os.Getenv("CURSOR_SECRET_ARN")}
-	for name, v := range map[string]string{"TABLE_NAME": c.TableName, "CURSOR_SECRET_ARN": c.CursorSecretARN} {
-		if v == "" {
+// FromEnv reads the Lambda configuration and names what is missing of
+// the variables the calling function requires.
+func FromEnv(required ...string) (Lambda, error) {
+	c := Lambda{
+		TableName:          os.Getenv("TABLE_NAME"),
+		CursorSecretARN:    os.Getenv("CURSOR_SECRET_ARN"),
+		ProviderSecretsARN: os.Getenv("PROVIDER_SECRETS_ARN"),
+		PublicURL:          os.Getenv("PUBLIC_URL"),
+		EventBusName:       os.Getenv("EVENT_BUS_NAME"),
+	}
+	for _, name := range required {
+		if os.Getenv(name) == "" {
 			return c, fmt.Errorf("environment variable %s is not set", name)
 		}
 	}
@@ -37,6 +49,9 @@ type Local struct {
 	// InMemory keeps DynamoDB Local's data in memory (tests).
 	InMemory  bool
 	TableName string
+	// PublicURL is the base URL providers post webhooks to, which their
+	// signatures cover. The default matches the signed samples in events/.
+	PublicURL string
 }
 
 // LocalFromEnv reads the PARLEY_* variables, with make dev's defaults.
@@ -48,6 +63,7 @@ func LocalFromEnv() Local {
 		DynamoDBPort:     envOr("PARLEY_DYNAMODB_PORT", "8000"),
 		InMemory:         os.Getenv("PARLEY_IN_MEMORY") == "1",
 		TableName:        envOr("PARLEY_TABLE", "parley"),
+		PublicURL:        envOr("PARLEY_PUBLIC_URL", "https://api.parley.example"),
 	}
 }
 

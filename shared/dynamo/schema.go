@@ -37,7 +37,7 @@ type TableSchema struct {
 // keeps a 25-row page inside a few 4 KB read units.
 var inboxProjection = []string{
 	"id", "contactId", "contactName", "status", "unread", "assigneeId",
-	"labels", "channels", "preview", "lastMessageAt", "lastMessageDirection",
+	"labels", "channels", "preview", "lastMessageAt", "lastMessageDirection", "visitorOnlineUntil",
 	"createdAt", "updatedAt", "version",
 }
 

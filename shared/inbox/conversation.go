@@ -34,6 +34,9 @@ type Conversation struct {
 	// LastInboundAt is when the contact last wrote on each channel; it opens
 	// the reply windows of WhatsApp, Messenger and Instagram.
 	LastInboundAt map[Channel]time.Time `json:"lastInboundAt,omitempty"`
+	// VisitorOnlineUntil is when a web chat visitor's last heartbeat lapses:
+	// the agents' "online" dot, and chat rather than email as the channel.
+	VisitorOnlineUntil *time.Time `json:"visitorOnlineUntil,omitempty"`
 	// ActivityID orders the inbox: the id of the latest message, or of the
 	// conversation itself before any message.
 	ActivityID string    `json:"-"`

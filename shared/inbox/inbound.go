@@ -22,6 +22,9 @@ type Inbound struct {
 	SentAt time.Time
 	Call   *CallDetails
 	Email  *EmailDetails
+	// ThreadHint names the conversation a reply belongs to when its headers
+	// say so; it wins over the sender's own thread.
+	ThreadHint string
 }
 
 // Sender identifies who wrote an inbound message, in the form its channel

@@ -133,6 +133,15 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 // first attempt reads eventually consistently; a retry after a version
 // conflict reads the latest.
 func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conversation, string, error) {
+	if in.ThreadHint != "" {
+		conv, err := s.Store.GetConversation(ctx, in.WorkspaceID, in.ThreadHint)
+		if err == nil && !conv.Deleting {
+			return conv, conv.ContactID, nil
+		}
+		if err != nil && !IsKind(err, KindNotFound) {
+			return nil, "", err
+		}
+	}
 	contactID, convID, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
 	if IsKind(err, KindNotFound) {
 		c, err := s.contactFor(ctx, in)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,8 +22,12 @@ import (
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/dynamolocal"
+	"github.com/parley-inbox/parley/shared/eventbus"
 	"github.com/parley-inbox/parley/shared/httpapi"
 	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/objectstore"
+	"github.com/parley-inbox/parley/shared/streams"
+	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
 // The seeded workspace and its two users.
@@ -63,16 +68,44 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		return err
 	}
 	tokens := auth.DevTokens{Key: keys.signing}
-	api := httpapi.New(inbox.NewService(store), store, tokens, log)
+	svc := inbox.NewService(store)
+	providers, err := loadProviders(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	bus := &eventbus.Local{}
+	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
+		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
+	})
+	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName, Publisher: bus, Log: log, Every: 200 * time.Millisecond}
+	go func() {
+		if err := poller.Run(ctx); err != nil {
+			log.Error("stream poller stopped", "err", err)
+		}
+	}()
+	hooks := &webhooks.Handler{
+		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, Log: log,
+		Email: &webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
+		Chat:  &webhooks.Chat{Key: keys.cursor},
+	}
+	mux := http.NewServeMux()
+	hookRoutes := hooks.Routes()
+	mux.Handle("/webhooks/", hookRoutes)
+	mux.Handle("/chat/", hookRoutes)
+	mux.HandleFunc("GET /dev/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": bus.Recent(r.URL.Query().Get("workspace"))})
+	})
+	mux.Handle("/", httpapi.New(svc, store, tokens, log))
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- server.Serve(ln) }()
-	if err := printBanner(out, "http://"+ln.Addr().String(), endpoint, tokens); err != nil {
+	if err := printBanner(out, "http://"+ln.Addr().String(), endpoint, filepath.Join(cfg.DataDir, "providers.json"), tokens); err != nil {
 		return err
 	}
 	select {
@@ -152,7 +185,7 @@ func Token(cfg config.Local, role inbox.Role) (string, error) {
 	return auth.DevTokens{Key: keys.signing}.Issue(DemoWorkspace, user, role, tokenTTL)
 }
 
-func printBanner(out io.Writer, url, dynamoEndpoint string, tokens auth.DevTokens) error {
+func printBanner(out io.Writer, url, dynamoEndpoint, providersFile string, tokens auth.DevTokens) error {
 	admin, err := tokens.Issue(DemoWorkspace, DemoAdmin, inbox.RoleAdmin, tokenTTL)
 	if err != nil {
 		return err
@@ -172,7 +205,10 @@ Try it:
   curl -s -X POST %[1]s/conversations -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' -d '{"phone":"+14155550123","name":"Jo Customer"}'
   curl -s %[1]s/conversations -H 'Authorization: Bearer %[6]s'
 
+Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email}
+  (signed with the test secrets in %[8]s; post a sample with: make invoke EVENT=twilio-sms-inbound)
+Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Domain events: %[1]s/dev/events?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
-`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent)
+`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile)
 	return err
 }

@@ -1,0 +1,33 @@
+// Command events turns the table's stream into domain events on the
+// EventBridge bus.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/eventbus"
+	"github.com/parley-inbox/parley/shared/streams"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.FromEnv("EVENT_BUS_NAME")
+	if err != nil {
+		log.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("cold start failed", "err", err)
+		os.Exit(1)
+	}
+	h := &streams.Handler{Publisher: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}, Log: log}
+	lambda.Start(h.Handle)
+}

@@ -1,0 +1,62 @@
+// Command webhooks is the Lambda behind the HTTP API's public provider
+// routes (/webhooks/...) and the web chat widget's routes (/chat/...).
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/objectstore"
+	"github.com/parley-inbox/parley/shared/secrets"
+	"github.com/parley-inbox/parley/shared/webhooks"
+)
+
+func main() {
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "PROVIDER_SECRETS_ARN", "PUBLIC_URL")
+	must(log, "config", err)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	must(log, "aws config", err)
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	key, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
+	must(log, "cursor secret", err)
+	raw, err := secrets.Value(ctx, sm, cfg.ProviderSecretsARN)
+	must(log, "provider secrets", err)
+	providers, err := webhooks.ParseCredentials(raw)
+	must(log, "provider secrets", err)
+
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)
+	client := &http.Client{Timeout: 5 * time.Second}
+	hooks := &webhooks.Handler{
+		Service: inbox.NewService(store), Credentials: providers, PublicURL: cfg.PublicURL, Log: log,
+		Email: &webhooks.EmailIntake{
+			Certs:   &email.HTTPCerts{Client: client},
+			Objects: objectstore.S3{Client: s3.NewFromConfig(awsCfg)},
+			HTTP:    client, ConfirmSubscriptions: true,
+		},
+		Chat: &webhooks.Chat{Key: key},
+	}
+	lambda.Start(httpadapter.NewV2(hooks.Routes()).ProxyWithContext)
+}
+
+func must(log *slog.Logger, what string, err error) {
+	if err != nil {
+		log.Error("cold start failed", "step", what, "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,163 @@
+package dynamo
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// Change is one item change from the table's stream: the images before and
+// after (nil for an insert or a removal).
+type Change struct {
+	// EventID is the stream record's id; event ids derive from it.
+	EventID string
+	At      time.Time
+	Old     map[string]types.AttributeValue
+	New     map[string]types.AttributeValue
+}
+
+// Events derives the domain events a change means. Deriving them from the
+// stream, rather than writing them alongside, costs no write units and
+// cannot miss a write path.
+func Events(c Change) ([]inbox.Event, error) {
+	img := c.New
+	if img == nil {
+		img = c.Old
+	}
+	pk, sk := stringAttr(img, AttrPK), stringAttr(img, AttrSK)
+	ws, ok := workspaceOf(pk)
+	if !ok {
+		return nil, nil
+	}
+	base := inbox.Event{WorkspaceID: ws, OccurredAt: c.At.UTC()}
+	emit := func(t inbox.EventType, e inbox.Event) inbox.Event {
+		e.ID, e.Type = fmt.Sprintf("%s:%s", c.EventID, t), t
+		return e
+	}
+	var out []inbox.Event
+	switch {
+	case sk == skContact:
+		var before, after contactItem
+		if err := decodeImages(c, &before, &after); err != nil {
+			return nil, err
+		}
+		if c.New == nil {
+			return nil, nil
+		}
+		e := base
+		e.ContactID = after.ID
+		if c.Old == nil {
+			out = append(out, emit(inbox.EventContactCreated, e))
+		}
+		for ch, now := range after.Consent {
+			was := before.Contact.ConsentOn(ch).Status
+			if c.Old == nil {
+				was = inbox.ConsentOptedIn
+			}
+			if now.Status == was {
+				continue
+			}
+			ce := e
+			ce.Channel, ce.Source = ch, now.Source
+			t := inbox.EventContactOptedOut
+			if now.Status == inbox.ConsentOptedIn {
+				t = inbox.EventContactOptedIn
+			}
+			out = append(out, emit(t, ce))
+		}
+		if added := newTags(before.Tags, after.Tags); len(added) > 0 {
+			te := e
+			te.Tags = added
+			out = append(out, emit(inbox.EventContactTagged, te))
+		}
+	case sk == skConversation:
+		var before, after conversationItem
+		if err := decodeImages(c, &before, &after); err != nil {
+			return nil, err
+		}
+		if c.New == nil {
+			return nil, nil
+		}
+		e := base
+		e.ConversationID, e.ContactID = after.ID, after.ContactID
+		if c.Old == nil {
+			out = append(out, emit(inbox.EventConversationCreated, e))
+		} else if before.Status == inbox.StatusComplete && after.Status == inbox.StatusOpen {
+			out = append(out, emit(inbox.EventConversationReopened, e))
+		}
+	case strings.HasPrefix(sk, prefixMessage):
+		var before, after messageItem
+		if err := decodeImages(c, &before, &after); err != nil {
+			return nil, err
+		}
+		if c.New == nil {
+			return nil, nil
+		}
+		e := base
+		e.ConversationID, _ = conversationOf(pk)
+		e.MessageID, e.ContactID, e.Channel, e.Kind, e.Status = after.ID, after.ContactID, after.Channel, after.Kind, after.Status
+		switch {
+		case c.Old == nil && after.Direction == inbox.DirectionIn:
+			e.Body = inbox.Preview(after.Body)
+			out = append(out, emit(inbox.EventMessageReceived, e))
+		case c.Old != nil && before.Status != after.Status:
+			out = append(out, emit(inbox.EventMessageStatusChanged, e))
+		}
+	}
+	return out, nil
+}
+
+func decodeImages(c Change, before, after any) error {
+	if c.Old != nil {
+		if err := unmarshal(c.Old, before); err != nil {
+			return fmt.Errorf("decode old image: %w", err)
+		}
+	}
+	if c.New != nil {
+		if err := unmarshal(c.New, after); err != nil {
+			return fmt.Errorf("decode new image: %w", err)
+		}
+	}
+	return nil
+}
+
+func stringAttr(item map[string]types.AttributeValue, name string) string {
+	if s, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+// workspaceOf reads the workspace id from a key "WS#<ws>" or "WS#<ws>#...".
+func workspaceOf(pk string) (string, bool) {
+	rest, ok := strings.CutPrefix(pk, "WS#")
+	if !ok {
+		return "", false
+	}
+	ws, _, _ := strings.Cut(rest, "#")
+	return ws, ws != ""
+}
+
+// conversationOf reads the conversation id from "WS#<ws>#CONV#<id>".
+func conversationOf(pk string) (string, bool) {
+	_, id, ok := strings.Cut(pk, "#CONV#")
+	return id, ok
+}
+
+func newTags(before, after []string) []string {
+	var added []string
+	for _, t := range after {
+		found := false
+		for _, b := range before {
+			found = found || b == t
+		}
+		if !found {
+			added = append(added, t)
+		}
+	}
+	return added
+}

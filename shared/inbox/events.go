@@ -1,0 +1,47 @@
+package inbox
+
+import (
+	"context"
+	"time"
+)
+
+// EventType names a domain event. Parley publishes them on its event bus
+// (EventBridge in AWS, an in-process bus locally); their JSON schemas are in
+// events/schemas/.
+type EventType string
+
+const (
+	EventContactCreated       EventType = "contact.created"
+	EventContactOptedOut      EventType = "contact.opted_out"
+	EventContactOptedIn       EventType = "contact.opted_in"
+	EventContactTagged        EventType = "contact.tagged"
+	EventConversationCreated  EventType = "conversation.created"
+	EventConversationReopened EventType = "conversation.reopened"
+	EventMessageReceived      EventType = "message.received"
+	EventMessageStatusChanged EventType = "message.status_changed"
+)
+
+// Event is something that happened in a workspace. Fields that do not apply
+// to a type are empty.
+type Event struct {
+	// ID is unique per event and stable across redeliveries of the same
+	// change, so consumers can deduplicate.
+	ID             string        `json:"id"`
+	Type           EventType     `json:"type"`
+	WorkspaceID    string        `json:"workspaceId"`
+	OccurredAt     time.Time     `json:"occurredAt"`
+	ContactID      string        `json:"contactId,omitempty"`
+	ConversationID string        `json:"conversationId,omitempty"`
+	MessageID      string        `json:"messageId,omitempty"`
+	Channel        Channel       `json:"channel,omitempty"`
+	Kind           MessageKind   `json:"kind,omitempty"`
+	Body           string        `json:"body,omitempty"`
+	Status         MessageStatus `json:"status,omitempty"`
+	Source         ConsentSource `json:"source,omitempty"`
+	Tags           []string      `json:"tags,omitempty"`
+}
+
+// EventPublisher delivers domain events to whoever listens.
+type EventPublisher interface {
+	Publish(ctx context.Context, events []Event) error
+}

@@ -1,0 +1,249 @@
+package webhooks
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// Chat serves Parley's web chat widget: public endpoints authenticated by
+// a visitor token, which the widget keeps on the device.
+type Chat struct {
+	// Key signs visitor tokens.
+	Key     []byte
+	limiter limiter
+}
+
+func (c *Chat) routes(mux *http.ServeMux, h *Handler) {
+	mux.HandleFunc("POST /chat/{workspaceId}/sessions", h.chatSession)
+	mux.HandleFunc("POST /chat/{workspaceId}/messages", h.chatSend)
+	mux.HandleFunc("GET /chat/{workspaceId}/messages", h.chatHistory)
+	mux.HandleFunc("POST /chat/{workspaceId}/heartbeat", h.chatHeartbeat)
+	mux.HandleFunc("POST /chat/{workspaceId}/email", h.chatEmail)
+}
+
+// A visitor token is "<visitor id>.<signature>", bound to its workspace.
+func (c *Chat) token(workspaceID, visitorID string) string {
+	return visitorID + "." + base64.RawURLEncoding.EncodeToString(c.sign(workspaceID, visitorID))
+}
+
+func (c *Chat) sign(workspaceID, visitorID string) []byte {
+	m := hmac.New(sha256.New, c.Key)
+	m.Write([]byte("parley-webchat\x00" + workspaceID + "\x00" + visitorID))
+	return m.Sum(nil)[:18]
+}
+
+var errVisitor = &inbox.Error{Kind: inbox.KindUnauthorized, Message: "missing or invalid visitor token; start a session"}
+
+func (c *Chat) visitor(r *http.Request) (string, error) {
+	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return "", errVisitor
+	}
+	id, sig, ok := strings.Cut(raw, ".")
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if !ok || err != nil || !inbox.ValidID(id) || !hmac.Equal(got, c.sign(r.PathValue("workspaceId"), id)) {
+		return "", errVisitor
+	}
+	return inbox.Handle(inbox.ChannelWebchat, id), nil
+}
+
+// chatAccess checks the workspace has web chat, the caller's rate, and
+// (for all but a new session) the visitor token.
+func (h *Handler) chatAccess(r *http.Request, needVisitor bool) (string, error) {
+	creds, err := h.credentials(r)
+	if err != nil || !creds.WebChat {
+		return "", errUnknown
+	}
+	if !h.Chat.limiter.allow(r.PathValue("workspaceId")+"|"+clientIP(r), needVisitor) {
+		return "", &inbox.Error{Kind: "rate_limited", Message: "too many requests; slow down"}
+	}
+	if !needVisitor {
+		return "", nil
+	}
+	return h.Chat.visitor(r)
+}
+
+func (h *Handler) chatSession(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.chatAccess(r, false); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := inbox.NewID(time.Now())
+	writeJSON(w, http.StatusCreated, map[string]string{"visitorId": id, "token": h.Chat.token(r.PathValue("workspaceId"), id)})
+}
+
+func (h *Handler) chatSend(w http.ResponseWriter, r *http.Request) {
+	handle, err := h.chatAccess(r, true)
+	var in struct {
+		Body string `json:"body"`
+		// ClientMessageID makes a resend of the same message from a flaky
+		// connection land once.
+		ClientMessageID string `json:"clientMessageId"`
+	}
+	if err == nil {
+		err = decodeChat(r, &in)
+	}
+	if err == nil && (strings.TrimSpace(in.Body) == "" || utf8.RuneCountInString(in.Body) > 5000) {
+		err = inbox.Invalid("body", "a chat message is 1 to 5000 characters")
+	}
+	if err == nil && (len(in.ClientMessageID) > 64 || strings.ContainsAny(in.ClientMessageID, "#")) {
+		err = inbox.Invalid("clientMessageId", "clientMessageId is at most 64 characters")
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	providerID := in.ClientMessageID
+	if providerID == "" {
+		providerID = inbox.NewID(time.Now())
+	}
+	res, err := h.Service.Ingest(r.Context(), inbox.Inbound{
+		WorkspaceID: r.PathValue("workspaceId"), Channel: inbox.ChannelWebchat, Kind: inbox.KindMessage,
+		ProviderID: strings.TrimPrefix(handle, "webchat:") + ":" + providerID,
+		From:       inbox.Sender{Handle: handle}, Body: in.Body,
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, visitorMessage(res.Message))
+}
+
+func (h *Handler) chatHistory(w http.ResponseWriter, r *http.Request) {
+	handle, err := h.chatAccess(r, true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := inbox.PageRequest{Cursor: r.URL.Query().Get("cursor")}
+	if s := r.URL.Query().Get("limit"); s != "" {
+		if p.Limit, err = strconv.Atoi(s); err != nil {
+			h.fail(w, r, inbox.Invalid("limit", "limit must be a number"))
+			return
+		}
+	}
+	page, err := h.Service.VisitorHistory(r.Context(), r.PathValue("workspaceId"), handle, p)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	items := make([]map[string]any, 0, len(page.Items))
+	for _, m := range page.Items {
+		items = append(items, visitorMessage(m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": page.NextCursor})
+}
+
+func (h *Handler) chatHeartbeat(w http.ResponseWriter, r *http.Request) {
+	handle, err := h.chatAccess(r, true)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	until, err := h.Service.Heartbeat(r.Context(), r.PathValue("workspaceId"), handle)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"onlineUntil": until})
+}
+
+func (h *Handler) chatEmail(w http.ResponseWriter, r *http.Request) {
+	handle, err := h.chatAccess(r, true)
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err == nil {
+		err = decodeChat(r, &in)
+	}
+	if err == nil {
+		_, err = h.Service.LeaveEmail(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// visitorMessage is what the widget shows: no authors, statuses or ids of
+// anything internal.
+func visitorMessage(m *inbox.Message) map[string]any {
+	return map[string]any{"id": m.ID, "direction": m.Direction, "channel": m.Channel, "body": m.Body, "attachments": m.Attachments, "createdAt": m.CreatedAt}
+}
+
+func decodeChat(r *http.Request, v any) error {
+	body, err := readBody(r, maxChatBody)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return inbox.Invalid("", "the body must be a JSON object with the documented fields")
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// clientIP is the caller's address: API Gateway's source IP reaches the
+// request as RemoteAddr through the Lambda adapter.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// limiter rate-limits per workspace and client address, in this process.
+// The HTTP API's route throttling caps the total in front of it.
+type limiter struct {
+	mu      sync.Mutex
+	buckets map[string]*rate.Limiter
+}
+
+// Each address may start 10 sessions a minute and make 2 other calls a
+// second, with bursts for a page load.
+var (
+	sessionRate = rate.Every(6 * time.Second)
+	visitorRate = rate.Limit(2)
+)
+
+func (l *limiter) allow(key string, visitor bool) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buckets == nil || len(l.buckets) > 50_000 {
+		l.buckets = map[string]*rate.Limiter{} // bounded memory; a reset only forgives
+	}
+	if !visitor {
+		key = "session|" + key
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = rate.NewLimiter(visitorRate, 20)
+		if !visitor {
+			b = rate.NewLimiter(sessionRate, 10)
+		}
+		l.buckets[key] = b
+	}
+	return b.Allow()
+}

@@ -1,0 +1,85 @@
+package webhooks
+
+import (
+	"net/http"
+
+	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/objectstore"
+)
+
+// EmailIntake receives SES inbound mail: SNS posts a notification, signed
+// by SNS for the workspace's pinned topic, naming the raw message in S3.
+type EmailIntake struct {
+	Certs   email.CertSource
+	Objects objectstore.Getter
+	// ConfirmSubscriptions visits SNS subscription links. Off locally,
+	// where there is no SNS to confirm with.
+	ConfirmSubscriptions bool
+	HTTP                 *http.Client
+}
+
+func (h *Handler) email(w http.ResponseWriter, r *http.Request) {
+	creds, err := h.credentials(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := readBody(r, maxSNSBody)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	msg, err := email.ParseSNS(body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	verifier := &email.Verifier{TopicARN: creds.SNSTopicARN, Certs: h.Email.Certs}
+	if err := verifier.Verify(r.Context(), msg); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	switch msg.Type {
+	case email.TypeSubscriptionConfirmation:
+		if h.Email.ConfirmSubscriptions {
+			err = verifier.Confirm(r.Context(), h.Email.HTTP, msg)
+		} else {
+			h.Log.InfoContext(r.Context(), "SNS subscription confirmation received (not confirmed locally)", "topic", msg.TopicArn)
+		}
+	case email.TypeNotification:
+		err = h.receiveMail(r, msg)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
+	receipt, err := email.ParseSESNotification(msg.Message)
+	if err != nil {
+		return err
+	}
+	raw := receipt.Content
+	if raw == nil {
+		if raw, err = h.Email.Objects.Get(r.Context(), receipt.Bucket, receipt.Key); err != nil {
+			return err
+		}
+	}
+	if receipt.Virus == "FAIL" {
+		h.Log.WarnContext(r.Context(), "dropped an inbound email that failed SES's virus scan", "sesMessageId", receipt.MessageID)
+		return nil
+	}
+	in, err := email.ParseMIMEWith(r.PathValue("workspaceId"), raw, receipt.MIMEOptions())
+	if err != nil {
+		return err
+	}
+	if in.Email != nil && receipt.SPF != "PASS" && receipt.DKIM != "PASS" {
+		// Anyone can write In-Reply-To: only an authenticated sender may use
+		// it to post into an existing thread; others thread by address.
+		in.Email.InReplyTo, in.Email.References = "", nil
+	}
+	_, err = h.Service.IngestEmail(r.Context(), in)
+	return err
+}

@@ -1,0 +1,144 @@
+package webhooks
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/meta"
+	"github.com/parley-inbox/parley/shared/twilio"
+)
+
+// emptyTwiML acknowledges a Twilio webhook without replying to the sender.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// twilioForm authenticates a Twilio webhook and returns its form fields.
+func (h *Handler) twilioForm(r *http.Request) (string, url.Values, error) {
+	creds, err := h.credentials(r)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err := readBody(r, maxTwilioBody)
+	if err != nil {
+		return "", nil, err
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		return "", nil, inbox.Invalid("", "Twilio webhooks are form posts")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return "", nil, inbox.Invalid("", "the form body is malformed")
+	}
+	public := h.PublicURL + r.URL.Path
+	if r.URL.RawQuery != "" {
+		public += "?" + r.URL.RawQuery
+	}
+	if !twilio.VerifySignature(creds.TwilioAuthToken, public, form, r.Header.Get("X-Twilio-Signature")) {
+		return "", nil, errSignature
+	}
+	return r.PathValue("workspaceId"), form, nil
+}
+
+func (h *Handler) twilioMessages(w http.ResponseWriter, r *http.Request) {
+	ws, form, err := h.twilioForm(r)
+	if err == nil {
+		var in inbox.Inbound
+		if in, err = twilio.ParseMessage(ws, form); err == nil {
+			_, err = h.Service.Ingest(r.Context(), in)
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	_, _ = w.Write([]byte(emptyTwiML))
+}
+
+func (h *Handler) twilioStatus(w http.ResponseWriter, r *http.Request) {
+	ws, form, err := h.twilioForm(r)
+	if err == nil {
+		var u inbox.DeliveryUpdate
+		var track bool
+		if u, track, err = twilio.ParseMessageStatus(ws, form); err == nil && track {
+			u.At = time.Now().UTC() // Twilio sends no event time
+			_, err = h.Service.ApplyDelivery(r.Context(), u)
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) twilioCalls(w http.ResponseWriter, r *http.Request) {
+	ws, form, err := h.twilioForm(r)
+	if err == nil {
+		var in inbox.Inbound
+		var track bool
+		if in, track, err = twilio.ParseCallStatus(ws, form); err == nil && track {
+			_, err = h.Service.Ingest(r.Context(), in)
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) metaVerify(w http.ResponseWriter, r *http.Request) {
+	creds, err := h.credentials(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	challenge, ok := meta.Challenge(r.URL.Query(), creds.MetaVerifyToken)
+	if !ok {
+		h.fail(w, r, errSignature)
+		return
+	}
+	// Echo the challenge as plain text only, never as HTML.
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(challenge))
+}
+
+func (h *Handler) metaEvents(w http.ResponseWriter, r *http.Request) {
+	creds, err := h.credentials(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := readBody(r, maxMetaBody)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !meta.VerifySignature(creds.MetaAppSecret, body, r.Header.Get("X-Hub-Signature-256")) {
+		h.fail(w, r, errSignature)
+		return
+	}
+	batch, perr := meta.Parse(r.PathValue("workspaceId"), body)
+	if perr != nil && len(batch.Messages) == 0 && len(batch.Statuses) == 0 && len(batch.Reads) == 0 {
+		h.fail(w, r, perr)
+		return
+	}
+	if perr != nil {
+		// Some items were unusable: file the rest and say 200, or Meta
+		// would resend a body that can never fully succeed.
+		h.Log.WarnContext(r.Context(), "meta webhook: skipped items", "err", perr)
+	}
+	if err := h.ingestAll(r.Context(), batch.Messages); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.applyAll(r.Context(), batch.Statuses); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("EVENT_RECEIVED"))
+}
