@@ -1,0 +1,172 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/dynamolocal"
+	"github.com/parley-inbox/parley/shared/dynamotest"
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/streams"
+)
+
+// collector keeps what the poller publishes.
+type collector struct {
+	mu     sync.Mutex
+	events []inbox.Event
+}
+
+func (c *collector) Publish(_ context.Context, evs []inbox.Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, evs...)
+	return nil
+}
+
+func (c *collector) byType() map[inbox.EventType][]inbox.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[inbox.EventType][]inbox.Event{}
+	for _, e := range c.events {
+		out[e.Type] = append(out[e.Type], e)
+	}
+	return out
+}
+
+// TestDomainEventsMatchTheirSchemas drives real writes through DynamoDB
+// Local's stream, the poller and the translator, and checks every event
+// against its JSON schema in schemas/.
+func TestDomainEventsMatchTheirSchemas(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	store := dynamo.New(client, table, []byte("k"))
+	svc := inbox.NewService(store)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := &collector{}
+	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(dynamotest.Endpoint()), Endpoint: dynamotest.Endpoint(),
+		Table: table, Publisher: got, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
+	go func() { _ = poller.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond) // let it take its shard iterators
+
+	ws := "events-ws"
+	actor := inbox.Actor{WorkspaceID: ws, UserID: "u1", Role: inbox.RoleAdmin}
+	sms := func(id, body string) inbox.Inbound {
+		return inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: id, From: inbox.Sender{Phone: "+14155550150"}, Body: body}
+	}
+	first, err := svc.Ingest(ctx, sms("SMe1", "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetStatus(ctx, actor, first.Conversation.ID, inbox.StatusComplete); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []inbox.Inbound{sms("SMe2", "STOP"), sms("SMe3", "start")} {
+		if _, err := svc.Ingest(ctx, step); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tags := []string{"vip"}
+	if _, err := svc.UpdateContact(ctx, actor, first.Message.ContactID, inbox.ContactPatch{Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := svc.PostMessage(ctx, actor, first.Conversation.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "hi"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutProviderRef(ctx, ws, inbox.ChannelSMS, "SMout", inbox.ProviderRef{ConversationID: out.ConversationID, MessageID: out.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ApplyDelivery(ctx, inbox.DeliveryUpdate{WorkspaceID: ws, Channel: inbox.ChannelSMS, ProviderID: "SMout", Status: inbox.MessageDelivered}); err != nil {
+		t.Fatal(err)
+	}
+
+	want := map[inbox.EventType]int{
+		inbox.EventContactCreated: 1, inbox.EventConversationCreated: 1, inbox.EventMessageReceived: 3,
+		inbox.EventConversationReopened: 1, inbox.EventContactOptedOut: 1, inbox.EventContactOptedIn: 1,
+		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1,
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seen := got.byType()
+		done := true
+		for typ, n := range want {
+			done = done && len(seen[typ]) >= n
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			for typ, n := range want {
+				if len(seen[typ]) < n {
+					t.Errorf("%s: got %d events, want %d", typ, len(seen[typ]), n)
+				}
+			}
+			t.FailNow()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	schemas := compileSchemas(t)
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	for _, e := range got.events {
+		sch, ok := schemas[e.Type]
+		if !ok {
+			t.Errorf("event %s has no schema in events/schemas", e.Type)
+			continue
+		}
+		raw, _ := json.Marshal(e)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(doc); err != nil {
+			t.Errorf("%s does not match its schema: %v\n%s", e.Type, err, raw)
+		}
+	}
+}
+
+func compileSchemas(t *testing.T) map[inbox.EventType]*jsonschema.Schema {
+	t.Helper()
+	files, err := filepath.Glob("schemas/*.schema.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no schemas: %v", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	out := map[inbox.EventType]*jsonschema.Schema{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if err := c.AddResource(f, doc); err != nil {
+			t.Fatal(err)
+		}
+		sch, err := c.Compile(f)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		var head struct {
+			Title string `json:"title"`
+		}
+		_ = json.Unmarshal(raw, &head)
+		out[inbox.EventType(head.Title)] = sch
+	}
+	return out
+}
