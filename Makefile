@@ -68,8 +68,9 @@ synth: deps build ## synthesize the CloudFormation template (offline)
 deploy: deps build ## deploy to the AWS account of your current credentials
 	cd infra && npx cdk deploy $(CDK_ARGS)
 
-bench: deps ## print DynamoDB units and $ per million operations
+bench: deps ## print DynamoDB units and $ per million operations, and the webhook path's latency
 	$(GO) run ./test/bench
+	$(GO) test -run '^$$' -bench . -benchtime 300x -benchmem ./events
 
 clean: ## remove build outputs (keeps .local/ data)
 	rm -rf $(BUILD) infra/cdk.out

@@ -2,14 +2,19 @@ package events_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -29,7 +34,7 @@ type testCert struct{ cert *x509.Certificate }
 
 func (c testCert) Certificate(context.Context, string) (*x509.Certificate, error) { return c.cert, nil }
 
-func webhookHandler(t *testing.T) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+func webhookHandler(t testing.TB) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	t.Helper()
 	store := dynamotest.Store(t)
 	if err := localstack.Seed(context.Background(), store); err != nil {
@@ -61,7 +66,7 @@ func webhookHandler(t *testing.T) func(context.Context, events.APIGatewayV2HTTPR
 }
 
 // stageMail puts each fixture email where the SES samples say S3 holds it.
-func stageMail(t *testing.T, root string) {
+func stageMail(t testing.TB, root string) {
 	t.Helper()
 	samples, _ := filepath.Glob("ses-sns-inbound*.json")
 	for _, s := range samples {
@@ -97,7 +102,7 @@ func headerValue(msg, name string) string {
 	return "\x00"
 }
 
-func readEvent(t *testing.T, file string) events.APIGatewayV2HTTPRequest {
+func readEvent(t testing.TB, file string) events.APIGatewayV2HTTPRequest {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
@@ -163,4 +168,46 @@ func TestProviderEventsThroughWebhookHandler(t *testing.T) {
 	if ran < 15 {
 		t.Errorf("ran %d provider samples, want every one of them (at least 15)", ran)
 	}
+}
+
+// BenchmarkTwilioInboundWebhook times the whole webhook path as Lambda runs
+// it: API Gateway event → adapter → signature check → parse → ingest into
+// DynamoDB Local, one new message per iteration on one thread.
+func BenchmarkTwilioInboundWebhook(b *testing.B) {
+	handler := webhookHandler(b)
+	const path = "/webhooks/demo/twilio/messages"
+	b.ResetTimer()
+	for i := range b.N {
+		form := url.Values{"MessageSid": {fmt.Sprintf("SM%032x", i)}, "From": {"+14155550177"}, "To": {"+14155550100"},
+			"Body": {"Running ten minutes late, sorry!"}, "NumMedia": {"0"}}
+		ev := events.APIGatewayV2HTTPRequest{
+			RawPath: path, Body: form.Encode(),
+			Headers: map[string]string{
+				"content-type":       "application/x-www-form-urlencoded",
+				"x-twilio-signature": signTwilio("twilio-test-auth-token", "https://api.parley.example"+path, form),
+			},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path}},
+		}
+		res, err := handler(context.Background(), ev)
+		if err != nil || res.StatusCode != 200 {
+			b.Fatalf("status %d: %v %s", res.StatusCode, err, res.Body)
+		}
+	}
+}
+
+// signTwilio is Twilio's documented signature: HMAC-SHA1 of the URL and
+// the sorted parameters, base64.
+func signTwilio(token, fullURL string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := fullURL
+	for _, k := range keys {
+		s += k + form.Get(k)
+	}
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(s))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }

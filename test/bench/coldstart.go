@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,8 +35,13 @@ func coldStart(fn string, runs int) (time.Duration, error) {
 	defer os.Remove(bin)
 
 	secrets := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		value := "bench-cursor-secret"
+		if strings.Contains(string(body), "providers") {
+			value = `{\"demo\":{\"twilioAuthToken\":\"x\"}}`
+		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		fmt.Fprint(w, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:cursor","Name":"cursor","SecretString":"bench-cursor-secret"}`)
+		fmt.Fprintf(w, `{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x","Name":"x","SecretString":"%s"}`, value)
 	}))
 	defer secrets.Close()
 
@@ -56,7 +62,9 @@ func coldStart(fn string, runs int) (time.Duration, error) {
 			"AWS_LAMBDA_RUNTIME_API="+strings.TrimPrefix(runtimeAPI.URL, "http://"),
 			"AWS_ENDPOINT_URL_SECRETS_MANAGER="+secrets.URL,
 			"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench",
-			"TABLE_NAME=bench", "CURSOR_SECRET_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:cursor")
+			"TABLE_NAME=bench", "CURSOR_SECRET_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:cursor",
+			"PROVIDER_SECRETS_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:providers",
+			"PUBLIC_URL=https://api.parley.example", "EVENT_BUS_NAME=parley-events")
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			return 0, err

@@ -8,6 +8,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,9 +19,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -29,6 +35,7 @@ import (
 	"github.com/parley-inbox/parley/shared/httpapi"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/localstack"
+	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
 // Published on-demand prices (us-east-1).
@@ -44,6 +51,7 @@ const (
 
 type bench struct {
 	api   http.Handler
+	hooks http.Handler
 	token string
 	rows  []row
 }
@@ -71,7 +79,11 @@ func main() {
 	tokens := auth.DevTokens{Key: []byte("bench-signing-key-bench-signing-key")}
 	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
 	check(err)
-	b := &bench{api: httpapi.New(inbox.NewService(store), store, tokens, slog.New(slog.NewTextHandler(io.Discard, nil))), token: token}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := inbox.NewService(store)
+	hooks := &webhooks.Handler{Service: svc, PublicURL: "https://api.parley.example", Log: quiet,
+		Credentials: webhooks.CredentialSet{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}
+	b := &bench{api: httpapi.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token}
 
 	// Per-operation costs on a small workspace.
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
@@ -95,6 +107,16 @@ func main() {
 	}
 	b.measure("GET .../messages (25, 200-message thread)", 0, 0, "GET", "/conversations/"+id+"/messages?limit=25&order=newest", nil)
 	b.measure("POST .../messages (200-message thread)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Still the same cost."})
+
+	// Inbound SMS through the signed Twilio webhook: a new sender, then the
+	// same thread, short and long.
+	b.measureSMS("webhook: inbound SMS, new sender", 0, 0, "+14155550190", "SMbench0")
+	b.measureSMS("webhook: inbound SMS, existing thread", 4, 1, "+14155550190", "SMbench1")
+	for i := range 200 {
+		b.sms("+14155550190", fmt.Sprintf("SMbenchfill%d", i), nil)
+	}
+	b.measureSMS("webhook: inbound SMS, 200-message thread", 4, 1, "+14155550190", "SMbench2")
+	b.measureSMS("webhook: same SMS redelivered", 0, 1, "+14155550190", "SMbench2")
 
 	// The inbox page must stay flat as the workspace grows.
 	have := 2
@@ -137,6 +159,57 @@ func (b *bench) seedConversations(have, n int) {
 func seedPhone(i int) string {
 	areas := []string{"212", "312", "415", "617", "713", "206", "303", "404"}
 	return fmt.Sprintf("+1%s555%04d", areas[i/10000%len(areas)], i%10000)
+}
+
+const twilioToken = "bench-twilio-auth-token"
+
+// sms posts a signed Twilio inbound-message webhook.
+func (b *bench) sms(from, sid string, meter *dynamo.Meter) int {
+	form := url.Values{"MessageSid": {twilioSID(sid)}, "AccountSid": {"AC" + strings.Repeat("0", 32)}, "From": {from}, "To": {"+14155550100"},
+		"Body": {"Hi, do you have a table for four at seven?"}, "NumMedia": {"0"}}
+	path := "/webhooks/" + localstack.DemoWorkspace + "/twilio/messages"
+	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilioSignature(twilioToken, "https://api.parley.example"+path, form))
+	if meter != nil {
+		req = req.WithContext(dynamo.WithMeter(req.Context(), meter))
+	}
+	rec := httptest.NewRecorder()
+	b.hooks.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		check(fmt.Errorf("twilio webhook: %d %s", rec.Code, rec.Body))
+	}
+	return rec.Code
+}
+
+// twilioSID makes a real-shaped SID ("SM" and 32 hex digits) from a name.
+func twilioSID(name string) string {
+	h := sha1.Sum([]byte(name))
+	return fmt.Sprintf("SM%x", h[:16])
+}
+
+func (b *bench) measureSMS(op string, budgetWRU, budgetRRU float64, from, sid string) {
+	var m dynamo.Meter
+	b.sms(from, sid, &m)
+	b.rows = append(b.rows, row{op: op, read: m.Read, write: m.Write, calls: m.Calls, budgetWRU: budgetWRU, budgetRRU: budgetRRU})
+}
+
+// twilioSignature is Twilio's documented scheme: HMAC-SHA1 over the URL
+// followed by each POST parameter name and value, sorted by name.
+func twilioSignature(token, fullURL string, form url.Values) string {
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	sb.WriteString(fullURL)
+	for _, k := range keys {
+		sb.WriteString(k + form.Get(k))
+	}
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(sb.String()))
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 func (b *bench) request(method, path string, body any, headers map[string]string, meter *dynamo.Meter) (int, []byte) {
@@ -196,12 +269,14 @@ func (b *bench) print() {
 		db := r.read*dollarsPerRRU + r.write*dollarsPerWRU
 		all := db + dollarsPerHTTPCall + dollarsPerLambdaReq + lambdaGBSeconds*dollarsPerGBSecond
 		budget := ""
+		var parts []string
 		if r.budgetWRU > 0 {
-			budget = fmt.Sprintf("≤%g WRU %s", r.budgetWRU, verdict(r.write <= r.budgetWRU, &over))
+			parts = append(parts, fmt.Sprintf("≤%g WRU %s", r.budgetWRU, verdict(r.write <= r.budgetWRU, &over)))
 		}
 		if r.budgetRRU > 0 {
-			budget = fmt.Sprintf("≤%g RRU %s", r.budgetRRU, verdict(r.read <= r.budgetRRU, &over))
+			parts = append(parts, fmt.Sprintf("≤%g RRU %s", r.budgetRRU, verdict(r.read <= r.budgetRRU, &over)))
 		}
+		budget = strings.Join(parts, ", ")
 		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%d\t%.2f\t%.2f\t%s\t\n", r.op, r.read, r.write, r.calls, db*1e6, all*1e6, budget)
 	}
 	w.Flush()
@@ -225,7 +300,7 @@ func printBinarySizes() {
 	root, err := dynamolocal.RepoRoot()
 	check(err)
 	fmt.Println("\nLambda functions (bootstrap for linux/arm64, -tags lambda.norpc, stripped):")
-	for _, fn := range []string{"api"} {
+	for _, fn := range []string{"api", "webhooks", "events"} {
 		out := filepath.Join(os.TempDir(), "parley-bench-"+fn)
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
 		cmd.Dir = root
