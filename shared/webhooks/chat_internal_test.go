@@ -16,7 +16,6 @@ func visitorRequest(ws, token string) *http.Request {
 	return r
 }
 
-
 func TestVisitorTokensAreBoundToTheirWorkspace(t *testing.T) {
 	c := &Chat{Key: []byte("k")}
 	id := inbox.NewID(time.Now())
