@@ -3,12 +3,12 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
-FUNCTIONS := api
+FUNCTIONS := api webhooks events
 BUILD     := .build
 NPM_DIRS  := test infra
 FUZZTIME  ?= 5s
 
-.PHONY: help deps java npm dev token test test-go fuzz synth build deploy bench clean
+.PHONY: help deps java npm dev token invoke test test-go fuzz synth build deploy bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ dev: deps ## run Parley on http://localhost:8080 with DynamoDB Local under .loca
 
 token: ## print a development token (ROLE=admin|agent) for the running make dev
 	@$(GO) run ./functions/local token $(or $(ROLE),admin)
+
+invoke: ## post a signed sample to the running make dev (EVENT=twilio-sms-inbound)
+	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<name of a file in events/, without .json>"; exit 2; }
+	@$(GO) run ./test/invoke $(EVENT)
 
 test: deps test-go fuzz synth ## everything CI runs: unit, DynamoDB Local, e2e, CDK, fuzz, synth
 	@echo "make test: all passed"
