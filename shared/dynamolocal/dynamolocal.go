@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -86,16 +87,27 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	args := []string{"-Xms64m", "-Xmx512m", "-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", filepath.Join(dir, "DynamoDBLocal.jar"), "-port", strconv.Itoa(port), "-disableTelemetry"}
 	if opts.DBPath != "" {
-		if err := os.MkdirAll(opts.DBPath, 0o755); err != nil {
+		// Absolute: the process runs in the jar's directory.
+		dbPath, err := filepath.Abs(opts.DBPath)
+		if err != nil {
 			return nil, err
 		}
-		args = append(args, "-dbPath", opts.DBPath)
+		if err := os.MkdirAll(dbPath, 0o755); err != nil {
+			return nil, err
+		}
+		args = append(args, "-dbPath", dbPath)
 	} else {
 		args = append(args, "-inMemory")
 	}
 	cmd := exec.Command("java", args...)
 	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+	// Keep the tail of its output to explain a failed start.
+	tail := &tailBuffer{max: 4096}
+	var out io.Writer = tail
+	if opts.Log != nil {
+		out = io.MultiWriter(tail, opts.Log)
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	// Die with the parent: no orphaned JVMs if the Go process is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -105,7 +117,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	go func() { _ = cmd.Wait(); close(s.done) }()
 	if err := s.waitReady(ctx); err != nil {
 		s.Stop()
-		return nil, err
+		return nil, fmt.Errorf("%w (port %d); its last output:\n%s", err, port, tail.String())
 	}
 	return s, nil
 }
@@ -173,4 +185,27 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = t.buf[len(t.buf)-t.max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
 }
