@@ -64,7 +64,7 @@ func TestSMSSegments(t *testing.T) {
 		{strings.Repeat("a", 161), 2},
 		{strings.Repeat("a", 306), 2},
 		{strings.Repeat("a", 307), 3},
-		{strings.Repeat("€", 80), 1},  // two units each in GSM-7
+		{strings.Repeat("€", 80), 1}, // two units each in GSM-7
 		{strings.Repeat("€", 81), 2},
 		{strings.Repeat("é", 160), 1}, // é is in GSM-7
 		{strings.Repeat("ł", 70), 1},  // UCS-2
@@ -74,7 +74,7 @@ func TestSMSSegments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		if got := inbox.SMSSegments(tt.body); got != tt.want {
-			t.Errorf("SMSSegments(%d x %q) = %d, want %d", len([]rune(tt.body)), []rune(tt.body+" ")[0], got, tt.want)
+			t.Errorf("SMSSegments(%d x %q) = %d, want %d", len([]rune(tt.body)), []rune(tt.body + " ")[0], got, tt.want)
 		}
 	}
 }
