@@ -21,6 +21,9 @@ import (
 // cfnTemplate is the part of a synthesized template the tests read.
 type cfnTemplate struct {
 	Resources map[string]cfnResource `json:"Resources"`
+	Outputs   map[string]struct {
+		Value any `json:"Value"`
+	} `json:"Outputs"`
 }
 
 type cfnResource struct {
@@ -28,21 +31,36 @@ type cfnResource struct {
 	Properties          json.RawMessage `json:"Properties"`
 	DeletionPolicy      string          `json:"DeletionPolicy"`
 	UpdateReplacePolicy string          `json:"UpdateReplacePolicy"`
+	DependsOn           []string        `json:"DependsOn"`
 }
 
-// synthTemplate builds the stack against a dummy api.zip and returns its
+// lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
+var lambdaAssets = []string{"api", "webhooks", "events"}
+
+// synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values.
 func synthTemplate(t *testing.T, context map[string]any) cfnTemplate {
 	t.Helper()
+	return templateOf(t, synthStack(t, context))
+}
+
+// synthStack builds the stack against dummy Lambda zips.
+func synthStack(t *testing.T, context map[string]any) awscdk.Stack {
+	t.Helper()
 	assetsDir := t.TempDir()
-	writeDummyLambdaZip(t, filepath.Join(assetsDir, "api.zip"))
+	for _, asset := range lambdaAssets {
+		writeDummyLambdaZip(t, filepath.Join(assetsDir, asset+".zip"))
+	}
 
 	app := awscdk.NewApp(&awscdk.AppProps{
 		Outdir:  jsii.String(t.TempDir()),
 		Context: &context,
 	})
-	stack := NewParleyStack(app, "Parley", &ParleyStackProps{AssetsDir: assetsDir})
+	return NewParleyStack(app, "Parley", &ParleyStackProps{AssetsDir: assetsDir})
+}
 
+func templateOf(t *testing.T, stack awscdk.Stack) cfnTemplate {
+	t.Helper()
 	raw, err := json.Marshal(assertions.Template_FromStack(stack, nil).ToJSON())
 	if err != nil {
 		t.Fatalf("encode template: %v", err)
@@ -89,6 +107,22 @@ func (tpl cfnTemplate) resourcesOfType(cfnType string) map[string]cfnResource {
 		}
 	}
 	return found
+}
+
+// resourceWithPrefix returns the single resource of a type whose logical ID
+// starts with the construct ID prefix, failing otherwise.
+func (tpl cfnTemplate) resourceWithPrefix(t *testing.T, cfnType, prefix string) (string, cfnResource) {
+	t.Helper()
+	var ids []string
+	for id := range tpl.resourcesOfType(cfnType) {
+		if strings.HasPrefix(id, prefix) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("got %s resources %v with prefix %q, want exactly one", cfnType, ids, prefix)
+	}
+	return ids[0], tpl.Resources[ids[0]]
 }
 
 // onlyResourceOfType returns the single resource of a type, failing otherwise.
@@ -224,17 +258,26 @@ type routeProperties struct {
 	AuthorizerId      any
 }
 
-func TestRoutesRequireJWTExceptOpenAPI(t *testing.T) {
-	template := synthTemplate(t, nil)
-	const publicRoute = "GET /openapi.json"
+// publicRouteKeys are the routes without the JWT authorizer: the OpenAPI
+// document, and the webhook and web chat routes that providers' signatures
+// and visitor tokens authenticate.
+var publicRouteKeys = []string{
+	"GET /chat/{proxy+}", "GET /openapi.json", "GET /webhooks/{proxy+}",
+	"POST /chat/{proxy+}", "POST /webhooks/{proxy+}",
+}
 
-	var gotRouteKeys []string
+func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
+	template := synthTemplate(t, nil)
+	webhooksFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "WebhooksFunction")
+
+	var gotRouteKeys, gotPublic []string
 	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
 		var route routeProperties
 		decodeProperties(t, resource, &route)
 		gotRouteKeys = append(gotRouteKeys, route.RouteKey)
 
-		if route.RouteKey == publicRoute {
+		if slices.Contains(publicRouteKeys, route.RouteKey) {
+			gotPublic = append(gotPublic, route.RouteKey)
 			if route.AuthorizationType != "" && route.AuthorizationType != "NONE" {
 				t.Errorf("route %q (%s): got AuthorizationType %q, want none", route.RouteKey, id, route.AuthorizationType)
 			}
@@ -250,14 +293,43 @@ func TestRoutesRequireJWTExceptOpenAPI(t *testing.T) {
 			t.Errorf("route %q (%s): got no AuthorizerId, want the JWT authorizer", route.RouteKey, id)
 		}
 	}
+	slices.Sort(gotPublic)
+	assertEqual(t, "public routes", gotPublic, publicRouteKeys)
 
 	// No ANY or OPTIONS route: CORS preflights must not reach the authorizer.
-	wantRouteKeys := []string{
-		"DELETE /{proxy+}", "GET /openapi.json", "GET /{proxy+}",
+	wantRouteKeys := append([]string{
+		"DELETE /{proxy+}", "GET /{proxy+}",
 		"PATCH /{proxy+}", "POST /{proxy+}", "PUT /{proxy+}",
-	}
+	}, publicRouteKeys...)
+	slices.Sort(wantRouteKeys)
 	slices.Sort(gotRouteKeys)
 	assertEqual(t, "route keys", gotRouteKeys, wantRouteKeys)
+
+	// The webhook and chat routes, and only they, go to the webhooks
+	// function, with the v2 payload its httpadapter.NewV2 expects.
+	var webhooksIntegrationIDs []string
+	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Integration") {
+		var integration struct{ PayloadFormatVersion string }
+		decodeProperties(t, resource, &integration)
+		assertEqual(t, id+" PayloadFormatVersion", integration.PayloadFormatVersion, "2.0")
+		if strings.Contains(string(resource.Properties), `"`+webhooksFunctionID+`"`) {
+			webhooksIntegrationIDs = append(webhooksIntegrationIDs, id)
+		}
+	}
+	if len(webhooksIntegrationIDs) != 1 {
+		t.Fatalf("got integrations %v of the webhooks function, want one", webhooksIntegrationIDs)
+	}
+	for _, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+		var route struct {
+			RouteKey string
+			Target   any
+		}
+		decodeProperties(t, resource, &route)
+		target, _ := json.Marshal(route.Target)
+		gotWebhooks := strings.Contains(string(target), `"`+webhooksIntegrationIDs[0]+`"`)
+		wantWebhooks := strings.Contains(route.RouteKey, " /webhooks/") || strings.Contains(route.RouteKey, " /chat/")
+		assertEqual(t, route.RouteKey+" goes to the webhooks function", gotWebhooks, wantWebhooks)
+	}
 
 	var authorizer struct {
 		AuthorizerType   string
@@ -275,41 +347,73 @@ func TestRoutesRequireJWTExceptOpenAPI(t *testing.T) {
 	assertEqual(t, "JWT audience", authorizer.JwtConfiguration.Audience, []any{map[string]any{"Ref": clientID}})
 }
 
-func TestAPIFunctionRuntime(t *testing.T) {
+type functionProperties struct {
+	Runtime       string
+	Architectures []string
+	Handler       string
+	MemorySize    int
+	Timeout       int
+	TracingConfig struct{ Mode string }
+	Environment   struct{ Variables map[string]any }
+	LoggingConfig struct{ LogGroup any }
+}
+
+func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	template := synthTemplate(t, nil)
-
-	var functionIDs []string
-	var function struct {
-		Runtime       string
-		Architectures []string
-		Handler       string
-		MemorySize    int
-		Timeout       int
-		TracingConfig struct{ Mode string }
-		Environment   struct{ Variables map[string]any }
-	}
-	for id, resource := range template.resourcesOfType("AWS::Lambda::Function") {
-		if strings.HasPrefix(id, "ApiFunction") {
-			functionIDs = append(functionIDs, id)
-			decodeProperties(t, resource, &function)
-		}
-	}
-	if len(functionIDs) != 1 {
-		t.Fatalf("got api functions %v, want exactly one", functionIDs)
-	}
-
+	ref := func(id string) any { return map[string]any{"Ref": id} }
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
-	secretID, _ := template.onlyResourceOfType(t, "AWS::SecretsManager::Secret")
-	assertEqual(t, "Runtime", function.Runtime, "provided.al2023")
-	assertEqual(t, "Architectures", function.Architectures, []string{"arm64"})
-	assertEqual(t, "Handler", function.Handler, "bootstrap")
-	assertEqual(t, "MemorySize", function.MemorySize, 256)
-	assertEqual(t, "Timeout", function.Timeout, 10)
-	assertEqual(t, "Tracing", function.TracingConfig.Mode, "Active")
-	assertEqual(t, "Environment", function.Environment.Variables, map[string]any{
-		"TABLE_NAME":        map[string]any{"Ref": tableID},
-		"CURSOR_SECRET_ARN": map[string]any{"Ref": secretID},
-	})
+	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
+	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
+	apiID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+	busID, _ := template.onlyResourceOfType(t, "AWS::Events::EventBus")
+
+	tests := []struct {
+		prefix  string
+		timeout int
+		env     map[string]any
+	}{
+		{prefix: "ApiFunction", timeout: 10, env: map[string]any{
+			"TABLE_NAME":        ref(tableID),
+			"CURSOR_SECRET_ARN": ref(cursorSecretID),
+		}},
+		{prefix: "WebhooksFunction", timeout: 10, env: map[string]any{
+			"TABLE_NAME":           ref(tableID),
+			"CURSOR_SECRET_ARN":    ref(cursorSecretID),
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			// The API endpoint has no trailing slash, unlike the stage URL:
+			// providers sign PUBLIC_URL + path.
+			"PUBLIC_URL": map[string]any{"Fn::GetAtt": []any{apiID, "ApiEndpoint"}},
+		}},
+		{prefix: "EventsFunction", timeout: 30, env: map[string]any{
+			"EVENT_BUS_NAME": ref(busID),
+		}},
+	}
+	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(tests) {
+		t.Errorf("got %d functions, want %d", got, len(tests))
+	}
+	for _, tt := range tests {
+		t.Run(tt.prefix, func(t *testing.T) {
+			_, resource := template.resourceWithPrefix(t, "AWS::Lambda::Function", tt.prefix)
+			var function functionProperties
+			decodeProperties(t, resource, &function)
+			logGroupID, _ := template.resourceWithPrefix(t, "AWS::Logs::LogGroup", tt.prefix+"Logs")
+
+			assertEqual(t, "Runtime", function.Runtime, "provided.al2023")
+			assertEqual(t, "Architectures", function.Architectures, []string{"arm64"})
+			assertEqual(t, "Handler", function.Handler, "bootstrap")
+			assertEqual(t, "MemorySize", function.MemorySize, 256)
+			assertEqual(t, "Timeout", function.Timeout, tt.timeout)
+			assertEqual(t, "Tracing", function.TracingConfig.Mode, "Active")
+			assertEqual(t, "Environment", function.Environment.Variables, tt.env)
+			assertEqual(t, "LogGroup", function.LoggingConfig.LogGroup, ref(logGroupID))
+
+			var logGroup struct{ RetentionInDays int }
+			decodeProperties(t, template.Resources[logGroupID], &logGroup)
+			if logGroup.RetentionInDays == 0 {
+				t.Errorf("log group %s: got no retention, want one", logGroupID)
+			}
+		})
+	}
 }
 
 // policyStatements finds every IAM statement anywhere in the template:
@@ -360,20 +464,33 @@ func statementActions(statement map[string]any) []string {
 	return actions
 }
 
-func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
-	template := synthTemplate(t, nil)
+// allResources returns the template's resources as plain JSON values.
+func (tpl cfnTemplate) allResources(t *testing.T) map[string]any {
+	t.Helper()
 	var resources map[string]any
-	raw, _ := json.Marshal(template.Resources)
+	raw, _ := json.Marshal(tpl.Resources)
 	if err := json.Unmarshal(raw, &resources); err != nil {
 		t.Fatal(err)
 	}
+	return resources
+}
 
-	statements := policyStatements(resources)
+// TestIAMHasNoWildcardActionsOrScan checks every Allow statement in the
+// template: identity policies of every role, trust policies, and resource
+// policies (bucket, queue and key policies). Deny statements are exempt,
+// because a wildcard there only takes access away: it is how the bucket
+// and the queues refuse requests that do not use TLS.
+func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
+	template := synthTemplate(t, map[string]any{inboundEmailContextKey: "demo=support@inbox.example.com"})
+
+	statements := policyStatements(template.allResources(t))
 	if len(statements) == 0 {
-		t.Fatal("got no policy statements, want at least the api function's")
+		t.Fatal("got no policy statements, want at least the functions'")
 	}
-	var dynamoActions []string
 	for _, statement := range statements {
+		if statement["Effect"] == "Deny" {
+			continue
+		}
 		for _, action := range statementActions(statement) {
 			if strings.Contains(action, "*") {
 				t.Errorf("statement %v: got wildcard action %q, want none", statement, action)
@@ -381,18 +498,46 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 			if strings.EqualFold(action, "dynamodb:Scan") {
 				t.Errorf("statement %v: grants dynamodb:Scan, want no Scan", statement)
 			}
-			if strings.HasPrefix(strings.ToLower(action), "dynamodb:") {
-				dynamoActions = append(dynamoActions, action)
-			}
 		}
 	}
 
-	slices.Sort(dynamoActions)
-	assertEqual(t, "DynamoDB actions", dynamoActions, []string{
-		"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem",
-		"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
-		"dynamodb:Query", "dynamodb:UpdateItem",
-	})
+	// Every function's role is among the policies checked above, and only
+	// the api and webhooks functions touch the table's items; the events
+	// function only reads its stream.
+	streamActions := []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
+	wantDynamoActions := map[string][]string{
+		"ApiFunction":      slices.Sorted(slices.Values(tableActions)),
+		"WebhooksFunction": slices.Sorted(slices.Values(tableActions)),
+		"EventsFunction":   streamActions,
+	}
+	gotDynamoActions := map[string][]string{}
+	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {
+		var policy struct {
+			Roles []map[string]string
+		}
+		decodeProperties(t, resource, &policy)
+		var document map[string]any
+		if err := json.Unmarshal(resource.Properties, &document); err != nil {
+			t.Fatal(err)
+		}
+		var actions []string
+		for _, statement := range policyStatements(document) {
+			for _, action := range statementActions(statement) {
+				if strings.HasPrefix(strings.ToLower(action), "dynamodb:") {
+					actions = append(actions, action)
+				}
+			}
+		}
+		slices.Sort(actions)
+		for _, role := range policy.Roles {
+			function, _, _ := strings.Cut(role["Ref"], "ServiceRole")
+			if _, seen := gotDynamoActions[function]; seen {
+				t.Errorf("policy %s: role of %s has more than one policy", id, function)
+			}
+			gotDynamoActions[function] = actions
+		}
+	}
+	assertEqual(t, "DynamoDB actions by function", gotDynamoActions, wantDynamoActions)
 }
 
 func TestCognitoGroupsAndWorkspaceAttribute(t *testing.T) {

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+type alarmProperties struct {
+	MetricName         string
+	Namespace          string
+	Statistic          string
+	Period             int
+	Threshold          float64
+	ComparisonOperator string
+	EvaluationPeriods  int
+	DatapointsToAlarm  int
+	TreatMissingData   string
+	Dimensions         []struct {
+		Name  string
+		Value any
+	}
+	AlarmActions []any
+}
+
+// alarmsOn returns the alarms on metricName whose dimension name equals value.
+func (tpl cfnTemplate) alarmsOn(t *testing.T, metricName, dimension string, value any) []alarmProperties {
+	t.Helper()
+	want, _ := json.Marshal(value)
+	var found []alarmProperties
+	for _, resource := range tpl.resourcesOfType("AWS::CloudWatch::Alarm") {
+		var alarm alarmProperties
+		decodeProperties(t, resource, &alarm)
+		for _, d := range alarm.Dimensions {
+			got, _ := json.Marshal(d.Value)
+			if alarm.MetricName == metricName && d.Name == dimension && string(got) == string(want) {
+				found = append(found, alarm)
+			}
+		}
+	}
+	return found
+}
+
+// checkAlarm asserts an alarm fires on one 5-minute datapoint above
+// threshold and notifies the alarm topic.
+func checkAlarm(t *testing.T, what string, alarms []alarmProperties, statistic string, threshold float64, topicID string) {
+	t.Helper()
+	if len(alarms) != 1 {
+		t.Errorf("%s: got %d alarms, want 1", what, len(alarms))
+		return
+	}
+	alarm := alarms[0]
+	assertEqual(t, what+" Statistic", alarm.Statistic, statistic)
+	assertEqual(t, what+" Period", alarm.Period, 300)
+	assertEqual(t, what+" Threshold", alarm.Threshold, threshold)
+	assertEqual(t, what+" ComparisonOperator", alarm.ComparisonOperator, "GreaterThanThreshold")
+	assertEqual(t, what+" EvaluationPeriods", alarm.EvaluationPeriods, 1)
+	assertEqual(t, what+" DatapointsToAlarm", alarm.DatapointsToAlarm, 1)
+	assertEqual(t, what+" AlarmActions", alarm.AlarmActions, []any{map[string]any{"Ref": topicID}})
+}
+
+func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
+	template := synthTemplate(t, demoInbound)
+	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "AlarmTopic")
+
+	queues := template.resourcesOfType("AWS::SQS::Queue")
+	if len(queues) != 2 {
+		t.Errorf("got %d queues, want the inbound mail and stream DLQs", len(queues))
+	}
+	for id, resource := range queues {
+		var queue struct {
+			SqsManagedSseEnabled   bool
+			KmsMasterKeyId         any
+			MessageRetentionPeriod int
+		}
+		decodeProperties(t, resource, &queue)
+		if !queue.SqsManagedSseEnabled && queue.KmsMasterKeyId == nil {
+			t.Errorf("queue %s: got no encryption, want SSE", id)
+		}
+		assertEqual(t, id+" MessageRetentionPeriod", queue.MessageRetentionPeriod, 14*24*60*60)
+
+		alarms := template.alarmsOn(t, "ApproximateNumberOfMessagesVisible", "QueueName",
+			map[string]any{"Fn::GetAtt": []any{id, "QueueName"}})
+		checkAlarm(t, id, alarms, "Maximum", 0, topicID)
+	}
+}
+
+func TestEveryFunctionHasAnErrorAlarm(t *testing.T) {
+	template := synthTemplate(t, nil)
+	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "AlarmTopic")
+	for id := range template.resourcesOfType("AWS::Lambda::Function") {
+		alarms := template.alarmsOn(t, "Errors", "FunctionName", map[string]any{"Ref": id})
+		checkAlarm(t, id+" errors", alarms, "Sum", 0, topicID)
+	}
+
+	eventsID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "EventsFunction")
+	alarms := template.alarmsOn(t, "IteratorAge", "FunctionName", map[string]any{"Ref": eventsID})
+	checkAlarm(t, "events iterator age", alarms, "Maximum", 60_000, topicID)
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestStreamEventSourceMapping(t *testing.T) {
+	template := synthTemplate(t, nil)
+	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
+	functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "EventsFunction")
+	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "EventsStreamDLQ")
+	_, resource := template.onlyResourceOfType(t, "AWS::Lambda::EventSourceMapping")
+
+	var mapping struct {
+		FunctionName               any
+		EventSourceArn             any
+		StartingPosition           string
+		BatchSize                  int
+		BisectBatchOnFunctionError bool
+		FunctionResponseTypes      []string
+		MaximumRetryAttempts       int
+		MaximumRecordAgeInSeconds  int
+		DestinationConfig          struct {
+			OnFailure struct{ Destination any }
+		}
+	}
+	decodeProperties(t, resource, &mapping)
+	assertEqual(t, "FunctionName", mapping.FunctionName, any(map[string]any{"Ref": functionID}))
+	assertEqual(t, "EventSourceArn", mapping.EventSourceArn, any(map[string]any{"Fn::GetAtt": []any{tableID, "StreamArn"}}))
+	assertEqual(t, "StartingPosition", mapping.StartingPosition, "LATEST")
+	assertEqual(t, "BatchSize", mapping.BatchSize, 100)
+	assertEqual(t, "BisectBatchOnFunctionError", mapping.BisectBatchOnFunctionError, false)
+	// The handler reports the failed record and those after it.
+	assertEqual(t, "FunctionResponseTypes", mapping.FunctionResponseTypes, []string{"ReportBatchItemFailures"})
+	assertEqual(t, "MaximumRetryAttempts", mapping.MaximumRetryAttempts, 10)
+	assertEqual(t, "MaximumRecordAgeInSeconds", mapping.MaximumRecordAgeInSeconds, 86400)
+	assertEqual(t, "on-failure destination", mapping.DestinationConfig.OnFailure.Destination,
+		any(map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}))
+}
+
+func TestOnlyTheEventsFunctionPutsEventsAndOnlyOnTheBus(t *testing.T) {
+	template := synthTemplate(t, demoInbound)
+	busID, _ := template.onlyResourceOfType(t, "AWS::Events::EventBus")
+
+	var grants []string
+	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {
+		var document map[string]any
+		if err := json.Unmarshal(resource.Properties, &document); err != nil {
+			t.Fatal(err)
+		}
+		for _, statement := range policyStatements(document) {
+			for _, action := range statementActions(statement) {
+				if !strings.HasPrefix(action, "events:") {
+					continue
+				}
+				grants = append(grants, id)
+				assertEqual(t, id+" action", action, "events:PutEvents")
+				assertEqual(t, id+" resource", statement["Resource"], any(map[string]any{"Fn::GetAtt": []any{busID, "Arn"}}))
+			}
+		}
+	}
+	if len(grants) != 1 || !strings.HasPrefix(grants[0], "EventsFunctionServiceRole") {
+		t.Errorf("got events: grants in %v, want only the events function's role", grants)
+	}
+}
