@@ -48,6 +48,8 @@ func main() {
 			Certs:   &email.HTTPCerts{Client: client},
 			Objects: objectstore.S3{Client: s3.NewFromConfig(awsCfg)},
 			HTTP:    client, ConfirmSubscriptions: true,
+			// infra/email.go stores each workspace's mail under inbound/<ws>/.
+			KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" },
 		},
 		Chat: &webhooks.Chat{Key: key},
 	}

@@ -2,8 +2,10 @@ package webhooks
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/objectstore"
 )
 
@@ -15,6 +17,10 @@ type EmailIntake struct {
 	// ConfirmSubscriptions visits SNS subscription links. Off locally,
 	// where there is no SNS to confirm with.
 	ConfirmSubscriptions bool
+	// KeyPrefix, when set, is the object key prefix of a workspace's mail
+	// ("inbound/<ws>/"): the topic is shared, so a notification naming
+	// another workspace's object is refused.
+	KeyPrefix func(workspaceID string) string
 	HTTP                 *http.Client
 }
 
@@ -60,6 +66,9 @@ func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
 	receipt, err := email.ParseSESNotification(msg.Message)
 	if err != nil {
 		return err
+	}
+	if h.Email.KeyPrefix != nil && receipt.Content == nil && !strings.HasPrefix(receipt.Key, h.Email.KeyPrefix(r.PathValue("workspaceId"))) {
+		return &inbox.Error{Kind: inbox.KindForbidden, Message: "the notification names another workspace's mail"}
 	}
 	raw := receipt.Content
 	if raw == nil {
