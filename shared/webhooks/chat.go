@@ -27,11 +27,28 @@ type Chat struct {
 }
 
 func (c *Chat) routes(mux *http.ServeMux, h *Handler) {
-	mux.HandleFunc("POST /chat/{workspaceId}/sessions", h.chatSession)
-	mux.HandleFunc("POST /chat/{workspaceId}/messages", h.chatSend)
-	mux.HandleFunc("GET /chat/{workspaceId}/messages", h.chatHistory)
-	mux.HandleFunc("POST /chat/{workspaceId}/heartbeat", h.chatHeartbeat)
-	mux.HandleFunc("POST /chat/{workspaceId}/email", h.chatEmail)
+	mux.HandleFunc("POST /chat/{workspaceId}/sessions", cors(h.chatSession))
+	mux.HandleFunc("POST /chat/{workspaceId}/messages", cors(h.chatSend))
+	mux.HandleFunc("GET /chat/{workspaceId}/messages", cors(h.chatHistory))
+	mux.HandleFunc("POST /chat/{workspaceId}/heartbeat", cors(h.chatHeartbeat))
+	mux.HandleFunc("POST /chat/{workspaceId}/email", cors(h.chatEmail))
+	mux.HandleFunc("OPTIONS /chat/{workspaceId}/{rest...}", cors(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+}
+
+// cors lets the widget call from any site: visitor tokens travel in a
+// header, never in cookies, so no origin gains anything it could not do
+// itself. (In AWS, API Gateway answers preflights when the API's corsOrigins
+// are set; list the widget's sites there, or "*".)
+func cors(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		w.Header().Set("Access-Control-Max-Age", "3600")
+		next(w, r)
+	}
 }
 
 // A visitor token is "<visitor id>.<signature>", bound to its workspace.
