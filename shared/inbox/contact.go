@@ -28,10 +28,12 @@ type Contact struct {
 	Marketing      map[Channel]bool           `json:"marketing"`
 	ConsentMessage ConsentMessageStatus       `json:"consentMessage"`
 	BotEnabled     bool                       `json:"botEnabled"`
-	ConversationID string                     `json:"conversationId,omitempty"`
-	CreatedAt      time.Time                  `json:"createdAt"`
-	UpdatedAt      time.Time                  `json:"updatedAt"`
-	Version        int64                      `json:"version"`
+	// DND blocks automated messages on a channel for this contact.
+	DND            map[Channel]bool `json:"dnd,omitempty"`
+	ConversationID string           `json:"conversationId,omitempty"`
+	CreatedAt      time.Time        `json:"createdAt"`
+	UpdatedAt      time.Time        `json:"updatedAt"`
+	Version        int64            `json:"version"`
 }
 
 // ConsentStatus is whether automated messages may reach a contact on a channel.
@@ -123,6 +125,8 @@ type ContactInput struct {
 	Timezone   string           `json:"timezone"`
 	Marketing  map[Channel]bool `json:"marketing"`
 	BotEnabled *bool            `json:"botEnabled"`
+	// DND sets do-not-disturb per channel; channels left out keep theirs.
+	DND map[Channel]bool `json:"dnd"`
 }
 
 // ContactPatch changes some fields of a contact; nil fields stay as they are.
@@ -134,6 +138,8 @@ type ContactPatch struct {
 	Timezone   *string          `json:"timezone"`
 	Marketing  map[Channel]bool `json:"marketing"`
 	BotEnabled *bool            `json:"botEnabled"`
+	// DND sets do-not-disturb per channel; channels left out keep theirs.
+	DND map[Channel]bool `json:"dnd"`
 }
 
 const (

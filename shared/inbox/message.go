@@ -58,9 +58,20 @@ type Message struct {
 	ContactID      string         `json:"contactId,omitempty"`
 	Call           *CallDetails   `json:"call,omitempty"`
 	Error          *DeliveryError `json:"error,omitempty"`
-	Email          *EmailDetails  `json:"email,omitempty"`
-	CreatedAt      time.Time      `json:"createdAt"`
-	UpdatedAt      time.Time      `json:"updatedAt"`
+	// Automated is true for messages an automation or a bulk send created;
+	// consent, quiet hours and DND gate only these.
+	Automated bool `json:"automated,omitempty"`
+	// SendAt is when a scheduled message goes out, given in Timezone.
+	SendAt   *time.Time `json:"sendAt,omitempty"`
+	Timezone string     `json:"timezone,omitempty"`
+	Template *Template  `json:"template,omitempty"`
+	// Segments is what an SMS is billed as.
+	Segments int `json:"segments,omitempty"`
+	// Warnings are things a sender should know, such as a large MMS.
+	Warnings  []string      `json:"warnings,omitempty"`
+	Email     *EmailDetails `json:"email,omitempty"`
+	CreatedAt time.Time     `json:"createdAt"`
+	UpdatedAt time.Time     `json:"updatedAt"`
 }
 
 // DeliveryError is why a provider could not deliver a message.
@@ -80,9 +91,24 @@ type Attachment struct {
 
 // OutboundInput is what an agent posts to send a message.
 type OutboundInput struct {
+	// Channel may be left out: Parley then picks it (DefaultChannel).
 	Channel     Channel      `json:"channel"`
 	Body        string       `json:"body"`
 	Attachments []Attachment `json:"attachments"`
+	// SendAt schedules the message; Timezone says which clock it is on
+	// (default: the workspace's).
+	SendAt   *time.Time `json:"sendAt"`
+	Timezone string     `json:"timezone"`
+	// Template sends an approved WhatsApp template (required outside the
+	// 24-hour window).
+	Template *Template `json:"template"`
+}
+
+// Template is an approved message template and its parameters.
+type Template struct {
+	Name     string   `json:"name"`
+	Language string   `json:"language"`
+	Params   []string `json:"params"`
 }
 
 // CommentInput is an internal note.

@@ -64,6 +64,24 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 			return nil, Invalid("helpReply", "the help reply is at most 320 characters")
 		}
 	}
+	if patch.ConsentMessage != nil {
+		if _, err := validateBody(*patch.ConsentMessage, false); err != nil || len([]rune(*patch.ConsentMessage)) > 320 {
+			return nil, Invalid("consentMessage", "the consent message is at most 320 characters")
+		}
+	}
+	for ch, q := range patch.QuietHours {
+		if !ch.Valid() {
+			return nil, Invalid("quietHours", "unknown channel %q", ch)
+		}
+		if err := q.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	for name, t := range patch.Templates {
+		if name == "" || len(name) > 512 || t.Params < 0 || t.Params > 10 || t.Language == "" {
+			return nil, Invalid("templates", "template %q needs a name, a language and 0-10 parameters", name)
+		}
+	}
 	var name string
 	if patch.Name != nil {
 		n, err := validateName("name", *patch.Name)
@@ -95,6 +113,18 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 		}
 		if patch.HelpReply != nil {
 			w.Settings.HelpReply = *patch.HelpReply
+		}
+		if patch.QuietHours != nil {
+			w.Settings.QuietHours = patch.QuietHours
+		}
+		if patch.RequireConsentMessage != nil {
+			w.Settings.RequireConsentMessage = *patch.RequireConsentMessage
+		}
+		if patch.ConsentMessage != nil {
+			w.Settings.ConsentMessage = *patch.ConsentMessage
+		}
+		if patch.Templates != nil {
+			w.Settings.Templates = patch.Templates
 		}
 		w.UpdatedAt = s.now()
 		out = w
@@ -153,7 +183,7 @@ func (s *Service) CreateContact(ctx context.Context, actor Actor, in ContactInpu
 	if in.BotEnabled != nil {
 		bot = *in.BotEnabled
 	}
-	patch := ContactPatch{Name: &in.Name, Phones: &in.Phones, Emails: &in.Emails, Tags: &in.Tags, Timezone: &in.Timezone, Marketing: in.Marketing, BotEnabled: &bot}
+	patch := ContactPatch{Name: &in.Name, Phones: &in.Phones, Emails: &in.Emails, Tags: &in.Tags, Timezone: &in.Timezone, Marketing: in.Marketing, BotEnabled: &bot, DND: in.DND}
 	if err := applyContactPatch(c, patch); err != nil {
 		return nil, err
 	}
@@ -214,6 +244,17 @@ func applyContactPatch(c *Contact, p ContactPatch) error {
 	}
 	if p.BotEnabled != nil {
 		c.BotEnabled = *p.BotEnabled
+	}
+	if p.DND != nil {
+		if err := validateMarketing(p.DND); err != nil {
+			return Invalid("dnd", "unknown channel in dnd")
+		}
+		if c.DND == nil {
+			c.DND = map[Channel]bool{}
+		}
+		for ch, v := range p.DND {
+			c.DND[ch] = v
+		}
 	}
 	c.Normalize()
 	return nil

@@ -34,7 +34,27 @@ type WorkspaceSettings struct {
 	CallRecording bool `json:"callRecording"`
 	// HelpReply answers an SMS of HELP or INFO.
 	HelpReply string `json:"helpReply,omitempty"`
+	// QuietHours hold automated messages per channel ("do not disturb").
+	QuietHours map[Channel]QuietHours `json:"quietHours,omitempty"`
+	// RequireConsentMessage sends ConsentMessage before the first SMS to a
+	// contact who has not had it.
+	RequireConsentMessage bool   `json:"requireConsentMessage"`
+	ConsentMessage        string `json:"consentMessage,omitempty"`
+	// Templates are the approved WhatsApp templates, by name.
+	Templates map[string]TemplateSpec `json:"templates,omitempty"`
 }
+
+// TemplateSpec is an approved template: its language and how many
+// parameters its body takes.
+type TemplateSpec struct {
+	Language string `json:"language"`
+	Params   int    `json:"params"`
+	Body     string `json:"body,omitempty"`
+}
+
+// DefaultConsentMessage is sent when the workspace requires one and has not
+// written its own.
+const DefaultConsentMessage = "You are now receiving text messages from us. Reply STOP to opt out, HELP for help."
 
 // DefaultHelpReply answers HELP when the workspace has not set its own.
 const DefaultHelpReply = "Reply STOP to unsubscribe, START to resubscribe. Msg & data rates may apply."
@@ -46,6 +66,11 @@ type WorkspaceSettingsPatch struct {
 	Timezone             *string `json:"timezone,omitempty"`
 	CallRecording        *bool   `json:"callRecording,omitempty"`
 	HelpReply            *string `json:"helpReply,omitempty"`
+	// QuietHours replaces the whole map; a channel left out has none.
+	QuietHours            map[Channel]QuietHours  `json:"quietHours,omitempty"`
+	RequireConsentMessage *bool                   `json:"requireConsentMessage,omitempty"`
+	ConsentMessage        *string                 `json:"consentMessage,omitempty"`
+	Templates             map[string]TemplateSpec `json:"templates,omitempty"`
 }
 
 // User is a member of a workspace.
