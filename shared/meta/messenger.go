@@ -87,7 +87,7 @@ func (p *parser) messaging(ch inbox.Channel, e entry) {
 			p.batch.Reads = append(p.batch.Reads, ReadReceipt{
 				WorkspaceID: p.workspace,
 				Channel:     ch,
-				Handle:      ev.Sender.ID,
+				Handle:      inbox.Handle(ch, ev.Sender.ID),
 				Until:       millis(ev.Read.Watermark),
 			})
 		}
@@ -130,7 +130,7 @@ func (p *parser) fbInbound(ch inbox.Channel, ev fbEvent, mid string) inbox.Inbou
 		Channel:     ch,
 		Kind:        inbox.KindMessage,
 		ProviderID:  mid,
-		From:        inbox.Sender{Handle: ev.Sender.ID},
+		From:        inbox.Sender{Handle: inbox.Handle(ch, ev.Sender.ID)}, // PSIDs and IGSIDs may collide across channels
 		To:          ev.Recipient.ID,
 		SentAt:      millis(ev.Timestamp),
 	}

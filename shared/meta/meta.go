@@ -1,7 +1,7 @@
-// Package meta adapts Meta's webhooks (WhatsApp Cloud API, Messenger and
-// Instagram messaging) to Parley's normalised inbound types. It checks
-// signatures, answers the subscription handshake and parses payloads; it
-// stores nothing and calls no Meta API.
+// Package meta adapts Meta's platforms (WhatsApp Cloud API, Messenger and
+// Instagram messaging) to Parley: inbound, it checks webhook signatures,
+// answers the subscription handshake and parses payloads into normalised
+// types; outbound (send.go), it sends through the Graph API.
 package meta
 
 import (

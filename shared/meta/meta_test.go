@@ -104,7 +104,7 @@ func TestSamplesVerifyAndParse(t *testing.T) {
 			Channel:     inbox.ChannelMessenger,
 			Kind:        inbox.KindMessage,
 			ProviderID:  "m_GbFEZxdbVVmliWKO8ioa5dYh2NdBWflcpjaxvHDRe3vjxJtcoglGK37Ei7o2PJvWP6SC-veN2kNpOylGtAhl_e",
-			From:        inbox.Sender{Handle: psid},
+			From:        inbox.Sender{Handle: "messenger:" + psid},
 			To:          page,
 			Body:        "Is the blue one still available?",
 			Attachments: []inbox.Attachment{{
@@ -118,7 +118,7 @@ func TestSamplesVerifyAndParse(t *testing.T) {
 				{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, ProviderID: "m_Xdqnmaal5qAdTPC6rZgkxI5aSA6SMyGoW9rteZI1jglexA0So40X9EHCzgVqFzNhG5WPLq70mXRBGpn9a5pS05", Status: inbox.MessageDelivered, At: at(9, 29, 51, 204)},
 				{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, ProviderID: "m_ABWEvox3cfAVuzDfF8dBKLh7mdJ-T5IOVl_-vcT7i3ii5C7mLf-e-_GamCm06recAqQTKMHlbFxQDY1ngzz2VD", Status: inbox.MessageDelivered, At: at(9, 29, 51, 204)},
 			},
-			Reads: []meta.ReadReceipt{{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, Handle: psid, Until: at(9, 29, 55, 870)}},
+			Reads: []meta.ReadReceipt{{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, Handle: "messenger:" + psid, Until: at(9, 29, 55, 870)}},
 		}},
 		// The sample also holds the account's own echo, which must not appear.
 		{"meta-instagram-message.json", meta.Batch{Messages: []inbox.Inbound{{
@@ -126,7 +126,7 @@ func TestSamplesVerifyAndParse(t *testing.T) {
 			Channel:     inbox.ChannelInstagram,
 			Kind:        inbox.KindMessage,
 			ProviderID:  "aWdfaXRlbToxOklHTWVzc2FnZUlEOjE3ODQxNDA1NzkzMTg3MjE4OjM0MDI4MjM2Njg0MTcxMDMwMDk0OTEyODI1MTg5Njg1NjcyMDkwMDoyODA3ODk1Njg1MjM1NjUwMzMxMDY5MTA3NDg0MzE1NA",
-			From:        inbox.Sender{Handle: igsid},
+			From:        inbox.Sender{Handle: "instagram:" + igsid},
 			To:          igAccount,
 			Body:        "Do you have this in size M?",
 			SentAt:      at(9, 29, 43, 227),
