@@ -58,12 +58,21 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	if v := scheme.Value; v.Type != "http" || v.Scheme != "bearer" || v.BearerFormat != "JWT" {
 		t.Errorf("bearerAuth = %s %s %s, want http bearer JWT", v.Type, v.Scheme, v.BearerFormat)
 	}
+	visitor := doc.Components.SecuritySchemes["visitorToken"]
+	if visitor == nil || visitor.Value == nil {
+		t.Fatal("components.securitySchemes.visitorToken is missing")
+	}
+	if v := visitor.Value; v.Type != "http" || v.Scheme != "bearer" {
+		t.Errorf("visitorToken = %s %s, want http bearer", v.Type, v.Scheme)
+	}
 	for _, name := range []string{
 		"Workspace", "WorkspaceSettings", "User", "Contact", "ChannelConsent", "ConsentMessageStatus",
-		"Conversation", "Message", "Attachment", "Label", "BulkResult", "Problem",
+		"Conversation", "Message", "Attachment", "CallDetails", "EmailDetails", "DeliveryError", "Label", "BulkResult", "Problem",
 		"ConversationPage", "MessagePage",
 		"WorkspaceSettingsPatch", "UserInput", "ContactInput", "ContactPatch", "ConsentChange", "StartInput",
 		"BulkArchiveInput", "AssigneeInput", "OutboundInput", "CommentInput", "LabelInput", "LabelPatch",
+		"ChatSession", "VisitorMessage", "VisitorMessagePage", "VisitorPresence", "ChatMessageInput", "ChatEmailInput",
+		"TwilioMessageForm", "TwilioStatusForm", "TwilioCallForm", "MetaWebhook", "SnsMessage",
 	} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
@@ -73,14 +82,54 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 
 var oaCamelCase = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*$`)
 
+// oaKind says who calls an operation, which decides how it must be secured.
+type oaKind int
+
+const (
+	oaSPA     oaKind = iota // the API proper: a user's bearer JWT
+	oaDoc                   // GET /openapi.json: public
+	oaChat                  // the web chat widget: a visitor token
+	oaSession               // POST /chat/{workspaceId}/sessions: public, starts a visitor
+	oaWebhook               // a provider's webhook: public, signed by the provider
+)
+
+func oaKindOf(method, path string) oaKind {
+	switch {
+	case method == http.MethodGet && path == "/openapi.json":
+		return oaDoc
+	case method == http.MethodPost && path == "/chat/{workspaceId}/sessions":
+		return oaSession
+	case strings.HasPrefix(path, "/chat/"):
+		return oaChat
+	case strings.HasPrefix(path, "/webhooks/"):
+		return oaWebhook
+	}
+	return oaSPA
+}
+
+// The public operations, listed so that a new route cannot become public
+// by accident: everything else must require a token.
+var oaPublicOps = map[string]bool{
+	"GET /openapi.json":                            true,
+	"POST /chat/{workspaceId}/sessions":            true,
+	"POST /webhooks/{workspaceId}/twilio/messages": true,
+	"POST /webhooks/{workspaceId}/twilio/status":   true,
+	"POST /webhooks/{workspaceId}/twilio/calls":    true,
+	"GET /webhooks/{workspaceId}/meta":             true,
+	"POST /webhooks/{workspaceId}/meta":            true,
+	"POST /webhooks/{workspaceId}/email":           true,
+}
+
 func TestOpenAPIOperations(t *testing.T) {
 	doc := loadOpenAPI(t)
-	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true}
+	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "webchat": true, "webhooks": true}
 	ids := map[string]string{}
-	count := 0
+	counts := map[oaKind]int{}
+	public := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
-			count++
+			kind := oaKindOf(method, path)
+			counts[kind]++
 			where := method + " " + path
 			if op.OperationID == "" || !oaCamelCase.MatchString(op.OperationID) {
 				t.Errorf("%s: operationId %q is not camelCase", where, op.OperationID)
@@ -99,48 +148,103 @@ func TestOpenAPIOperations(t *testing.T) {
 				if !tags[tag] {
 					t.Errorf("%s: unknown tag %q", where, tag)
 				}
+				if (tag == "webchat") != (kind == oaChat || kind == oaSession) || (tag == "webhooks") != (kind == oaWebhook) {
+					t.Errorf("%s: tag %q does not match its route group", where, tag)
+				}
 			}
 
-			public := method == http.MethodGet && path == "/openapi.json"
 			security := doc.Security
 			if op.Security != nil {
 				security = *op.Security
 			}
-			if public {
+			if op.Security != nil && len(*op.Security) == 0 {
+				public[where] = true
+			}
+			switch kind {
+			case oaDoc, oaSession, oaWebhook:
 				if op.Security == nil || len(*op.Security) != 0 {
 					t.Errorf("%s: want security: [] (public)", where)
 				}
-			} else {
-				if !oaRequiresBearer(security) {
-					t.Errorf("%s: does not require bearerAuth", where)
+			case oaChat:
+				// The widget's calls take a visitor token and nothing else:
+				// a user's JWT is no visitor.
+				if !oaRequires(security, "visitorToken") || oaAllows(security, "bearerAuth") {
+					t.Errorf("%s: want security visitorToken only", where)
 				}
 				if op.Responses.Status(http.StatusUnauthorized) == nil {
 					t.Errorf("%s: no 401 response", where)
+				}
+			case oaSPA:
+				if !oaRequires(security, "bearerAuth") || oaAllows(security, "visitorToken") {
+					t.Errorf("%s: does not require bearerAuth (or also takes a visitor token)", where)
+				}
+				if op.Responses.Status(http.StatusUnauthorized) == nil {
+					t.Errorf("%s: no 401 response", where)
+				}
+			}
+			switch kind {
+			case oaChat, oaSession:
+				// The widget must learn about rate limits and a workspace
+				// without web chat.
+				for _, status := range []int{404, 429} {
+					if op.Responses.Status(status) == nil {
+						t.Errorf("%s: no %d response", where, status)
+					}
+				}
+				if r := op.Responses.Status(429); r != nil {
+					if m := r.Value.Content.Get("application/problem+json"); m == nil || m.Schema == nil || m.Schema.Ref != "#/components/schemas/Problem" {
+						t.Errorf("%s: 429 is not application/problem+json with the Problem schema (code rate_limited)", where)
+					}
+				}
+			case oaWebhook:
+				// Providers get told about bad signatures and unknown workspaces.
+				for _, status := range []int{403, 404} {
+					if op.Responses.Status(status) == nil {
+						t.Errorf("%s: no %d response", where, status)
+					}
 				}
 			}
 			if op.Responses.Status(http.StatusInternalServerError) == nil {
 				t.Errorf("%s: no 500 response", where)
 			}
 			if op.RequestBody != nil {
-				for _, status := range []int{400, 413, 415} {
+				want := []int{400, 413, 415}
+				if kind != oaSPA {
+					want = []int{400, 413} // they do not check Content-Type: 415 never happens
+				}
+				for _, status := range want {
 					if op.Responses.Status(status) == nil {
 						t.Errorf("%s: has a body but no %d response", where, status)
 					}
 				}
 				body := op.RequestBody.Value
-				media := body.Content.Get("application/json")
-				switch {
-				case !body.Required:
+				if !body.Required {
 					t.Errorf("%s: request body is not required", where)
-				case media == nil || media.Schema == nil:
-					t.Errorf("%s: request body is not application/json", where)
-				case !oaClosedObject(media.Schema.Value):
-					t.Errorf("%s: request body schema allows unknown fields; want additionalProperties: false", where)
+				}
+				if kind == oaWebhook {
+					// Providers' formats: form posts, JSON, SNS's JSON sent as
+					// text/plain. They are open, as providers add fields.
+					if len(body.Content) == 0 {
+						t.Errorf("%s: request body has no media type", where)
+					}
+					for mt, media := range body.Content {
+						if media.Schema == nil {
+							t.Errorf("%s: request body %s has no schema", where, mt)
+						}
+					}
+				} else {
+					media := body.Content.Get("application/json")
+					switch {
+					case media == nil || media.Schema == nil || len(body.Content) != 1:
+						t.Errorf("%s: request body is not application/json", where)
+					case !oaClosedObject(media.Schema.Value):
+						t.Errorf("%s: request body schema allows unknown fields; want additionalProperties: false", where)
+					}
 				}
 			}
 			for code, resp := range op.Responses.Map() {
 				if code[0] != '4' && code[0] != '5' || code == "429" {
-					continue // 429 only ever comes from API Gateway's throttle
+					continue // 429 only ever comes from API Gateway's throttle (or the chat limiter, checked above)
 				}
 				media := resp.Value.Content.Get("application/problem+json")
 				if media == nil || media.Schema == nil || media.Schema.Ref != "#/components/schemas/Problem" {
@@ -149,22 +253,44 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if count != 36 {
-		t.Errorf("found %d operations; the API has 36", count)
+	if counts[oaSPA]+counts[oaDoc] != 36 || counts[oaChat]+counts[oaSession] != 5 || counts[oaWebhook] != 6 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 36, 5 and 6",
+			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession], counts[oaWebhook])
+	}
+	for op := range public {
+		if !oaPublicOps[op] {
+			t.Errorf("%s is public (security: []) but is not one of the public operations", op)
+		}
+	}
+	for op := range oaPublicOps {
+		if !public[op] {
+			t.Errorf("%s: want it documented as public (security: [])", op)
+		}
 	}
 }
 
-func oaRequiresBearer(reqs openapi3.SecurityRequirements) bool {
+// oaRequires reports whether every alternative includes the scheme, so
+// that none lets a caller skip it.
+func oaRequires(reqs openapi3.SecurityRequirements, scheme string) bool {
 	if len(reqs) == 0 {
 		return false
 	}
-	// Every alternative must include bearerAuth, so none lets a caller skip it.
 	for _, req := range reqs {
-		if _, ok := req["bearerAuth"]; !ok {
+		if _, ok := req[scheme]; !ok {
 			return false
 		}
 	}
 	return true
+}
+
+// oaAllows reports whether any alternative mentions the scheme.
+func oaAllows(reqs openapi3.SecurityRequirements, scheme string) bool {
+	for _, req := range reqs {
+		if _, ok := req[scheme]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 func oaClosedObject(s *openapi3.Schema) bool {
@@ -227,6 +353,7 @@ type oaSample struct {
 	contentType string
 	header      map[string]string
 	body        any
+	raw         string // a non-JSON body, written as is
 }
 
 // oaServe starts a stub server that answers "METHOD /path" with the sample
@@ -242,6 +369,12 @@ func oaServe(t *testing.T, samples map[string]oaSample) *httptest.Server {
 		}
 		for k, v := range s.header {
 			w.Header().Set(k, v)
+		}
+		if s.raw != "" {
+			w.Header().Set("Content-Type", s.contentType)
+			w.WriteHeader(s.status)
+			_, _ = io.WriteString(w, s.raw)
+			return
 		}
 		if s.body == nil {
 			w.WriteHeader(s.status)
@@ -271,6 +404,7 @@ func oaDo(t *testing.T, srv *httptest.Server, method, target string) *http.Respo
 }
 
 const (
+	oaVisitor   = "01J9ZQ5D1B2C3D4E5F6G7H8J9K"
 	oaWorkspace = "01J9ZQ4V7KX3M8N2P5R6S7T8VW"
 	oaConv      = "01J9ZQ5A1B2C3D4E5F6G7H8J9K"
 	oaContact   = "01J9ZQ5B1B2C3D4E5F6G7H8J9K"
@@ -303,6 +437,10 @@ var (
 		"detail": `conversation "01J9ZQ5A1B2C3D4E5F6G7H8J9K" not found`, "code": "not_found",
 	}
 )
+
+// TwiML answers are text/xml, for which kin-openapi has no decoder of its
+// own: read them as text, as the end-to-end suite does.
+func init() { openapi3filter.RegisterBodyDecoder("text/xml", openapi3filter.PlainBodyDecoder) }
 
 func TestOpenAPIResponsesValidate(t *testing.T) {
 	doc := loadOpenAPI(t)
@@ -337,6 +475,49 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	workspace := &inbox.Workspace{ID: oaWorkspace, Name: "Acme", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now}
 	user := &inbox.User{ID: "user-1", WorkspaceID: oaWorkspace, Name: "Grace", Email: "grace@example.com", Role: inbox.RoleAdmin, CreatedAt: now}
 
+	// What providers and web chat add: handles, keyword and carrier
+	// consent, reply windows, presence, calls, email headers, failures.
+	handled := *contact
+	handled.ID = oaContact
+	handled.Handles = []string{"messenger:25873012456789012", "webchat:" + oaVisitor}
+	handled.Consent = map[inbox.Channel]inbox.ChannelConsent{}
+	handled.SetConsent(inbox.ChannelSMS, inbox.ConsentOptedOut, inbox.ConsentSourceKeyword, "", now)
+	handled.SetConsent(inbox.ChannelWhatsApp, inbox.ConsentOptedOut, inbox.ConsentSourceProvider, "", now)
+	conv2 := inbox.NewConversation(&handled, now)
+	online := now.Add(2 * time.Minute)
+	conv2.VisitorOnlineUntil = &online
+	inbound := func(kind inbox.MessageKind, ch inbox.Channel, body string) *inbox.Message {
+		return &inbox.Message{
+			ID: inbox.NewID(now), WorkspaceID: oaWorkspace, ConversationID: conv2.ID, ContactID: handled.ID,
+			Direction: inbox.DirectionIn, Kind: kind, Channel: ch, Body: body, Attachments: []inbox.Attachment{},
+			Status: inbox.MessageReceived, ProviderID: "provider-id", CreatedAt: now, UpdatedAt: now,
+		}
+	}
+	call := inbound(inbox.KindCall, "", "Inbound call, 3m 12s")
+	call.Call = &inbox.CallDetails{Direction: inbox.DirectionIn, Status: "completed", DurationSeconds: 192, RecordingURL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE1"}
+	missed := inbound(inbox.KindCall, "", "Unanswered outbound call (no-answer)")
+	missed.Call = &inbox.CallDetails{Direction: inbox.DirectionOut, Status: "no-answer"}
+	mail := inbound(inbox.KindMessage, inbox.ChannelEmail, "Thanks!")
+	mail.Email = &inbox.EmailDetails{Subject: "Re: Your order", MessageID: "a@example.com", InReplyTo: "b@parley.example", References: []string{"b@parley.example"}, HTML: true}
+	mail.Attachments = []inbox.Attachment{{Name: "invoice.pdf", ContentType: "application/pdf", Size: 2048}} // no URL: the bytes stay in the raw email
+	failed := inbound(inbox.KindMessage, inbox.ChannelWhatsApp, "Are you still there?")
+	failed.Direction, failed.Status, failed.AuthorID, failed.ProviderID = inbox.DirectionOut, inbox.MessageFailed, "user-1", "wamid.X"
+	failed.Error = &inbox.DeliveryError{Code: "131047", Reason: "Re-engagement message"}
+	activity := inbound(inbox.KindActivity, "", "Contact opted out of SMS by replying STOP")
+	activity.Direction, activity.ProviderID = "", ""
+	for _, m := range []*inbox.Message{mail, failed} {
+		conv2.RecordMessage(m)
+	}
+	conv2.LastInboundAt = map[inbox.Channel]time.Time{inbox.ChannelEmail: now, inbox.ChannelWebchat: now}
+	recording := *workspace
+	recording.Settings.CallRecording, recording.Settings.HelpReply = true, "Acme: reply STOP to opt out."
+	chatIn := inbound(inbox.KindMessage, inbox.ChannelWebchat, "Hello?")
+	chatOut := inbound(inbox.KindMessage, inbox.ChannelWebchat, "Hi! How can we help?")
+	chatOut.Direction = inbox.DirectionOut
+	visitorMsg := func(m *inbox.Message) map[string]any {
+		return map[string]any{"id": m.ID, "direction": m.Direction, "channel": m.Channel, "body": m.Body, "attachments": m.Attachments, "createdAt": m.CreatedAt}
+	}
+
 	jsonOK := func(status int, body any) oaSample {
 		return oaSample{status: status, contentType: "application/json; charset=utf-8", body: body}
 	}
@@ -369,16 +550,47 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		// What API Gateway answers itself in AWS.
 		"GET /labels/" + oaLabel: {status: 401, contentType: "application/json", body: map[string]any{"message": "Unauthorized"}},
 		"PUT /users/user-2":      {status: 429, contentType: "application/json", body: map[string]any{"message": "Too Many Requests"}},
+
+		// Fields the providers and web chat bring.
+		"GET /contacts/" + oaContact:                   jsonOK(200, &handled),
+		"GET /conversations/" + conv2.ID:               jsonOK(200, conv2),
+		"GET /conversations/" + conv2.ID + "/messages": jsonOK(200, inbox.Page[*inbox.Message]{Items: []*inbox.Message{call, missed, mail, failed, activity}}),
+
+		// The web chat widget's routes.
+		"POST /chat/" + oaWorkspace + "/sessions":  jsonOK(201, map[string]string{"visitorId": oaVisitor, "token": oaVisitor + ".c2lnbmF0dXJl"}),
+		"POST /chat/" + oaWorkspace + "/messages":  jsonOK(201, visitorMsg(chatIn)),
+		"GET /chat/" + oaWorkspace + "/messages":   jsonOK(200, map[string]any{"items": []any{visitorMsg(chatIn), visitorMsg(chatOut), visitorMsg(mail)}, "nextCursor": ""}),
+		"POST /chat/" + oaWorkspace + "/heartbeat": jsonOK(200, map[string]any{"onlineUntil": now.Add(2 * time.Minute)}),
+		"POST /chat/" + oaWorkspace + "/email":     {status: 204},
+		"POST /chat/other/sessions":                problem(429, "rate_limited"),
+		"POST /chat/other/heartbeat":               problem(401, "unauthorized"),
+		"GET /chat/other/messages":                 problem(404, "not_found"),
+
+		// The providers' webhooks.
+		"POST /webhooks/" + oaWorkspace + "/twilio/messages": {status: 200, contentType: "text/xml", raw: `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`},
+		"POST /webhooks/" + oaWorkspace + "/twilio/status":   {status: 204},
+		"POST /webhooks/" + oaWorkspace + "/twilio/calls":    {status: 204},
+		"GET /webhooks/" + oaWorkspace + "/meta":             {status: 200, contentType: "text/plain; charset=utf-8", raw: "1158201444"},
+		"POST /webhooks/" + oaWorkspace + "/meta":            {status: 200, contentType: "text/plain; charset=utf-8", raw: "EVENT_RECEIVED"},
+		"POST /webhooks/" + oaWorkspace + "/email":           {status: 204},
+		"POST /webhooks/other/twilio/messages":               problem(403, "forbidden"),
+		"POST /webhooks/other/meta":                          problem(413, "too_large"),
+		"POST /webhooks/other/email":                         problem(404, "not_found"),
+		"GET /webhooks/other/meta":                           problem(403, "forbidden"),
 	}
-	srv := oaServe(t, samples)
-	for key := range samples {
-		method, path, _ := strings.Cut(key, " ")
-		target := path
-		if path == "/conversations" && method == http.MethodGet {
-			target += "?status=open&limit=25"
-		}
-		if err := v.check(oaDo(t, srv, method, target)); err != nil {
-			t.Errorf("%s: %v", key, err)
+	// Keys repeat across these: the settings a workspace gains.
+	more := map[string]oaSample{"PATCH /workspace": jsonOK(200, recording)}
+	for _, set := range []map[string]oaSample{samples, more} {
+		srv := oaServe(t, set)
+		for key := range set {
+			method, path, _ := strings.Cut(key, " ")
+			target := path
+			if path == "/conversations" && method == http.MethodGet {
+				target += "?status=open&limit=25"
+			}
+			if err := v.check(oaDo(t, srv, method, target)); err != nil {
+				t.Errorf("%s: %v", key, err)
+			}
 		}
 	}
 
@@ -396,8 +608,27 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		}()),
 		"GET /labels": {status: 500, contentType: "application/problem+json", body: map[string]any{"type": "https://parley.example/internal", "title": "Internal Server Error", "status": 500, "detail": "x", "code": "internal"}},
 		"POST /conversations/" + conv.ID + "/comments": {status: 201, contentType: "application/json", header: map[string]string{"Idempotent-Replayed": "yes"}, body: comment},
+		"GET /conversations/" + conv2.ID + "/messages": jsonOK(200, map[string]any{"items": []any{func() map[string]any {
+			m := oaToMap(t, call)
+			m["call"] = map[string]any{"direction": "in", "status": "ringing", "durationSeconds": 0}
+			return m
+		}()}}),
+		"GET /conversations/" + conv2.ID: jsonOK(200, func() map[string]any {
+			m := oaToMap(t, conv2)
+			m["lastInboundAt"] = map[string]any{"fax": "2025-03-14T15:09:26Z"}
+			return m
+		}()),
+		"GET /contacts/" + oaContact: jsonOK(200, func() map[string]any {
+			m := oaToMap(t, &handled)
+			delete(m, "handles")
+			return m
+		}()),
+		"POST /chat/" + oaWorkspace + "/messages":            jsonOK(201, map[string]any{"id": chatIn.ID, "direction": "in", "body": "x", "attachments": []any{}, "createdAt": now}),
+		"POST /chat/other/sessions":                          problem(429, "slow_down"),
+		"POST /webhooks/" + oaWorkspace + "/twilio/messages": jsonOK(200, map[string]any{}),
+		"POST /webhooks/" + oaWorkspace + "/twilio/status":   jsonOK(418, map[string]any{}),
 	}
-	srv = oaServe(t, bad)
+	srv := oaServe(t, bad)
 	for key := range bad {
 		method, path, _ := strings.Cut(key, " ")
 		err := v.check(oaDo(t, srv, method, path))
@@ -448,6 +679,14 @@ func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 		{"POST", "/contacts", `{"name":"Ada","marketing":{"fax":true}}`, false},
 		{"PATCH", "/workspace", `{"conversationDeletion":true}`, true},
 		{"PATCH", "/workspace", `{"deletion":true}`, false},
+		{"PATCH", "/workspace", `{"callRecording":true,"helpReply":"Acme: reply STOP to opt out."}`, true},
+		{"PATCH", "/workspace", `{"helpReply":"` + strings.Repeat("x", 321) + `"}`, false},
+		{"POST", "/chat/demo/messages", `{"body":"Hello?","clientMessageId":"c-1"}`, true},
+		{"POST", "/chat/demo/messages", `{"body":"Hello?","author":"me"}`, false},
+		{"POST", "/chat/demo/messages", `{"body":"   "}`, false},
+		{"POST", "/chat/demo/messages", `{"body":"Hello?","clientMessageId":"a#b"}`, false},
+		{"POST", "/chat/demo/email", `{"email":"jo@example.com"}`, true},
+		{"POST", "/chat/demo/email", `{"email":"jo@example.com","name":"Jo"}`, false},
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))

@@ -38,6 +38,7 @@ func TestInboxOrder(t *testing.T) {
 	// Messages to b, then a, then c: c, a, b.
 	postMessage(t, tok.agent, b.ID, "sms", "to b")
 	postMessage(t, tok.agent, a.ID, "sms", "to a")
+	giveEmail(t, c)
 	postMessage(t, tok.agent, c.ID, "email", "to c")
 	list := listInbox(t, tok.agent, "")
 	pos = position(list)
@@ -80,6 +81,7 @@ func TestInboxFilters(t *testing.T) {
 	action(t, tok.agent, f1.ID, "unread")
 	// f2: email, unassigned, complete, other label.
 	f2 := newConversation(t, tok.agent, "F2 "+uniq())
+	giveEmail(t, f2)
 	postMessage(t, tok.agent, f2.ID, "email", "two")
 	do(t, "PUT", "/conversations/"+f2.ID+"/labels/"+other.ID, tok.agent, nil)
 	action(t, tok.agent, f2.ID, "complete")
@@ -92,6 +94,9 @@ func TestInboxFilters(t *testing.T) {
 	f4 := newConversation(t, tok.agent, "F4 "+uniq())
 	do(t, "PUT", "/conversations/"+f4.ID+"/assignee", tok.agent, map[string]any{"userId": demoAgent})
 	do(t, "DELETE", "/conversations/"+f4.ID+"/assignee", tok.agent, nil) // unassigned again: "none" again
+	// The contact writes on WhatsApp first: that opens the 24-hour window.
+	wa, _ := whatsAppText(getContact(t, tok.agent, f4.ContactID).Phones[0], "F4", "hello from WhatsApp")
+	metaDeliver(t, demoWS, wa)
 	postMessage(t, tok.agent, f4.ID, "whatsapp", "four")
 	postMessage(t, tok.agent, f4.ID, "sms", "four again")
 	f5 := newConversation(t, tok.agent, "F5 "+uniq())
@@ -292,4 +297,12 @@ func decodeInto[T any](t testing.TB, r *reply) T {
 		t.Errorf("%s: decode: %v", r, err)
 	}
 	return v
+}
+
+// giveEmail gives a conversation's contact an email address, so it can be
+// written to by email.
+func giveEmail(t *testing.T, c Conversation) {
+	t.Helper()
+	addr := "c" + strings.ToLower(uniq()) + "@example.com"
+	do(t, "PATCH", "/contacts/"+c.ContactID, tok.agent, map[string]any{"emails": []string{addr}})
 }

@@ -2,14 +2,26 @@
 // a real server (functions/local, with DynamoDB Local in memory), real HTTP,
 // and every response checked against the OpenAPI document the server serves.
 //
+// The public routes are driven the way their callers drive them: the
+// channel providers' webhooks (Twilio form posts, Meta JSON, SNS
+// notifications for SES mail), signed with the local stack's test secrets,
+// and the web chat widget's routes with visitor tokens.
+//
 // By default TestMain builds and starts the local stack on free ports and
-// stops it afterwards. To test a server that is already running, set
-// PARLEY_E2E_BASE_URL (such as http://127.0.0.1:8080) and PARLEY_E2E_DATA_DIR
-// (its PARLEY_DATA_DIR, where the development signing key lives).
+// stops it afterwards; it writes the stack's providers.json (the test
+// secrets, for demo and a second workspace, settingsWS) before the start
+// and seeds settingsWS's record after it. To test a server that is already
+// running, set PARLEY_E2E_BASE_URL (such as http://127.0.0.1:8080) and
+// PARLEY_E2E_DATA_DIR (its PARLEY_DATA_DIR, where the development signing
+// key lives and where inbound mail is staged), and PARLEY_E2E_PUBLIC_URL if
+// its PARLEY_PUBLIC_URL is not the default; tests that need settingsWS skip
+// when the server does not know it.
 package e2e_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,8 +37,10 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/dynamolocal"
 	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
 // The seeded workspace and its users (see shared/localstack), and a second
@@ -46,6 +60,8 @@ var tok struct {
 	otherAgent   string // agent of otherWS
 	expired      string // demo admin, already expired
 	forged       string // demo admin, signed with the wrong key
+	// settingsAdmin is an admin of settingsWS.
+	settingsAdmin string
 }
 
 // devTokens signs tokens the server accepts, for tests that need odd claims.
@@ -53,6 +69,21 @@ var devTokens auth.DevTokens
 
 // baseURL is the API under test, without a trailing slash.
 var baseURL string
+
+// stackDataDir is the server's PARLEY_DATA_DIR: the development keys, the
+// provider secrets (providers.json) and mail/, where the local stand-in for
+// S3 reads the raw emails that SES notifications name.
+var stackDataDir string
+
+// publicURL is the base URL providers sign webhooks for: the local stack's
+// PARLEY_PUBLIC_URL, whose default the signed samples in events/ use.
+var publicURL = "https://api.parley.example"
+
+// settingsWS is a second workspace with the same test provider secrets as
+// demo, which the suite seeds in the stack it starts. Webhooks cache a
+// workspace's settings for a minute, so tests that change callRecording or
+// helpReply and then watch a webhook use it, leaving demo's defaults alone.
+const settingsWS = "e2e-settings"
 
 // dynamoEndpoint is the DynamoDB Local the started stack uses (from its
 // banner), for the few checks HTTP cannot make, such as that a deleted
@@ -64,6 +95,9 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	start := time.Now()
 	var dataDir string
+	if u := os.Getenv("PARLEY_E2E_PUBLIC_URL"); u != "" {
+		publicURL = strings.TrimRight(u, "/")
+	}
 	if u := os.Getenv("PARLEY_E2E_BASE_URL"); u != "" {
 		baseURL = strings.TrimRight(u, "/")
 		dataDir = os.Getenv("PARLEY_E2E_DATA_DIR")
@@ -90,6 +124,7 @@ func run(m *testing.M) int {
 		}
 		defer stop()
 	}
+	stackDataDir = dataDir
 	if err := mintTokens(dataDir); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 2
@@ -123,6 +158,9 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := writeProviders(dataDir); err != nil {
+		return nil, err
+	}
 	logPath := filepath.Join(tmp, "server.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -161,12 +199,55 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 		b, _ := os.ReadFile(logPath)
 		return nil, fmt.Errorf("%v\nserver log:\n%s", err, tail(b, 4000))
 	}
-	if b, err := os.ReadFile(logPath); err == nil {
-		if m := dynamoBanner.FindSubmatch(b); m != nil {
-			dynamoEndpoint = string(m[1])
+	// The banner follows the first answer by a moment.
+	for deadline := time.Now().Add(5 * time.Second); dynamoEndpoint == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if b, err := os.ReadFile(logPath); err == nil {
+			if m := dynamoBanner.FindSubmatch(b); m != nil {
+				dynamoEndpoint = string(m[1])
+			}
 		}
 	}
+	if err := seedSettingsWorkspace(); err != nil {
+		stop()
+		return nil, err
+	}
 	return stop, nil
+}
+
+// writeProviders writes the stack's provider secrets before it starts: the
+// test secrets the samples are signed with, for demo and for settingsWS.
+func writeProviders(dataDir string) error {
+	creds := webhooks.Credentials{
+		TwilioAuthToken: twilioAuthToken,
+		MetaAppSecret:   metaAppSecret,
+		MetaVerifyToken: metaVerifyToken,
+		SNSTopicARN:     snsTopicARN,
+		WebChat:         true,
+	}
+	raw, err := json.MarshalIndent(webhooks.CredentialSet{demoWS: creds, settingsWS: creds}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dataDir, "providers.json"), raw, 0o600)
+}
+
+// seedSettingsWorkspace creates settingsWS's workspace record, which only
+// the seeded demo workspace has otherwise. There is no API to create one.
+func seedSettingsWorkspace() error {
+	if dynamoEndpoint == "" {
+		return errors.New("the stack printed no DynamoDB Local endpoint; cannot seed " + settingsWS)
+	}
+	now := time.Now().UTC()
+	store := dynamo.New(dynamolocal.Client(dynamoEndpoint), "parley", []byte("e2e-seed-cursor-key-not-used-here"))
+	err := store.PutWorkspace(context.Background(), &inbox.Workspace{ID: settingsWS, Name: "E2E settings workspace",
+		Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now})
+	if err != nil && !inbox.IsKind(err, inbox.KindConflict) {
+		return fmt.Errorf("seed workspace %s: %w", settingsWS, err)
+	}
+	return nil
 }
 
 // waitReady polls GET /openapi.json until it answers 200.
@@ -216,6 +297,7 @@ func mintTokens(dataDir string) error {
 	tok.otherAgent = issue(dev, otherWS, "intruder-agent", inbox.RoleAgent, time.Hour)
 	tok.expired = issue(dev, demoWS, demoAdmin, inbox.RoleAdmin, -time.Minute)
 	tok.forged = issue(auth.DevTokens{Key: bytes.Repeat([]byte("k"), 64)}, demoWS, demoAdmin, inbox.RoleAdmin, time.Hour)
+	tok.settingsAdmin = issue(dev, settingsWS, "admin-settings", inbox.RoleAdmin, time.Hour)
 	return err
 }
 

@@ -54,7 +54,7 @@ func TestPostMessageAndComment(t *testing.T) {
 	}{
 		{map[string]any{"channel": "sms", "body": "  "}, "body"},
 		{map[string]any{"channel": "fax", "body": "hi"}, "channel"},
-		{map[string]any{"body": "hi"}, "channel"},
+		{map[string]any{"channel": "email", "body": "hi"}, "channel"}, // the contact has no email address
 		{map[string]any{"channel": "sms", "body": strings.Repeat("x", 10001)}, "body"},
 		{map[string]any{"channel": "sms", "attachments": []map[string]any{{"url": "http://insecure.example.com/a.jpg", "contentType": "image/jpeg"}}}, "attachments"},
 		{map[string]any{"channel": "sms", "attachments": []map[string]any{{"url": "https://x.example.com/a", "contentType": "jpeg"}}}, "attachments"},
