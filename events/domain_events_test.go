@@ -61,6 +61,9 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 
 	ws := "events-ws"
 	actor := inbox.Actor{WorkspaceID: ws, UserID: "u1", Role: inbox.RoleAdmin}
+	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Events", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
 	sms := func(id, body string) inbox.Inbound {
 		return inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: id, From: inbox.Sender{Phone: "+14155550150"}, Body: body}
 	}

@@ -103,11 +103,21 @@ func (s *Store) ListMessages(ctx context.Context, ws, conversationID string, p i
 }
 
 func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev inbox.MessageStatus) error {
+	// The fields delivery changes; everything else is as posted.
 	set := expression.Set(expression.Name("status"), expression.Value(m.Status)).
 		Set(expression.Name("updatedAt"), expression.Value(m.UpdatedAt))
-	if m.Error != nil {
-		set = set.Set(expression.Name("error"), expression.Value(m.Error))
+	optional := func(name string, v any, present bool) {
+		if present {
+			set = set.Set(expression.Name(name), expression.Value(v))
+		} else {
+			set = set.Remove(expression.Name(name))
+		}
 	}
+	optional("error", m.Error, m.Error != nil)
+	optional("providerId", m.ProviderID, m.ProviderID != "")
+	optional("sendAt", m.SendAt, m.SendAt != nil)
+	optional("timezone", m.Timezone, m.Timezone != "")
+	optional("warnings", m.Warnings, len(m.Warnings) > 0)
 	expr, err := expression.NewBuilder().WithUpdate(set).
 		WithCondition(expression.Name("status").Equal(expression.Value(prev))).Build()
 	if err != nil {

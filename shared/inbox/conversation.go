@@ -93,14 +93,21 @@ func (c *Conversation) RecordMessage(m *Message) {
 	if m.Kind != KindMessage && m.Kind != KindCall {
 		return
 	}
-	c.ActivityID = m.ID
+	if m.Channel != "" && !containsChannel(c.Channels, m.Channel) {
+		c.Channels = append(c.Channels, m.Channel)
+	}
+	if c.LastMessageAt != nil && m.CreatedAt.Before(*c.LastMessageAt) {
+		return // an older message arriving late: the summary stays
+	}
+	// The inbox sorts by when activity reached Parley; a message id may
+	// carry the provider's (earlier) send time instead.
+	if id := NewID(m.CreatedAt); id > c.ActivityID {
+		c.ActivityID = id
+	}
 	at := m.CreatedAt
 	c.LastMessageAt = &at
 	c.LastMessageDirection = m.Direction
 	c.Preview = Preview(m.Body)
-	if m.Channel != "" && !containsChannel(c.Channels, m.Channel) {
-		c.Channels = append(c.Channels, m.Channel)
-	}
 	if m.Direction == DirectionOut {
 		// Replying is reading.
 		c.Unread = false

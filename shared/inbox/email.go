@@ -4,8 +4,7 @@ import "context"
 
 // IngestEmail files an inbound email: in the thread its In-Reply-To or
 // References point at, when Parley knows one of those messages, else in the
-// sender's thread. It then records the email's own Message-ID, so replies
-// to it from anyone thread here too.
+// sender's thread.
 func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, error) {
 	if in.Email != nil {
 		refs := append([]string{in.Email.InReplyTo}, reversed(in.Email.References)...)
@@ -23,12 +22,9 @@ func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, e
 			}
 		}
 	}
-	res, err := s.Ingest(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	ref := ProviderRef{ConversationID: res.Conversation.ID, MessageID: res.Message.ID}
-	return res, s.Store.PutProviderRef(ctx, in.WorkspaceID, ChannelEmail, in.ProviderID, ref)
+	// Ingest records the email's Message-ID (a durable provider id), so
+	// replies to it thread here.
+	return s.Ingest(ctx, in)
 }
 
 // reversed lists References newest first: the last one is the parent.

@@ -90,7 +90,7 @@ func TestRecordMessage(t *testing.T) {
 	out := &inbox.Message{ID: inbox.NewID(t0.Add(2 * time.Minute)), Kind: inbox.KindMessage, Direction: inbox.DirectionOut, Channel: inbox.ChannelSMS, Body: "hi", CreatedAt: t0.Add(2 * time.Minute)}
 	c.RecordMessage(out)
 	c.RecordMessage(out)
-	if c.ActivityID != out.ID || c.Preview != "hi" || c.Unread || len(c.Channels) != 1 {
+	if c.ActivityID <= start || c.Preview != "hi" || c.Unread || len(c.Channels) != 1 {
 		t.Errorf("after a reply: activity %s preview %q unread %v channels %v", c.ActivityID, c.Preview, c.Unread, c.Channels)
 	}
 }
@@ -123,5 +123,21 @@ func TestErrorKind(t *testing.T) {
 	}
 	if got := inbox.ErrorKind(strings.NewReader("").UnreadByte()); got != inbox.KindInternal {
 		t.Errorf("a foreign error's kind = %q, want internal", got)
+	}
+}
+
+func TestLateOlderMessageKeepsTheSummary(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := inbox.NewConversation(&inbox.Contact{ID: inbox.NewID(t0), WorkspaceID: "w"}, t0)
+	newer := &inbox.Message{ID: inbox.NewID(t0.Add(time.Hour)), Kind: inbox.KindMessage, Direction: inbox.DirectionIn, Channel: inbox.ChannelSMS, Body: "newer", CreatedAt: t0.Add(time.Hour)}
+	older := &inbox.Message{ID: inbox.NewID(t0.Add(time.Minute)), Kind: inbox.KindMessage, Direction: inbox.DirectionIn, Channel: inbox.ChannelWhatsApp, Body: "older", CreatedAt: t0.Add(time.Minute)}
+	c.RecordMessage(newer)
+	activity := c.ActivityID
+	c.RecordMessage(older)
+	if c.Preview != "newer" || c.ActivityID != activity {
+		t.Errorf("a late older message replaced the summary: preview %q", c.Preview)
+	}
+	if len(c.Channels) != 2 {
+		t.Errorf("channels = %v, want both", c.Channels)
 	}
 }

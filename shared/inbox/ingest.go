@@ -90,22 +90,31 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 			return err
 		}
 		if id, ok := conv.claimFor(key); ok {
-			at := ulid.Time(ulid.MustParse(id).Time())
-			m := inboundMessage(in, conv, contactID, id, at)
+			m := inboundMessage(in, conv, contactID, id, ulid.Time(ulid.MustParse(id).Time()))
 			res = &IngestResult{Conversation: conv, Message: m, Duplicate: true}
-			// Finish what the first delivery may not have: both are idempotent.
-			if err := s.Store.PutMessage(ctx, m); err != nil {
+			// Finish what the first delivery may not have: all idempotent.
+			return s.finishIngest(ctx, in, m)
+		}
+		if durable(in) {
+			// Providers that redeliver for days (Meta, SNS) are checked
+			// against a record that outlives the conversation's claims.
+			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, in.Channel, in.ProviderID)
+			if err == nil {
+				res = &IngestResult{Conversation: conv, Message: inboundMessage(in, conv, contactID, ref.MessageID, s.now()), Duplicate: true}
+				return nil
+			} else if !IsKind(err, KindNotFound) {
 				return err
 			}
-			return s.keywordEffects(ctx, in, m)
 		}
 		now := s.now()
 		m := inboundMessage(in, conv, contactID, key.newID(now), now)
-		if conv.Status == StatusComplete {
-			conv.Status = StatusOpen // a reply reopens a finished conversation
+		if m.Direction == DirectionIn {
+			if conv.Status == StatusComplete {
+				conv.Status = StatusOpen // a reply reopens a finished conversation
+			}
+			conv.Archived = false
+			conv.Unread = true
 		}
-		conv.Archived = false
-		conv.Unread = true
 		if m.Channel != "" {
 			if conv.LastInboundAt == nil {
 				conv.LastInboundAt = map[Channel]time.Time{}
@@ -118,15 +127,35 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 			return err
 		}
 		res = &IngestResult{Conversation: conv, Message: m}
-		if err := s.Store.PutMessage(ctx, m); err != nil {
-			return err
-		}
-		return s.keywordEffects(ctx, in, m)
+		return s.finishIngest(ctx, in, m)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+// finishIngest writes what follows the commit point: the message, the
+// durable provider record (last, so it means the message exists), and the
+// effects of an SMS keyword.
+func (s *Service) finishIngest(ctx context.Context, in Inbound, m *Message) error {
+	if err := s.Store.PutMessage(ctx, m); err != nil {
+		return err
+	}
+	if durable(in) {
+		if err := s.Store.PutProviderRef(ctx, in.WorkspaceID, in.Channel, in.ProviderID, ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}); err != nil {
+			return err
+		}
+	}
+	return s.keywordEffects(ctx, in, m)
+}
+
+// durable says whether a provider's ids get a lasting dedupe record. Twilio
+// (SMS, MMS, calls) retries within seconds and only before a 2xx, so the
+// conversation's recent claims suffice and the SMS path stays at 4 WRU;
+// Meta and SNS redeliver for days.
+func durable(in Inbound) bool {
+	return in.Kind != KindCall && in.Channel.ConsentChannel() != ChannelSMS
 }
 
 // threadFor finds or creates the sender's contact and conversation. The
@@ -209,9 +238,13 @@ func inboundMessage(in Inbound, conv *Conversation, contactID, id string, at tim
 	if atts == nil {
 		atts = []Attachment{}
 	}
+	dir := DirectionIn
+	if in.Call != nil && in.Call.Direction == DirectionOut {
+		dir = DirectionOut // a call the team placed
+	}
 	return &Message{
 		ID: id, WorkspaceID: in.WorkspaceID, ConversationID: conv.ID, ContactID: contactID,
-		Direction: DirectionIn, Kind: in.Kind, Channel: in.Channel, Body: in.Body, Attachments: atts,
+		Direction: dir, Kind: in.Kind, Channel: in.Channel, Body: in.Body, Attachments: atts,
 		Status: MessageReceived, ProviderID: in.ProviderID, Call: in.Call, Email: in.Email,
 		CreatedAt: at, UpdatedAt: at,
 	}

@@ -58,6 +58,9 @@ type Message struct {
 	ContactID      string         `json:"contactId,omitempty"`
 	Call           *CallDetails   `json:"call,omitempty"`
 	Error          *DeliveryError `json:"error,omitempty"`
+	// Recipient is the address an outbound message went to (phone, email,
+	// handle id): a contact may have several.
+	Recipient string `json:"recipient,omitempty"`
 	// Automated is true for messages an automation or a bulk send created;
 	// consent, quiet hours and DND gate only these.
 	Automated bool `json:"automated,omitempty"`

@@ -14,6 +14,10 @@ import (
 type Service struct {
 	Store Store
 	Clock Clock
+	// Senders deliver outbound messages, one per channel.
+	Senders map[Channel]ChannelSender
+	// Scheduler fires scheduled and deferred sends.
+	Scheduler Scheduler
 	// settingsCache holds workspace settings for the webhook path.
 	settingsCache sync.Map
 }
@@ -130,6 +134,7 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 		out = w
 		return s.Store.PutWorkspace(ctx, w)
 	})
+	s.settingsCache.Delete(actor.WorkspaceID)
 	return out, err
 }
 

@@ -1,6 +1,9 @@
 package inbox
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ListMessages pages through a thread in chronological order (or newest
 // first, for the first screen of a chat).
@@ -14,25 +17,38 @@ func (s *Service) ListMessages(ctx context.Context, actor Actor, conversationID 
 	return s.Store.ListMessages(ctx, actor.WorkspaceID, conversationID, p)
 }
 
-// PostMessage stores an outbound message as queued for delivery.
+// PostMessage stores an agent's outbound message: queued for delivery now,
+// or scheduled. Everything that would make it undeliverable (the channel,
+// the contact's address and consent, the body, media, template and reply
+// window, the time) is checked first, so the agent hears about it at once.
 func (s *Service) PostMessage(ctx context.Context, actor Actor, conversationID string, in OutboundInput, idempotencyKey string) (*Message, bool, error) {
-	ch, err := parseChannel("channel", string(in.Channel))
+	settings, err := s.settings(ctx, actor.WorkspaceID)
 	if err != nil {
 		return nil, false, err
 	}
-	body, err := validateBody(in.Body, len(in.Attachments) == 0)
-	if err != nil {
-		return nil, false, err
+	build := func(conv *Conversation, now time.Time) (Message, error) {
+		contact, err := s.Store.GetContact(ctx, actor.WorkspaceID, conv.ContactID)
+		if err != nil {
+			return Message{}, err
+		}
+		m, err := s.prepareOutbound(conv, contact, settings, in, now)
+		m.Recipient = Address(contact, m.Channel)
+		return m, err
 	}
-	atts, err := validateAttachments(in.Attachments)
-	if err != nil {
-		return nil, false, err
+	m, replayed, err := s.appendMessage(ctx, actor, conversationID, build, idempotencyKey)
+	if err != nil || m.Status != MessageScheduled {
+		return m, replayed, err
 	}
-	if len(atts) > 0 && ch == ChannelSMS {
-		ch = ChannelMMS // media turns a text into an MMS
+	// After the commit, and again on a replay: Put is idempotent.
+	return m, replayed, s.schedule(ctx, m)
+}
+
+func (s *Service) schedule(ctx context.Context, m *Message) error {
+	if s.Scheduler == nil {
+		return Errorf(KindUnavailable, "scheduling is not configured")
 	}
-	draft := Message{Direction: DirectionOut, Kind: KindMessage, Channel: ch, Body: body, Attachments: atts, Status: MessageQueued}
-	return s.appendMessage(ctx, actor, conversationID, draft, idempotencyKey)
+	return s.Scheduler.Put(ctx, Schedule{Name: ScheduleName(m), WorkspaceID: m.WorkspaceID,
+		Ref: ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}, At: *m.SendAt, Timezone: m.Timezone})
 }
 
 // PostComment stores an internal note. It is marked internal and no sender
@@ -43,7 +59,7 @@ func (s *Service) PostComment(ctx context.Context, actor Actor, conversationID s
 		return nil, false, err
 	}
 	draft := Message{Kind: KindComment, Internal: true, Body: body, Attachments: []Attachment{}, Status: MessageReceived}
-	return s.appendMessage(ctx, actor, conversationID, draft, idempotencyKey)
+	return s.appendMessage(ctx, actor, conversationID, func(*Conversation, time.Time) (Message, error) { return draft, nil }, idempotencyKey)
 }
 
 // appendMessage adds a message written by the actor to a thread. The
@@ -51,7 +67,7 @@ func (s *Service) PostComment(ctx context.Context, actor Actor, conversationID s
 // the idempotency key, so a retry returns (or finishes writing) the same
 // message. The message is written second, so the cost is one conversation
 // update plus one small put, and no separate idempotency record.
-func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID string, draft Message, idempotencyKey string) (*Message, bool, error) {
+func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID string, build func(*Conversation, time.Time) (Message, error), idempotencyKey string) (*Message, bool, error) {
 	keyed := idempotencyKey != ""
 	key := hashKey(actor, idempotencyKey)
 	var msg *Message
@@ -62,21 +78,27 @@ func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID
 			return err
 		}
 		now := s.now()
-		m := draft
-		m.WorkspaceID, m.ConversationID, m.ContactID, m.AuthorID = actor.WorkspaceID, conv.ID, conv.ContactID, actor.UserID
-		m.CreatedAt, m.UpdatedAt = now, now
 		if keyed {
 			if id, ok := conv.claimFor(key); ok {
 				replayed = true
 				msg, err = s.Store.GetMessage(ctx, actor.WorkspaceID, conv.ID, id)
-				if IsKind(err, KindNotFound) {
-					// The first attempt stopped after its commit point: finish it.
-					m.ID = id
-					msg = &m
-					return s.Store.PutMessage(ctx, msg)
+				if !IsKind(err, KindNotFound) {
+					return err
 				}
-				return err
 			}
+		}
+		m, err := build(conv, now)
+		if err != nil {
+			return err
+		}
+		m.WorkspaceID, m.ConversationID, m.ContactID, m.AuthorID = actor.WorkspaceID, conv.ID, conv.ContactID, actor.UserID
+		m.CreatedAt, m.UpdatedAt = now, now
+		if replayed {
+			// The first attempt stopped after its commit point: finish it.
+			id, _ := conv.claimFor(key)
+			m.ID = id
+			msg = &m
+			return s.Store.PutMessage(ctx, msg)
 		}
 		m.ID = NewID(now)
 		if keyed {

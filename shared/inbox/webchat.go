@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -29,9 +30,10 @@ func (s *Service) visitorThread(ctx context.Context, workspaceID, handle string)
 	return s.Store.PeekConversation(ctx, workspaceID, convID)
 }
 
-// VisitorHistory pages through what a visitor may see of their thread:
-// messages both ways, on every channel, but no internal comments or
-// activities.
+// VisitorHistory pages through what a visitor may see: this device's web
+// chat, both ways. Nothing else in the thread is shown — not email or SMS,
+// and not other devices' chats — because leaving an email proves nothing:
+// anyone can type someone else's address.
 func (s *Service) VisitorHistory(ctx context.Context, workspaceID, handle string, p PageRequest) (Page[*Message], error) {
 	conv, err := s.visitorThread(ctx, workspaceID, handle)
 	if IsKind(err, KindNotFound) {
@@ -49,7 +51,7 @@ func (s *Service) VisitorHistory(ctx context.Context, workspaceID, handle string
 	}
 	visible := page.Items[:0]
 	for _, m := range page.Items {
-		if m.Kind == KindMessage && !m.Internal && m.Status != MessageDraft {
+		if m.Kind == KindMessage && !m.Internal && m.Status != MessageDraft && m.Channel == ChannelWebchat && fromOrTo(m, handle) {
 			visible = append(visible, m)
 		}
 	}
@@ -186,15 +188,20 @@ func (s *Service) moveMessages(ctx context.Context, actor Actor, fromID, toID, c
 	}
 	_, err := s.mutateConversation(ctx, actor, toID, func(c *Conversation) error {
 		for _, m := range moved {
-			if m.ID > c.ActivityID {
-				c.RecordMessage(m)
-			}
-			if m.Channel != "" && !containsChannel(c.Channels, m.Channel) {
-				c.Channels = append(c.Channels, m.Channel)
-			}
+			c.RecordMessage(m)
 		}
 		c.Unread = true
 		return nil
 	})
 	return err
+}
+
+// fromOrTo reports whether a web chat message was written by, or sent to,
+// the visitor with this handle.
+func fromOrTo(m *Message, handle string) bool {
+	visitor := strings.TrimPrefix(handle, string(ChannelWebchat)+":")
+	if m.Direction == DirectionIn {
+		return strings.HasPrefix(m.ProviderID, visitor+":")
+	}
+	return m.Recipient == visitor
 }

@@ -73,6 +73,11 @@ func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
 	raw := receipt.Content
 	if raw == nil {
 		if raw, err = h.Email.Objects.Get(r.Context(), receipt.Bucket, receipt.Key); err != nil {
+			if inbox.IsKind(err, inbox.KindNotFound) {
+				// SNS drops a message answered 4xx: say 5xx so it retries
+				// while S3 catches up, instead of losing the email.
+				return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the raw email is not readable yet", Err: err}
+			}
 			return err
 		}
 	}
@@ -84,9 +89,10 @@ func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
 	if err != nil {
 		return err
 	}
-	if in.Email != nil && receipt.SPF != "PASS" && receipt.DKIM != "PASS" {
-		// Anyone can write In-Reply-To: only an authenticated sender may use
-		// it to post into an existing thread; others thread by address.
+	if in.Email != nil && receipt.DMARC != "PASS" {
+		// Anyone can write In-Reply-To: only a sender whose From domain
+		// DMARC authenticates may use it to post into an existing thread;
+		// others thread by their address.
 		in.Email.InReplyTo, in.Email.References = "", nil
 	}
 	_, err = h.Service.IngestEmail(r.Context(), in)

@@ -1,0 +1,393 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Media limits (seed 002): carriers filter large MMS; Twilio takes 5 MB.
+const (
+	maxMMSBytes     = 5 << 20
+	mmsWarningBytes = 1536 << 10
+	maxScheduleAge  = 366 * 24 * time.Hour
+)
+
+// mediaTypes are the attachment types each channel carries.
+var mediaTypes = map[Channel][]string{
+	ChannelMMS:       {"image/jpeg", "image/png", "image/gif", "video/mp4", "video/3gpp", "audio/mpeg", "audio/mp4"},
+	ChannelWhatsApp:  {"image/jpeg", "image/png", "video/mp4", "video/3gpp", "audio/mpeg", "audio/ogg", "audio/mp4", "application/pdf"},
+	ChannelMessenger: {"image/", "video/", "audio/", "application/pdf"},
+	ChannelInstagram: {"image/jpeg", "image/png", "video/mp4"},
+	ChannelWebchat:   {"image/", "application/pdf"},
+	ChannelEmail:     {""}, // anything
+}
+
+func mediaAllowed(ch Channel, contentType string) bool {
+	for _, t := range mediaTypes[ch] {
+		if t == "" || contentType == t || (strings.HasSuffix(t, "/") && strings.HasPrefix(contentType, t)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Address is a contact's address on a channel, or "" if they have none.
+func Address(c *Contact, ch Channel) string {
+	switch ch {
+	case ChannelSMS, ChannelMMS, ChannelWhatsApp:
+		if len(c.Phones) > 0 {
+			return c.Phones[0]
+		}
+	case ChannelEmail:
+		if len(c.Emails) > 0 {
+			return c.Emails[0]
+		}
+	default:
+		// The newest handle: a visitor who came back on a new device.
+		for i := len(c.Handles) - 1; i >= 0; i-- {
+			if id, ok := strings.CutPrefix(c.Handles[i], string(ch)+":"); ok {
+				return id
+			}
+		}
+	}
+	return ""
+}
+
+// DefaultChannel picks the channel when an agent names none, as seed 004
+// does: chat while a web chat visitor is online, email once they are gone
+// (if they left one), otherwise the channel the contact last wrote on.
+func DefaultChannel(conv *Conversation, c *Contact, now time.Time) (Channel, error) {
+	if Address(c, ChannelWebchat) != "" {
+		if conv.VisitorOnline(now) {
+			return ChannelWebchat, nil
+		}
+		if Address(c, ChannelEmail) != "" {
+			return ChannelEmail, nil
+		}
+	}
+	var last Channel
+	var at time.Time
+	for ch, t := range conv.LastInboundAt {
+		if t.After(at) {
+			last, at = ch, t
+		}
+	}
+	switch {
+	case last == ChannelMMS:
+		return ChannelSMS, nil
+	case last != "":
+		return last, nil
+	case Address(c, ChannelSMS) != "":
+		return ChannelSMS, nil
+	case Address(c, ChannelEmail) != "":
+		return ChannelEmail, nil
+	}
+	return "", Invalid("channel", "choose a channel: the contact has not written yet and has no phone or email")
+}
+
+// optedOutByContact is an opt-out the contact made themselves (a keyword,
+// or the carrier reporting one): carriers block even manual texts after it.
+func optedOutByContact(cc ChannelConsent) bool {
+	return cc.Status == ConsentOptedOut && (cc.Source == ConsentSourceKeyword || cc.Source == ConsentSourceProvider)
+}
+
+// prepareOutbound checks a message an agent posts against everything that
+// would make it undeliverable, so the agent hears now, not later.
+func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
+	var m Message
+	ch := in.Channel
+	if ch == "" {
+		var err error
+		if ch, err = DefaultChannel(conv, c, now); err != nil {
+			return m, err
+		}
+	} else if _, err := parseChannel("channel", string(ch)); err != nil {
+		return m, err
+	}
+	if len(in.Attachments) > 0 && ch == ChannelSMS {
+		ch = ChannelMMS // media turns a text into an MMS
+	}
+	if Address(c, ch) == "" {
+		return m, Invalid("channel", "the contact cannot be reached on %s: they have no %s", ch, addressKind(ch))
+	}
+	if cc := c.ConsentOn(ch); ch.ConsentChannel() == ChannelSMS && optedOutByContact(cc) {
+		return m, Invalid("channel", "the contact opted out of SMS (%s on %s); carriers block texts to them", cc.Source, cc.ChangedAt.Format(time.DateOnly))
+	}
+	body, err := validateBody(in.Body, len(in.Attachments) == 0 && in.Template == nil)
+	if err != nil {
+		return m, err
+	}
+	if err := CheckBodyLength(ch, body); err != nil {
+		return m, err
+	}
+	atts, err := validateAttachments(in.Attachments)
+	if err != nil {
+		return m, err
+	}
+	var total int64
+	for _, a := range atts {
+		if !mediaAllowed(ch, a.ContentType) {
+			return m, Invalid("attachments", "%s cannot carry %s attachments", ch, a.ContentType)
+		}
+		total += a.Size
+		if ch == ChannelMMS && a.Size > mmsWarningBytes {
+			m.Warnings = append(m.Warnings, fmt.Sprintf("%s is over 1.5 MB; some carriers filter large MMS", attachmentName(a)))
+		}
+	}
+	if ch == ChannelMMS && total > maxMMSBytes {
+		return m, Invalid("attachments", "MMS media total %.1f MB; the limit is 5 MB", float64(total)/(1<<20))
+	}
+	if in.Template != nil {
+		if err := checkTemplate(ch, settings, in.Template); err != nil {
+			return m, err
+		}
+	}
+	if ReplyWindowFor(ch, conv.LastInboundAt[ch], now) == WindowClosed && in.Template == nil {
+		return m, Invalid("channel", "%s", describeWindow(ch))
+	}
+	m = Message{Direction: DirectionOut, Kind: KindMessage, Channel: ch, Body: body, Attachments: atts, Status: MessageQueued,
+		Template: in.Template, Warnings: m.Warnings}
+	if ch.ConsentChannel() == ChannelSMS {
+		m.Segments = SMSSegments(body)
+	}
+	if in.SendAt != nil {
+		at := in.SendAt.UTC()
+		if !at.After(now) || at.Sub(now) > maxScheduleAge {
+			return m, Invalid("sendAt", "sendAt must be in the future and at most a year ahead")
+		}
+		tz := in.Timezone
+		if tz == "" {
+			tz = settings.Timezone
+		}
+		if err := validateTimezone("timezone", tz); err != nil {
+			return m, err
+		}
+		m.Status, m.SendAt, m.Timezone = MessageScheduled, &at, tz
+	}
+	return m, nil
+}
+
+func addressKind(ch Channel) string {
+	switch ch {
+	case ChannelSMS, ChannelMMS, ChannelWhatsApp:
+		return "phone number"
+	case ChannelEmail:
+		return "email address"
+	}
+	return string(ch) + " conversation"
+}
+
+func attachmentName(a Attachment) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return a.URL
+}
+
+func checkTemplate(ch Channel, settings WorkspaceSettings, t *Template) error {
+	if ch != ChannelWhatsApp {
+		return Invalid("template", "templates are for WhatsApp")
+	}
+	spec, ok := settings.Templates[t.Name]
+	if !ok {
+		return Invalid("template", "unknown template %q; register approved templates in the workspace settings", t.Name)
+	}
+	if t.Language == "" {
+		t.Language = spec.Language
+	}
+	if t.Language != spec.Language {
+		return Invalid("template", "template %q is approved in %s, not %s", t.Name, spec.Language, t.Language)
+	}
+	if len(t.Params) != spec.Params {
+		return Invalid("template", "template %q takes %d parameters; got %d", t.Name, spec.Params, len(t.Params))
+	}
+	for i, p := range t.Params {
+		if strings.TrimSpace(p) == "" {
+			return Invalid("template", "template parameter %d is empty", i+1)
+		}
+	}
+	return nil
+}
+
+// Deliver sends one queued or scheduled message through its channel's
+// provider, at most once. It is called for each new queued message (the
+// table stream) and when a schedule fires; both may repeat, so every step
+// is a conditional transition: queued|scheduled → sending → sent|failed.
+func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderRef) (*Message, error) {
+	m, err := s.Store.GetMessage(ctx, workspaceID, ref.ConversationID, ref.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	if m.Direction != DirectionOut || m.Kind != KindMessage || (m.Status != MessageQueued && m.Status != MessageScheduled) {
+		return m, nil // delivered, sending, canceled or not ours: nothing to do
+	}
+	now := s.now()
+	if m.Status == MessageScheduled && m.SendAt != nil && m.SendAt.After(now.Add(time.Minute)) {
+		return m, nil // an early or stale trigger; the schedule fires again
+	}
+	contact, err := s.Store.GetContact(ctx, workspaceID, m.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.Store.GetConversation(ctx, workspaceID, m.ConversationID)
+	if err != nil {
+		return nil, err
+	}
+	settings, err := s.settings(ctx, workspaceID)
+	if err != nil {
+		return nil, err
+	}
+	ch := m.Channel
+	consent := contact.ConsentOn(ch)
+	switch {
+	case consent.Status == ConsentOptedOut && (m.Automated || optedOutByContact(consent)):
+		return s.fail(ctx, m, "opted_out", fmt.Sprintf("the contact opted out of %s (%s); nothing was sent", ch.ConsentChannel(), consent.Source))
+	case m.Automated && contact.DND[ch.ConsentChannel()]:
+		return s.fail(ctx, m, "dnd", fmt.Sprintf("the contact has do-not-disturb on for %s", ch.ConsentChannel()))
+	}
+	if q, ok := settings.QuietHours[ch.ConsentChannel()]; ok && m.Automated {
+		loc := ContactLocation(contact, settings.Timezone)
+		if next := q.NextAllowed(now, loc); next.After(now) {
+			return s.defer_(ctx, m, next, loc.String())
+		}
+	}
+	window := ReplyWindowFor(ch, conv.LastInboundAt[ch], now)
+	if window == WindowClosed && m.Template == nil {
+		return s.fail(ctx, m, "window_closed", describeWindow(ch))
+	}
+	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent {
+		if err := s.sendConsentMessage(ctx, settings, contact, conv, m); err != nil {
+			return nil, err
+		}
+	}
+	out := Outbound{WorkspaceID: workspaceID, Message: m, Contact: contact, To: Address(contact, ch), Ref: DeliveryRef(m),
+		HumanAgent: window == WindowHumanAgent}
+	if ch == ChannelEmail {
+		if out.Thread, err = s.recentThread(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	return s.send(ctx, m, out)
+}
+
+// send moves a message through sending to sent or failed. A provider
+// refusal that is safe to retry puts it back to queued and returns the
+// error, so the trigger retries with backoff; any other failure is final,
+// because a second attempt might deliver it twice.
+func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message, error) {
+	sender, ok := s.Senders[m.Channel]
+	if !ok {
+		return s.fail(ctx, m, "no_sender", ErrNoSender.Error())
+	}
+	prev := m.Status
+	m.Status, m.UpdatedAt = MessageSending, s.now()
+	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil {
+		if errors.Is(err, ErrVersionConflict) {
+			return m, nil // another trigger got there first
+		}
+		return nil, err
+	}
+	providerID, err := sender.Send(ctx, out)
+	var se *SendError
+	switch {
+	case err == nil:
+		m.Status, m.ProviderID, m.UpdatedAt = MessageSent, providerID, s.now()
+		return m, s.Store.UpdateMessageStatus(ctx, m, MessageSending)
+	case errors.As(err, &se) && se.Retryable:
+		m.Status, m.UpdatedAt = prev, s.now()
+		if uerr := s.Store.UpdateMessageStatus(ctx, m, MessageSending); uerr != nil {
+			return nil, uerr
+		}
+		return nil, &Error{Kind: KindUnavailable, Message: "the provider is busy; the send will be retried", Err: err}
+	case errors.As(err, &se):
+		return s.failFrom(ctx, m, MessageSending, se.Code, se.Reason)
+	}
+	return s.failFrom(ctx, m, MessageSending, "unknown", "the provider did not confirm the send ("+err.Error()+"); check before resending")
+}
+
+func (s *Service) fail(ctx context.Context, m *Message, code, reason string) (*Message, error) {
+	return s.failFrom(ctx, m, m.Status, code, reason)
+}
+
+func (s *Service) failFrom(ctx context.Context, m *Message, prev MessageStatus, code, reason string) (*Message, error) {
+	m.Status, m.UpdatedAt, m.Error = MessageFailed, s.now(), &DeliveryError{Code: code, Reason: reason}
+	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
+		return nil, err
+	}
+	return m, nil
+}
+
+// defer_ holds an automated message until quiet hours end.
+func (s *Service) defer_(ctx context.Context, m *Message, at time.Time, tz string) (*Message, error) {
+	if s.Scheduler == nil {
+		return nil, Errorf(KindUnavailable, "no scheduler configured")
+	}
+	prev := m.Status
+	m.Status, m.SendAt, m.Timezone, m.UpdatedAt = MessageScheduled, &at, tz, s.now()
+	m.Warnings = append(m.Warnings, "held for quiet hours until "+at.UTC().Format(time.RFC3339))
+	if err := s.Scheduler.Put(ctx, Schedule{Name: ScheduleName(m), WorkspaceID: m.WorkspaceID, Ref: ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}, At: at, Timezone: tz}); err != nil {
+		return nil, err
+	}
+	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
+		return nil, err
+	}
+	return m, nil
+}
+
+// sendConsentMessage sends the workspace's consent message ahead of a
+// contact's first SMS (seed 002). Its id derives from the contact, so it is
+// sent once however many messages race to be first.
+func (s *Service) sendConsentMessage(ctx context.Context, settings WorkspaceSettings, c *Contact, conv *Conversation, first *Message) error {
+	body := settings.ConsentMessage
+	if body == "" {
+		body = DefaultConsentMessage
+	}
+	at := first.CreatedAt.Add(-time.Millisecond) // shows just before the message it precedes
+	cm := &Message{
+		ID: hashKey(systemActor(c.WorkspaceID), "consent-message:"+c.ID).newID(at), WorkspaceID: c.WorkspaceID,
+		ConversationID: conv.ID, ContactID: c.ID, Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS,
+		Body: body, Attachments: []Attachment{}, Status: MessageQueued, Automated: true, Segments: SMSSegments(body),
+		CreatedAt: at, UpdatedAt: at,
+	}
+	if err := s.Store.PutMessage(ctx, cm); err != nil {
+		return err
+	}
+	stored, err := s.Store.GetMessage(ctx, c.WorkspaceID, conv.ID, cm.ID)
+	if err != nil {
+		return err
+	}
+	if stored.Status == MessageQueued {
+		if _, err := s.send(ctx, stored, Outbound{WorkspaceID: c.WorkspaceID, Message: stored, Contact: c, To: Address(c, ChannelSMS), Ref: DeliveryRef(stored)}); err != nil {
+			return err
+		}
+	}
+	sentAt := s.now()
+	_, err = s.mutateContact(ctx, systemActor(c.WorkspaceID), c.ID, func(c *Contact) error {
+		if !c.ConsentMessage.Sent {
+			c.ConsentMessage = ConsentMessageStatus{Sent: true, SentAt: &sentAt}
+		}
+		return nil
+	})
+	return err
+}
+
+// recentThread is the tail of the thread an email carries: the web chat it
+// follows, and the ids that thread the reply.
+func (s *Service) recentThread(ctx context.Context, m *Message) ([]*Message, error) {
+	page, err := s.Store.ListMessages(ctx, m.WorkspaceID, m.ConversationID, PageRequest{Limit: 50, Newest: true})
+	if err != nil {
+		return nil, err
+	}
+	var out []*Message
+	for _, x := range page.Items {
+		if x.ID != m.ID && x.Kind == KindMessage && !x.Internal {
+			out = append(out, x)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
