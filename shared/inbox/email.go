@@ -1,6 +1,9 @@
 package inbox
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // IngestEmail files an inbound email: in the thread its In-Reply-To or
 // References point at, when Parley knows one of those messages, else in the
@@ -11,6 +14,12 @@ func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, e
 		for _, id := range refs {
 			if id == "" {
 				continue
+			}
+			// Parley's own emails carry their delivery ref as the Message-ID.
+			local, _, _ := strings.Cut(strings.Trim(id, "<>"), "@")
+			if ref, ok := ParseDeliveryRef(local); ok {
+				in.ThreadHint = ref.ConversationID
+				break
 			}
 			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, ChannelEmail, id)
 			if err == nil {
