@@ -38,20 +38,27 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 	if u.WorkspaceID == "" || u.ProviderID == "" {
 		return nil, Invalid("providerId", "the provider's message id is required")
 	}
-	ref, err := s.Store.FindProviderRef(ctx, u.WorkspaceID, u.Channel, u.ProviderID)
-	if IsKind(err, KindNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	ref, ok := ParseDeliveryRef(u.Ref)
+	if !ok {
+		var err error
+		ref, err = s.Store.FindProviderRef(ctx, u.WorkspaceID, u.Channel, u.ProviderID)
+		if IsKind(err, KindNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	var out *Message
-	err = retryOnConflict(func() error {
+	err := retryOnConflict(func() error {
 		m, err := s.Store.GetMessage(ctx, u.WorkspaceID, ref.ConversationID, ref.MessageID)
 		if err != nil {
 			return err
 		}
 		out = m
+		if u.ProviderID != "" && m.ProviderID != "" && m.ProviderID != u.ProviderID {
+			return nil // an echoed ref that does not match the message sent
+		}
 		if !CanAdvance(m.Status, u.Status) {
 			return nil
 		}

@@ -58,6 +58,9 @@ type DeliveryUpdate struct {
 	WorkspaceID string
 	Channel     Channel
 	ProviderID  string
+	// Ref is the DeliveryRef the provider echoed back, when it did; it
+	// names the message without a lookup.
+	Ref         string
 	Status      MessageStatus // sent, delivered, read or failed
 	ErrorCode   string
 	ErrorReason string

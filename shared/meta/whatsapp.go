@@ -87,7 +87,10 @@ type waStatus struct {
 	ID        string `json:"id"`
 	Status    string `json:"status"`
 	Timestamp string `json:"timestamp"`
-	Errors    []struct {
+	// CallbackData echoes biz_opaque_callback_data from the send: Parley's
+	// delivery ref.
+	CallbackData string `json:"biz_opaque_callback_data"`
+	Errors       []struct {
 		Code      json.Number `json:"code"`
 		Title     string      `json:"title"`
 		Message   string      `json:"message"`
@@ -229,6 +232,7 @@ func (p *parser) waStatus(raw json.RawMessage) {
 		WorkspaceID: p.workspace,
 		Channel:     inbox.ChannelWhatsApp,
 		ProviderID:  s.ID,
+		Ref:         s.CallbackData,
 		Status:      status,
 		At:          unixSeconds(s.Timestamp),
 	}

@@ -21,7 +21,7 @@ type EmailIntake struct {
 	// ("inbound/<ws>/"): the topic is shared, so a notification naming
 	// another workspace's object is refused.
 	KeyPrefix func(workspaceID string) string
-	HTTP                 *http.Client
+	HTTP      *http.Client
 }
 
 func (h *Handler) email(w http.ResponseWriter, r *http.Request) {

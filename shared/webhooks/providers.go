@@ -63,7 +63,8 @@ func (h *Handler) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		var u inbox.DeliveryUpdate
 		var track bool
 		if u, track, err = twilio.ParseMessageStatus(ws, form); err == nil && track {
-			u.At = time.Now().UTC() // Twilio sends no event time
+			u.At = time.Now().UTC()          // Twilio sends no event time
+			u.Ref = r.URL.Query().Get("ref") // Parley put it in the callback URL
 			_, err = h.Service.ApplyDelivery(r.Context(), u)
 		}
 	}
