@@ -26,6 +26,7 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/localstack"
 	"github.com/parley-inbox/parley/shared/objectstore"
+	"github.com/parley-inbox/parley/shared/providers"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
@@ -53,7 +54,7 @@ func webhookHandler(t testing.TB) func(context.Context, events.APIGatewayV2HTTPR
 	stageMail(t, mail)
 	h := &webhooks.Handler{
 		Service: inbox.NewService(store),
-		Credentials: webhooks.CredentialSet{localstack.DemoWorkspace: {
+		Credentials: providers.Set{localstack.DemoWorkspace: {
 			TwilioAuthToken: "twilio-test-auth-token", MetaAppSecret: "meta-test-app-secret", MetaVerifyToken: "meta-test-verify-token",
 			SNSTopicARN: "arn:aws:sns:us-east-1:123456789012:parley-inbound-email", WebChat: true,
 		}},

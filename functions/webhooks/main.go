@@ -21,6 +21,7 @@ import (
 	"github.com/parley-inbox/parley/shared/email"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/objectstore"
+	"github.com/parley-inbox/parley/shared/providers"
 	"github.com/parley-inbox/parley/shared/secrets"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
@@ -37,7 +38,7 @@ func main() {
 	must(log, "cursor secret", err)
 	raw, err := secrets.Value(ctx, sm, cfg.ProviderSecretsARN)
 	must(log, "provider secrets", err)
-	providers, err := webhooks.ParseCredentials(raw)
+	providers, err := providers.Parse(raw)
 	must(log, "provider secrets", err)
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)

@@ -11,13 +11,13 @@ import (
 
 	"github.com/parley-inbox/parley/shared/dynamolocal"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/webhooks"
+	"github.com/parley-inbox/parley/shared/providers"
 )
 
 // The test secrets the samples in events/ are signed with. They are
 // written to .local/providers.json on first run; edit that file to use
 // real credentials with a tunnel to your machine.
-var demoCredentials = webhooks.CredentialSet{
+var demoCredentials = providers.Set{
 	DemoWorkspace: {
 		TwilioAuthToken: "twilio-test-auth-token",
 		MetaAppSecret:   "meta-test-app-secret",
@@ -27,9 +27,9 @@ var demoCredentials = webhooks.CredentialSet{
 	},
 }
 
-func loadProviders(dataDir string) (webhooks.CredentialSet, error) {
+func loadProviders(dataDir string) (providers.Set, error) {
 	path := filepath.Join(dataDir, "providers.json")
-	set, err := webhooks.LoadCredentialsFile(path)
+	set, err := providers.Load(path)
 	if !errors.Is(err, os.ErrNotExist) {
 		return set, err
 	}

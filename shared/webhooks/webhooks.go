@@ -8,48 +8,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/providers"
 )
-
-// Credentials are one workspace's provider secrets.
-type Credentials struct {
-	TwilioAuthToken string `json:"twilioAuthToken,omitempty"`
-	MetaAppSecret   string `json:"metaAppSecret,omitempty"`
-	MetaVerifyToken string `json:"metaVerifyToken,omitempty"`
-	// SNSTopicARN pins the topic inbound email notifications must come from.
-	SNSTopicARN string `json:"snsTopicArn,omitempty"`
-	// WebChat turns on the public web chat endpoints.
-	WebChat bool `json:"webChat,omitempty"`
-}
-
-// CredentialSet maps workspace ids to their credentials. It is read once at
-// cold start (from Secrets Manager in AWS, a file locally) and kept.
-type CredentialSet map[string]Credentials
-
-// ParseCredentials reads a credential document: a JSON object keyed by
-// workspace id.
-func ParseCredentials(raw []byte) (CredentialSet, error) {
-	var set CredentialSet
-	if err := json.Unmarshal(raw, &set); err != nil {
-		return nil, fmt.Errorf("provider credentials: %w", err)
-	}
-	return set, nil
-}
-
-// LoadCredentialsFile reads a credential document from disk.
-func LoadCredentialsFile(path string) (CredentialSet, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseCredentials(raw)
-}
 
 // Body size limits per provider; a bigger body is refused with 413 before
 // it is parsed.
@@ -121,7 +86,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // Handler serves the webhook and web chat routes.
 type Handler struct {
 	Service     *inbox.Service
-	Credentials CredentialSet
+	Credentials providers.Set
 	// PublicURL is the API's public base URL (scheme and host), which
 	// providers sign; the Host header of a proxied request is not it.
 	PublicURL string
@@ -151,10 +116,10 @@ func (h *Handler) Routes() http.Handler {
 
 // credentials finds a workspace's secrets; unknown workspaces get the same
 // 404 as unknown paths, so a probe learns nothing.
-func (h *Handler) credentials(r *http.Request) (Credentials, error) {
+func (h *Handler) credentials(r *http.Request) (providers.Credentials, error) {
 	c, ok := h.Credentials[r.PathValue("workspaceId")]
 	if !ok {
-		return Credentials{}, errUnknown
+		return providers.Credentials{}, errUnknown
 	}
 	return c, nil
 }

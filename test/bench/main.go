@@ -35,6 +35,7 @@ import (
 	"github.com/parley-inbox/parley/shared/httpapi"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/localstack"
+	"github.com/parley-inbox/parley/shared/providers"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
@@ -82,7 +83,7 @@ func main() {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := inbox.NewService(store)
 	hooks := &webhooks.Handler{Service: svc, PublicURL: "https://api.parley.example", Log: quiet,
-		Credentials: webhooks.CredentialSet{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}
+		Credentials: providers.Set{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}
 	b := &bench{api: httpapi.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token}
 
 	// Per-operation costs on a small workspace.

@@ -40,7 +40,7 @@ import (
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/dynamolocal"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/webhooks"
+	"github.com/parley-inbox/parley/shared/providers"
 )
 
 // The seeded workspace and its users (see shared/localstack), and a second
@@ -217,14 +217,14 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 // writeProviders writes the stack's provider secrets before it starts: the
 // test secrets the samples are signed with, for demo and for settingsWS.
 func writeProviders(dataDir string) error {
-	creds := webhooks.Credentials{
+	creds := providers.Credentials{
 		TwilioAuthToken: twilioAuthToken,
 		MetaAppSecret:   metaAppSecret,
 		MetaVerifyToken: metaVerifyToken,
 		SNSTopicARN:     snsTopicARN,
 		WebChat:         true,
 	}
-	raw, err := json.MarshalIndent(webhooks.CredentialSet{demoWS: creds, settingsWS: creds}, "", "  ")
+	raw, err := json.MarshalIndent(providers.Set{demoWS: creds, settingsWS: creds}, "", "  ")
 	if err != nil {
 		return err
 	}
