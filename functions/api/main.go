@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/parley-inbox/parley/shared/auth"
@@ -16,13 +17,14 @@ import (
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/httpapi"
 	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/schedule"
 	"github.com/parley-inbox/parley/shared/secrets"
 )
 
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN")
+	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN", "SENDER_FUNCTION_ARN")
 	must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	must(log, "aws config", err)
@@ -30,7 +32,11 @@ func main() {
 	must(log, "cursor secret", err)
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
-	api := httpapi.New(inbox.NewService(store), store, auth.APIGateway{}, log)
+	svc := inbox.NewService(store)
+	// Scheduled messages get their one-time schedule when posted.
+	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
+		TargetARN: cfg.SenderFunctionARN, RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN}
+	api := httpapi.New(svc, store, auth.APIGateway{}, log)
 	lambda.Start(api.LambdaHandler())
 }
 

@@ -16,6 +16,14 @@ type Lambda struct {
 	PublicURL          string
 	// Events only.
 	EventBusName string
+	// Scheduling (api, sender): EventBridge Scheduler's group, the role it
+	// assumes, its DLQ, and the sender it invokes (empty in the sender).
+	SchedulerGroup    string
+	SchedulerRoleARN  string
+	ScheduleDLQARN    string
+	SenderFunctionARN string
+	// EmailDomain names the Message-IDs of sent emails.
+	EmailDomain string
 }
 
 // FromEnv reads the Lambda configuration and names what is missing of
@@ -27,6 +35,11 @@ func FromEnv(required ...string) (Lambda, error) {
 		ProviderSecretsARN: os.Getenv("PROVIDER_SECRETS_ARN"),
 		PublicURL:          os.Getenv("PUBLIC_URL"),
 		EventBusName:       os.Getenv("EVENT_BUS_NAME"),
+		SchedulerGroup:     os.Getenv("SCHEDULER_GROUP"),
+		SchedulerRoleARN:   os.Getenv("SCHEDULER_ROLE_ARN"),
+		ScheduleDLQARN:     os.Getenv("SCHEDULE_DLQ_ARN"),
+		SenderFunctionARN:  os.Getenv("SENDER_FUNCTION_ARN"),
+		EmailDomain:        os.Getenv("EMAIL_DOMAIN"),
 	}
 	for _, name := range required {
 		if os.Getenv(name) == "" {

@@ -161,3 +161,20 @@ func newTags(before, after []string) []string {
 	}
 	return added
 }
+
+// QueuedMessage reports whether a change is a new outbound message waiting
+// to be sent (what the sender's stream filter selects), and which.
+func QueuedMessage(c Change) (workspaceID string, ref inbox.ProviderRef, ok bool) {
+	if c.Old != nil || c.New == nil || !strings.HasPrefix(stringAttr(c.New, AttrSK), prefixMessage) {
+		return "", ref, false
+	}
+	if stringAttr(c.New, "status") != string(inbox.MessageQueued) || stringAttr(c.New, "direction") != string(inbox.DirectionOut) ||
+		stringAttr(c.New, "kind") != string(inbox.KindMessage) {
+		return "", ref, false
+	}
+	pk := stringAttr(c.New, AttrPK)
+	ws, ok1 := workspaceOf(pk)
+	conv, ok2 := conversationOf(pk)
+	id := strings.TrimPrefix(stringAttr(c.New, AttrSK), prefixMessage)
+	return ws, inbox.ProviderRef{ConversationID: conv, MessageID: id}, ok1 && ok2
+}

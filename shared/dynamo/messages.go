@@ -13,7 +13,26 @@ import (
 type messageItem struct {
 	PK string `json:"PK"`
 	SK string `json:"SK"`
+	// Only while scheduled: the sparse "scheduled" index.
+	GSI3PK string `json:"GSI3PK,omitempty"`
+	GSI3SK string `json:"GSI3SK,omitempty"`
 	inbox.Message
+}
+
+func scheduledPK(ws string) string { return workspacePK(ws) + "#SCHEDULED" }
+
+func scheduledSK(m *inbox.Message) string {
+	return m.SendAt.UTC().Format("2006-01-02T15:04:05.000Z") + "#" + m.ID
+}
+
+func messageRecord(m *inbox.Message) messageItem {
+	rec := messageItem{PK: conversationPK(m.WorkspaceID, m.ConversationID), SK: messageSK(m.ID), Message: *m}
+	// The partition key already names workspace and conversation.
+	rec.WorkspaceID, rec.ConversationID = "", ""
+	if m.Status == inbox.MessageScheduled && m.SendAt != nil {
+		rec.GSI3PK, rec.GSI3SK = scheduledPK(m.WorkspaceID), scheduledSK(m)
+	}
+	return rec
 }
 
 func (it *messageItem) domain(ws, conversationID string) *inbox.Message {
@@ -26,10 +45,7 @@ func (it *messageItem) domain(ws, conversationID string) *inbox.Message {
 }
 
 func (s *Store) PutMessage(ctx context.Context, m *inbox.Message) error {
-	rec := messageItem{PK: conversationPK(m.WorkspaceID, m.ConversationID), SK: messageSK(m.ID), Message: *m}
-	// The partition key already names workspace and conversation.
-	rec.WorkspaceID, rec.ConversationID = "", ""
-	item, err := marshal(rec)
+	item, err := marshal(messageRecord(m))
 	if err != nil {
 		return inbox.Internal(err)
 	}
@@ -118,6 +134,14 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 	optional("sendAt", m.SendAt, m.SendAt != nil)
 	optional("timezone", m.Timezone, m.Timezone != "")
 	optional("warnings", m.Warnings, len(m.Warnings) > 0)
+	scheduled := m.Status == inbox.MessageScheduled && m.SendAt != nil
+	if scheduled {
+		optional(AttrGSI3PK, scheduledPK(m.WorkspaceID), true)
+		optional(AttrGSI3SK, scheduledSK(m), true)
+	} else {
+		optional(AttrGSI3PK, nil, false)
+		optional(AttrGSI3SK, nil, false)
+	}
 	expr, err := expression.NewBuilder().WithUpdate(set).
 		WithCondition(expression.Name("status").Equal(expression.Value(prev))).Build()
 	if err != nil {
@@ -173,4 +197,63 @@ func (s *Store) FindProviderRef(ctx context.Context, ws string, ch inbox.Channel
 		return inbox.ProviderRef{}, notFound("provider message", providerID)
 	}
 	return inbox.ProviderRef{ConversationID: it.ConversationID, MessageID: it.MessageID}, nil
+}
+
+// ReplaceMessage stores an edited message if its status is still prev.
+func (s *Store) ReplaceMessage(ctx context.Context, m *inbox.Message, prev inbox.MessageStatus) error {
+	item, err := marshal(messageRecord(m))
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	expr, err := expression.NewBuilder().WithCondition(expression.Name("status").Equal(expression.Value(prev))).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnConsumedCapacity: capacityMode(ctx),
+	})
+	if isConditionFailed(err) {
+		return inbox.ErrVersionConflict
+	}
+	if err != nil {
+		return unavailable("ReplaceMessage", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+// ListScheduled pages through a workspace's scheduled messages, soonest first.
+func (s *Store) ListScheduled(ctx context.Context, ws string, p inbox.PageRequest) (inbox.Page[*inbox.Message], error) {
+	var page inbox.Page[*inbox.Message]
+	const scope = "scheduled"
+	start, err := s.cursors.decode(scope, workspacePK(ws)+"#", p.Cursor)
+	if err != nil {
+		return page, err
+	}
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI3PK).Equal(expression.Value(scheduledPK(ws)))).Build()
+	if err != nil {
+		return page, inbox.Internal(err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(IndexScheduled),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		Limit: aws.Int32(int32(p.Limit)), ExclusiveStartKey: start, ReturnConsumedCapacity: capacityMode(ctx),
+	})
+	if err != nil {
+		return page, unavailable("ListScheduled", err)
+	}
+	record(ctx, reading, out.ConsumedCapacity)
+	page.Items = make([]*inbox.Message, 0, len(out.Items))
+	for _, item := range out.Items {
+		var it messageItem
+		if err := unmarshal(item, &it); err != nil {
+			return page, inbox.Internal(err)
+		}
+		conv, _ := conversationOf(it.PK)
+		page.Items = append(page.Items, it.domain(ws, conv))
+	}
+	page.NextCursor = s.cursors.encode(scope, out.LastEvaluatedKey)
+	return page, nil
 }

@@ -12,8 +12,12 @@ const (
 	AttrGSI1SK  = "GSI1SK"
 	AttrGSI2PK  = "GSI2PK"
 	AttrGSI2SK  = "GSI2SK"
+	AttrGSI3PK  = "GSI3PK"
+	AttrGSI3SK  = "GSI3SK"
 	IndexInbox  = "inbox"
 	IndexByName = "byName"
+	// IndexScheduled lists a workspace's scheduled messages, soonest first.
+	IndexScheduled = "scheduled"
 )
 
 // Index describes one global secondary index.
@@ -53,5 +57,10 @@ var Schema = TableSchema{
 		// Contact name prefix search, sharded by the first letter of the name.
 		// Projects everything: contacts are small and search returns them whole.
 		{Name: IndexByName, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK, NonKeyAttributes: nil},
+		// Sparse: only messages waiting to be sent carry its keys, so other
+		// message writes never touch it.
+		{Name: IndexScheduled, PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK, NonKeyAttributes: []string{
+			"id", "contactId", "kind", "direction", "channel", "body", "status", "sendAt", "timezone", "authorId", "automated", "createdAt", "updatedAt",
+		}},
 	},
 }

@@ -94,6 +94,9 @@ func (a *API) routes() {
 	a.handle("GET /conversations/{conversationId}/messages", a.listMessages)
 	a.handle("POST /conversations/{conversationId}/messages", a.postMessage)
 	a.handle("POST /conversations/{conversationId}/comments", a.postComment)
+	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.editScheduled)
+	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
+	a.handle("GET /scheduled-messages", a.listScheduled)
 
 	a.handle("GET /labels", a.listLabels)
 	a.handle("POST /labels", a.idempotent(a.createLabel))

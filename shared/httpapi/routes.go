@@ -390,3 +390,38 @@ func (a *API) deleteLabel(w http.ResponseWriter, r *http.Request, actor inbox.Ac
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+func (a *API) listScheduled(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.ScheduledMessages(r.Context(), actor, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (a *API) editScheduled(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.ScheduledEdit
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := a.svc.EditScheduled(r.Context(), actor, r.PathValue("conversationId"), r.PathValue("messageId"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
+func (a *API) cancelScheduled(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	m, err := a.svc.CancelScheduled(r.Context(), actor, r.PathValue("conversationId"), r.PathValue("messageId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}

@@ -73,6 +73,10 @@ type Store interface {
 	// UpdateMessageStatus stores m's status and error if its stored status is
 	// still prev; otherwise ErrVersionConflict.
 	UpdateMessageStatus(ctx context.Context, m *Message, prev MessageStatus) error
+	// ReplaceMessage stores an edited message if its status is still prev.
+	ReplaceMessage(ctx context.Context, m *Message, prev MessageStatus) error
+	// ListScheduled pages through scheduled messages, soonest first.
+	ListScheduled(ctx context.Context, workspaceID string, p PageRequest) (Page[*Message], error)
 	PutProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string, ref ProviderRef) error
 	FindProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string) (ProviderRef, error)
 	ListMessages(ctx context.Context, workspaceID, conversationID string, p PageRequest) (Page[*Message], error)

@@ -19,13 +19,16 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/capture"
 	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/delivery"
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/dynamolocal"
 	"github.com/parley-inbox/parley/shared/eventbus"
 	"github.com/parley-inbox/parley/shared/httpapi"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/objectstore"
+	"github.com/parley-inbox/parley/shared/schedule"
 	"github.com/parley-inbox/parley/shared/streams"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
@@ -77,7 +80,22 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
 		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
 	})
-	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName, Publisher: bus, Log: log, Every: 200 * time.Millisecond}
+	// Sends are captured, not made: GET /dev/outbox shows them.
+	outbox := &capture.Outbox{}
+	svc.Senders = map[inbox.Channel]inbox.ChannelSender{}
+	for _, ch := range inbox.Channels {
+		svc.Senders[ch] = outbox.Sender(ch)
+	}
+	sender := &delivery.Handler{Service: svc, Log: log}
+	scheduler := &schedule.Local{DB: client, Table: cfg.TableName, Fire: sender.Fire, Every: 250 * time.Millisecond, Log: log}
+	svc.Scheduler = scheduler
+	go func() {
+		if err := scheduler.Run(ctx); err != nil {
+			log.Error("local scheduler stopped", "err", err)
+		}
+	}()
+	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
+		Publisher: bus, OnChange: sender.OnChange, Log: log, Every: 200 * time.Millisecond}
 	go func() {
 		if err := poller.Run(ctx); err != nil {
 			log.Error("stream poller stopped", "err", err)
@@ -95,6 +113,10 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	mux.HandleFunc("GET /dev/events", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": bus.Recent(r.URL.Query().Get("workspace"))})
+	})
+	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": outbox.List(r.URL.Query().Get("workspace"))})
 	})
 	mux.Handle("/", httpapi.New(svc, store, tokens, log))
 
@@ -207,7 +229,8 @@ Try it:
 
 Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email}
   (signed with the test secrets in %[8]s; post a sample with: make invoke EVENT=twilio-sms-inbound)
-Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Domain events: %[1]s/dev/events?workspace=%[3]s
+Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}
+Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
 `, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile)
 	return err

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"regexp"
 	"time"
 
@@ -45,7 +46,8 @@ type EventBridge struct {
 	Client SchedulerAPI
 	// Group is the schedule group; empty means Scheduler's default group.
 	Group string
-	// TargetARN is the sender Lambda.
+	// TargetARN is the sender Lambda. Empty inside the sender itself, whose
+	// environment cannot name its own ARN: the invoked ARN is used.
 	TargetARN string
 	// RoleARN is the execution role Scheduler assumes to invoke the target.
 	RoleARN string
@@ -76,7 +78,7 @@ func (e *EventBridge) Put(ctx context.Context, s inbox.Schedule) error {
 		return inbox.Internal(err)
 	}
 	target := &types.Target{
-		Arn:         aws.String(e.TargetARN),
+		Arn:         aws.String(e.target(ctx)),
 		RoleArn:     aws.String(e.RoleARN),
 		Input:       aws.String(string(input)),
 		RetryPolicy: &types.RetryPolicy{MaximumEventAgeInSeconds: aws.Int32(maxEventAge), MaximumRetryAttempts: aws.Int32(maxRetryAttempts)},
@@ -198,4 +200,14 @@ func mapError(op string, err error) error {
 		return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the scheduler is busy; retry shortly", Err: err}
 	}
 	return inbox.Internal(fmt.Errorf("%s: %w", op, err))
+}
+
+func (e *EventBridge) target(ctx context.Context) string {
+	if e.TargetARN != "" {
+		return e.TargetARN
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.InvokedFunctionArn
+	}
+	return ""
 }

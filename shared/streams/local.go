@@ -34,7 +34,9 @@ type Poller struct {
 	Endpoint  string
 	Table     string
 	Publisher inbox.EventPublisher
-	Log       *slog.Logger
+	// OnChange, if set, also sees every change (the local sender).
+	OnChange func(context.Context, dynamo.Change) error
+	Log      *slog.Logger
 	// Every is the polling interval.
 	Every time.Duration
 }
@@ -127,6 +129,11 @@ func (p *Poller) read(ctx context.Context, it *string) (*string, error) {
 		var err error
 		if c.Old, err = localImage(r.Dynamodb.OldImage); err == nil {
 			c.New, err = localImage(r.Dynamodb.NewImage)
+		}
+		if err == nil && p.OnChange != nil {
+			if herr := p.OnChange(ctx, c); herr != nil {
+				p.Log.WarnContext(ctx, "stream consumer", "eventID", c.EventID, "err", herr)
+			}
 		}
 		var evs []inbox.Event
 		if err == nil {

@@ -170,3 +170,12 @@ func configError(err error) error {
 	}
 	return &inbox.SendError{Code: "not_configured", Reason: err.Error()}
 }
+
+// StatusCallbackURL makes the callback Twilio posts delivery statuses to.
+// The delivery ref rides in the query, which Twilio signs with the URL, so
+// the callback names its message without a lookup.
+func StatusCallbackURL(publicURL string) func(workspaceID, ref string) string {
+	return func(workspaceID, ref string) string {
+		return publicURL + "/webhooks/" + url.PathEscape(workspaceID) + "/twilio/status?ref=" + url.QueryEscape(ref)
+	}
+}

@@ -1,0 +1,63 @@
+// Command sender delivers outbound messages: new queued ones from the
+// table stream, scheduled and deferred ones from EventBridge Scheduler.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/parley-inbox/parley/shared/capture"
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/delivery"
+	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/shared/meta"
+	"github.com/parley-inbox/parley/shared/providers"
+	"github.com/parley-inbox/parley/shared/schedule"
+	"github.com/parley-inbox/parley/shared/secrets"
+	"github.com/parley-inbox/parley/shared/twilio"
+)
+
+func main() {
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.FromEnv("TABLE_NAME", "PROVIDER_SECRETS_ARN", "PUBLIC_URL", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN")
+	must(log, "config", err)
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	must(log, "aws config", err)
+	raw, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
+	must(log, "provider secrets", err)
+	creds, err := providers.Parse(raw)
+	must(log, "provider secrets", err)
+
+	// The sender pages no lists for clients, so its cursors need no secret.
+	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
+	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.PublicURL)}
+	svc.Senders = map[inbox.Channel]inbox.ChannelSender{
+		inbox.ChannelSMS: sms, inbox.ChannelMMS: sms,
+		inbox.ChannelEmail:     &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
+		inbox.ChannelWhatsApp:  &meta.Sender{Channel: inbox.ChannelWhatsApp, Accounts: creds.Meta},
+		inbox.ChannelMessenger: &meta.Sender{Channel: inbox.ChannelMessenger, Accounts: creds.Meta},
+		inbox.ChannelInstagram: &meta.Sender{Channel: inbox.ChannelInstagram, Accounts: creds.Meta},
+		inbox.ChannelWebchat:   capture.WebChat{},
+	}
+	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
+		RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN} // target: this function
+	lambda.Start((&delivery.Handler{Service: svc, Log: log}).Handle)
+}
+
+func must(log *slog.Logger, what string, err error) {
+	if err != nil {
+		log.Error("cold start failed", "step", what, "err", err)
+		os.Exit(1)
+	}
+}
