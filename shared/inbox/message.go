@@ -105,6 +105,10 @@ type OutboundInput struct {
 	// Template sends an approved WhatsApp template (required outside the
 	// 24-hour window).
 	Template *Template `json:"template"`
+	// Automated marks a message an integration or a bulk send creates
+	// rather than an agent: consent of any kind, the contact's DND and the
+	// workspace's quiet hours then apply.
+	Automated bool `json:"automated"`
 }
 
 // Template is an approved message template and its parameters.

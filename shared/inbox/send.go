@@ -116,6 +116,8 @@ func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings Works
 	}
 	if cc := c.ConsentOn(ch); ch.ConsentChannel() == ChannelSMS && optedOutByContact(cc) {
 		return m, Invalid("channel", "the contact opted out of SMS (%s on %s); carriers block texts to them", cc.Source, cc.ChangedAt.Format(time.DateOnly))
+	} else if in.Automated && cc.Status == ConsentOptedOut {
+		return m, Invalid("channel", "the contact opted out of %s; automated messages are never sent to them", ch.ConsentChannel())
 	}
 	body, err := validateBody(in.Body, len(in.Attachments) == 0 && in.Template == nil)
 	if err != nil {
@@ -150,7 +152,7 @@ func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings Works
 		return m, Invalid("channel", "%s", describeWindow(ch))
 	}
 	m = Message{Direction: DirectionOut, Kind: KindMessage, Channel: ch, Body: body, Attachments: atts, Status: MessageQueued,
-		Template: in.Template, Warnings: m.Warnings}
+		Template: in.Template, Warnings: m.Warnings, Automated: in.Automated}
 	if ch.ConsentChannel() == ChannelSMS {
 		m.Segments = SMSSegments(body)
 	}

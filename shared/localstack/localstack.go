@@ -114,6 +114,22 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": bus.Recent(r.URL.Query().Get("workspace"))})
 	})
+	// A duplicated trigger, as a retried stream batch or schedule would
+	// deliver it: the message must not go out twice.
+	mux.HandleFunc("POST /dev/deliver", func(w http.ResponseWriter, r *http.Request) {
+		var p schedule.Payload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		m, err := svc.Deliver(r.Context(), p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(m)
+	})
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": outbox.List(r.URL.Query().Get("workspace"))})
