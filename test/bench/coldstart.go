@@ -64,7 +64,9 @@ func coldStart(fn string, runs int) (time.Duration, error) {
 			"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=bench", "AWS_SECRET_ACCESS_KEY=bench",
 			"TABLE_NAME=bench", "CURSOR_SECRET_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:cursor",
 			"PROVIDER_SECRETS_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:providers",
-			"PUBLIC_URL=https://api.parley.example", "EVENT_BUS_NAME=parley-events")
+			"PUBLIC_URL=https://api.parley.example", "EVENT_BUS_NAME=parley-events",
+			"SCHEDULER_GROUP=parley", "SCHEDULER_ROLE_ARN=arn:aws:iam::123456789012:role/scheduler",
+			"SENDER_FUNCTION_ARN=arn:aws:lambda:us-east-1:123456789012:function:sender")
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			return 0, err

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/capture"
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/dynamolocal"
 	"github.com/parley-inbox/parley/shared/httpapi"
@@ -51,6 +52,7 @@ const (
 )
 
 type bench struct {
+	svc   *inbox.Service
 	api   http.Handler
 	hooks http.Handler
 	token string
@@ -84,7 +86,13 @@ func main() {
 	svc := inbox.NewService(store)
 	hooks := &webhooks.Handler{Service: svc, PublicURL: "https://api.parley.example", Log: quiet,
 		Credentials: providers.Set{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}
-	b := &bench{api: httpapi.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token}
+	outbox := &capture.Outbox{}
+	svc.Senders = map[inbox.Channel]inbox.ChannelSender{}
+	for _, ch := range inbox.Channels {
+		svc.Senders[ch] = outbox.Sender(ch)
+	}
+	svc.Scheduler = noSchedule{} // EventBridge Scheduler is not DynamoDB: priced separately
+	b := &bench{api: httpapi.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token, svc: svc}
 
 	// Per-operation costs on a small workspace.
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
@@ -108,6 +116,13 @@ func main() {
 	}
 	b.measure("GET .../messages (25, 200-message thread)", 0, 0, "GET", "/conversations/"+id+"/messages?limit=25&order=newest", nil)
 	b.measure("POST .../messages (200-message thread)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Still the same cost."})
+
+	// Outbound: from the API call to sent, through the sender.
+	b.measureSend("send: POST message -> sent (sms)", 6, id, map[string]any{"channel": "sms", "body": "Your table is ready."})
+	soon := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	b.measureSend("schedule: POST with sendAt, then fire -> sent", 0, id, map[string]any{"channel": "sms", "body": "See you tomorrow!", "sendAt": soon})
+	sched := b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Cancel me", "sendAt": soon})
+	b.measure("cancel a scheduled message", 0, 0, "POST", "/conversations/"+id+"/messages/"+sched["id"].(string)+"/cancel", nil)
 
 	// Inbound SMS through the signed Twilio webhook: a new sender, then the
 	// same thread, short and long.
@@ -163,6 +178,37 @@ func seedPhone(i int) string {
 }
 
 const twilioToken = "bench-twilio-auth-token"
+
+// noSchedule accepts schedules without firing them: the bench fires them
+// itself, so only DynamoDB's part is measured.
+type noSchedule struct{}
+
+func (noSchedule) Put(context.Context, inbox.Schedule) error { return nil }
+func (noSchedule) Delete(context.Context, string) error      { return nil }
+
+// measureSend posts a message and delivers it (as the stream or a schedule
+// would), metering both.
+func (b *bench) measureSend(op string, budgetWRU float64, convID string, body map[string]any) {
+	var m dynamo.Meter
+	status, raw := b.request("POST", "/conversations/"+convID+"/messages", body, nil, &m)
+	if status != http.StatusCreated {
+		check(fmt.Errorf("%s: %d %s", op, status, raw))
+	}
+	var msg inbox.Message
+	check(json.Unmarshal(raw, &msg))
+	if msg.SendAt != nil {
+		// Fire it now: the bench does not wait an hour.
+		past := time.Now().Add(-time.Second)
+		msg.SendAt = &past
+		check(b.svc.Store.ReplaceMessage(context.Background(), &msg, inbox.MessageScheduled))
+	}
+	sent, err := b.svc.Deliver(dynamo.WithMeter(context.Background(), &m), localstack.DemoWorkspace, inbox.ProviderRef{ConversationID: convID, MessageID: msg.ID})
+	check(err)
+	if sent.Status != inbox.MessageSent {
+		check(fmt.Errorf("%s: ended %s", op, sent.Status))
+	}
+	b.rows = append(b.rows, row{op: op, read: m.Read, write: m.Write, calls: m.Calls, budgetWRU: budgetWRU})
+}
 
 // sms posts a signed Twilio inbound-message webhook.
 func (b *bench) sms(from, sid string, meter *dynamo.Meter) int {
@@ -301,7 +347,7 @@ func printBinarySizes() {
 	root, err := dynamolocal.RepoRoot()
 	check(err)
 	fmt.Println("\nLambda functions (bootstrap for linux/arm64, -tags lambda.norpc, stripped):")
-	for _, fn := range []string{"api", "webhooks", "events"} {
+	for _, fn := range []string{"api", "webhooks", "events", "sender"} {
 		out := filepath.Join(os.TempDir(), "parley-bench-"+fn)
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
 		cmd.Dir = root
