@@ -25,11 +25,11 @@ func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN", "SENDER_FUNCTION_ARN")
-	must(log, "config", err)
+	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	must(log, "aws config", err)
+	config.Must(log, "aws config", err)
 	cursorKey, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN)
-	must(log, "cursor secret", err)
+	config.Must(log, "cursor secret", err)
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
 	svc := inbox.NewService(store)
@@ -38,11 +38,4 @@ func main() {
 		TargetARN: cfg.SenderFunctionARN, RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN}
 	api := httpapi.New(svc, store, auth.APIGateway{}, log)
 	lambda.Start(api.LambdaHandler())
-}
-
-func must(log *slog.Logger, what string, err error) {
-	if err != nil {
-		log.Error("cold start failed", "step", what, "err", err)
-		os.Exit(1)
-	}
 }

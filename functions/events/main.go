@@ -19,15 +19,9 @@ import (
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := config.FromEnv("EVENT_BUS_NAME")
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
+	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		os.Exit(1)
-	}
+	config.Must(log, "aws config", err)
 	h := &streams.Handler{Publisher: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}, Log: log}
 	lambda.Start(h.Handle)
 }

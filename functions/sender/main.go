@@ -31,13 +31,13 @@ func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := config.FromEnv("TABLE_NAME", "PROVIDER_SECRETS_ARN", "PUBLIC_URL", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN")
-	must(log, "config", err)
+	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	must(log, "aws config", err)
+	config.Must(log, "aws config", err)
 	raw, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
-	must(log, "provider secrets", err)
+	config.Must(log, "provider secrets", err)
 	creds, err := providers.Parse(raw)
-	must(log, "provider secrets", err)
+	config.Must(log, "provider secrets", err)
 
 	// The sender pages no lists for clients, so its cursors need no secret.
 	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
@@ -53,11 +53,4 @@ func main() {
 	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
 		RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN} // target: this function
 	lambda.Start((&delivery.Handler{Service: svc, Log: log}).Handle)
-}
-
-func must(log *slog.Logger, what string, err error) {
-	if err != nil {
-		log.Error("cold start failed", "step", what, "err", err)
-		os.Exit(1)
-	}
 }

@@ -30,16 +30,16 @@ func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "PROVIDER_SECRETS_ARN", "PUBLIC_URL")
-	must(log, "config", err)
+	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	must(log, "aws config", err)
+	config.Must(log, "aws config", err)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	key, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
-	must(log, "cursor secret", err)
+	config.Must(log, "cursor secret", err)
 	raw, err := secrets.Value(ctx, sm, cfg.ProviderSecretsARN)
-	must(log, "provider secrets", err)
+	config.Must(log, "provider secrets", err)
 	providers, err := providers.Parse(raw)
-	must(log, "provider secrets", err)
+	config.Must(log, "provider secrets", err)
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -55,11 +55,4 @@ func main() {
 		Chat: &webhooks.Chat{Key: key},
 	}
 	lambda.Start(httpadapter.NewV2(hooks.Routes()).ProxyWithContext)
-}
-
-func must(log *slog.Logger, what string, err error) {
-	if err != nil {
-		log.Error("cold start failed", "step", what, "err", err)
-		os.Exit(1)
-	}
 }

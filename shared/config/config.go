@@ -4,6 +4,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 )
 
@@ -85,4 +86,13 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// Must stops a Lambda's cold start on a failed step, saying which: the
+// function cannot serve without it, and Lambda reports the init failure.
+func Must(log *slog.Logger, step string, err error) {
+	if err != nil {
+		log.Error("cold start failed", "step", step, "err", err)
+		os.Exit(1)
+	}
 }

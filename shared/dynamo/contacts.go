@@ -134,17 +134,7 @@ func (s *Store) UpdateContact(ctx context.Context, prev, next *inbox.Contact) er
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}
 	added, removed := diffClaims(contactClaims(prev), contactClaims(next))
 	if len(added) == 0 && len(removed) == 0 {
-		out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-			ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
-			ExpressionAttributeValues: put.ExpressionAttributeValues, ReturnConsumedCapacity: capacityMode(ctx)})
-		if isConditionFailed(err) {
-			return inbox.ErrVersionConflict
-		}
-		if err != nil {
-			return unavailable("UpdateContact", err)
-		}
-		record(ctx, writing, out.ConsumedCapacity)
-		return nil
+		return s.putIf(ctx, "UpdateContact", item, expression.Name("version").Equal(expression.Value(prev.Version)))
 	}
 	items := []types.TransactWriteItem{{Put: put}}
 	for _, cl := range added {

@@ -205,23 +205,7 @@ func (s *Store) ReplaceMessage(ctx context.Context, m *inbox.Message, prev inbox
 	if err != nil {
 		return inbox.Internal(err)
 	}
-	expr, err := expression.NewBuilder().WithCondition(expression.Name("status").Equal(expression.Value(prev))).Build()
-	if err != nil {
-		return inbox.Internal(err)
-	}
-	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: item, ConditionExpression: expr.Condition(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ReturnConsumedCapacity: capacityMode(ctx),
-	})
-	if isConditionFailed(err) {
-		return inbox.ErrVersionConflict
-	}
-	if err != nil {
-		return unavailable("ReplaceMessage", err)
-	}
-	record(ctx, writing, out.ConsumedCapacity)
-	return nil
+	return s.putIf(ctx, "ReplaceMessage", item, expression.Name("status").Equal(expression.Value(prev)))
 }
 
 // ListScheduled pages through a workspace's scheduled messages, soonest first.

@@ -54,6 +54,11 @@ func (s *Store) putVersioned(ctx context.Context, op string, item map[string]typ
 	if prev > 0 {
 		cond = expression.Name("version").Equal(expression.Value(prev))
 	}
+	return s.putIf(ctx, op, item, cond)
+}
+
+// putIf writes an item if cond holds; otherwise ErrVersionConflict.
+func (s *Store) putIf(ctx context.Context, op string, item map[string]types.AttributeValue, cond expression.ConditionBuilder) error {
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return inbox.Internal(err)

@@ -67,7 +67,8 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	}
 	for _, name := range []string{
 		"Workspace", "WorkspaceSettings", "User", "Contact", "ChannelConsent", "ConsentMessageStatus",
-		"Conversation", "Message", "Attachment", "CallDetails", "EmailDetails", "DeliveryError", "Label", "BulkResult", "Problem",
+		"Conversation", "Message", "Attachment", "CallDetails", "EmailDetails", "DeliveryError", "Template", "Label", "BulkResult", "Problem",
+		"QuietHours", "TemplateSpec", "ScheduledEdit",
 		"ConversationPage", "MessagePage",
 		"WorkspaceSettingsPatch", "UserInput", "ContactInput", "ContactPatch", "ConsentChange", "StartInput",
 		"BulkArchiveInput", "AssigneeInput", "OutboundInput", "CommentInput", "LabelInput", "LabelPatch",
@@ -253,8 +254,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 36 || counts[oaChat]+counts[oaSession] != 5 || counts[oaWebhook] != 6 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 36, 5 and 6",
+	if counts[oaSPA]+counts[oaDoc] != 39 || counts[oaChat]+counts[oaSession] != 5 || counts[oaWebhook] != 6 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 39, 5 and 6",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession], counts[oaWebhook])
 	}
 	for op := range public {
@@ -580,7 +581,55 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	}
 	// Keys repeat across these: the settings a workspace gains.
 	more := map[string]oaSample{"PATCH /workspace": jsonOK(200, recording)}
-	for _, set := range []map[string]oaSample{samples, more} {
+
+	// Outbound delivery: who a message went to, schedules, templates,
+	// warnings and Parley's own failure reasons, and the settings and
+	// contact fields that govern them.
+	outbound := *workspace
+	outbound.Settings.QuietHours = map[inbox.Channel]inbox.QuietHours{inbox.ChannelSMS: {Start: "21:00", End: "08:00"}, inbox.ChannelWhatsApp: {Start: "9:30", End: "10:00"}}
+	outbound.Settings.RequireConsentMessage, outbound.Settings.ConsentMessage = true, "Acme here: reply STOP to opt out."
+	outbound.Settings.Templates = map[string]inbox.TemplateSpec{"order_update": {Language: "en_US", Params: 2, Body: "Order {{1}} is {{2}}"}, "hello": {Language: "de"}}
+	dnd := *contact
+	dnd.DND = map[inbox.Channel]bool{inbox.ChannelSMS: true, inbox.ChannelEmail: false}
+	sendAt := now.Add(time.Hour)
+	outMsg := func(ch inbox.Channel, status inbox.MessageStatus) *inbox.Message {
+		return &inbox.Message{
+			ID: inbox.NewID(now), WorkspaceID: oaWorkspace, ConversationID: conv.ID, ContactID: contact.ID, Direction: inbox.DirectionOut,
+			Kind: inbox.KindMessage, Channel: ch, Body: "Your order shipped", Attachments: []inbox.Attachment{}, Status: status,
+			AuthorID: "user-1", Recipient: "+14155550123", CreatedAt: now, UpdatedAt: now,
+		}
+	}
+	sentSMS := outMsg(inbox.ChannelSMS, inbox.MessageSent)
+	sentSMS.ProviderID, sentSMS.Segments = "SM0123456789abcdef0123456789abcdef", 1
+	scheduled := outMsg(inbox.ChannelMMS, inbox.MessageScheduled)
+	scheduled.SendAt, scheduled.Timezone, scheduled.Segments = &sendAt, "America/New_York", 1
+	scheduled.Attachments = []inbox.Attachment{{URL: "https://cdn.example.com/big.jpg", ContentType: "image/jpeg", Size: 2 << 20}}
+	scheduled.Warnings = []string{"big.jpg is over 1.5 MB; some carriers filter large MMS"}
+	held := outMsg(inbox.ChannelSMS, inbox.MessageScheduled)
+	held.Automated, held.SendAt, held.Timezone = true, &sendAt, "UTC"
+	held.Warnings = []string{"held for quiet hours until " + sendAt.Format(time.RFC3339)}
+	canceled := outMsg(inbox.ChannelSMS, inbox.MessageCanceled)
+	canceled.SendAt, canceled.Timezone = &sendAt, "UTC"
+	tmpl := outMsg(inbox.ChannelWhatsApp, inbox.MessageQueued)
+	tmpl.Body, tmpl.Template = "", &inbox.Template{Name: "order_update", Language: "en_US", Params: []string{"4411", "shipped"}}
+	dndFailed := outMsg(inbox.ChannelSMS, inbox.MessageFailed)
+	dndFailed.Automated, dndFailed.Error = true, &inbox.DeliveryError{Code: "dnd", Reason: "the contact has do-not-disturb on for sms"}
+	email := outMsg(inbox.ChannelEmail, inbox.MessageDelivered)
+	email.Recipient, email.ProviderID = "ada@example.com", "<0123456789abcdef@capture.local>"
+	outSamples := map[string]oaSample{
+		"GET /workspace":                                                          jsonOK(200, outbound),
+		"PATCH /contacts/" + contact.ID:                                           jsonOK(200, &dnd),
+		"POST /conversations/" + conv.ID + "/messages":                            jsonOK(201, tmpl),
+		"GET /conversations/" + conv.ID + "/messages":                             jsonOK(200, inbox.Page[*inbox.Message]{Items: []*inbox.Message{sentSMS, scheduled, held, canceled, tmpl, dndFailed, email}}),
+		"GET /scheduled-messages":                                                 jsonOK(200, inbox.Page[*inbox.Message]{Items: []*inbox.Message{scheduled, held}, NextCursor: "abc"}),
+		"PATCH /conversations/" + conv.ID + "/messages/" + scheduled.ID:           jsonOK(200, scheduled),
+		"POST /conversations/" + conv.ID + "/messages/" + canceled.ID + "/cancel": jsonOK(200, canceled),
+		"PATCH /conversations/" + conv.ID + "/messages/" + sentSMS.ID:             problem(409, "conflict"),
+		"POST /conversations/" + conv.ID + "/messages/" + sentSMS.ID + "/cancel":  problem(409, "conflict"),
+		"POST /conversations/" + conv2.ID + "/messages/" + sentSMS.ID + "/cancel": problem(404, "not_found"),
+		"PATCH /conversations/" + conv2.ID + "/messages/" + sentSMS.ID:            problem(400, "invalid"),
+	}
+	for _, set := range []map[string]oaSample{samples, more, outSamples} {
 		srv := oaServe(t, set)
 		for key := range set {
 			method, path, _ := strings.Cut(key, " ")
@@ -627,6 +676,26 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"POST /chat/other/sessions":                          problem(429, "slow_down"),
 		"POST /webhooks/" + oaWorkspace + "/twilio/messages": jsonOK(200, map[string]any{}),
 		"POST /webhooks/" + oaWorkspace + "/twilio/status":   jsonOK(418, map[string]any{}),
+		"GET /scheduled-messages": jsonOK(200, map[string]any{"items": []any{func() map[string]any {
+			m := oaToMap(t, held)
+			m["template"] = map[string]any{"language": "en_US", "params": []any{}} // no name
+			return m
+		}()}}),
+		"PATCH /contacts/" + contact.ID: jsonOK(200, func() map[string]any {
+			m := oaToMap(t, &dnd)
+			m["dnd"] = map[string]any{"fax": true}
+			return m
+		}()),
+		"PATCH /workspace": jsonOK(200, func() map[string]any {
+			m := oaToMap(t, outbound)
+			m["settings"].(map[string]any)["quietHours"] = map[string]any{"sms": map[string]any{"start": "9pm", "end": "08:00"}}
+			return m
+		}()),
+		"POST /conversations/" + conv.ID + "/messages/" + canceled.ID + "/cancel": jsonOK(200, func() map[string]any {
+			m := oaToMap(t, canceled)
+			m["sendAt"] = "next tuesday"
+			return m
+		}()),
 	}
 	srv := oaServe(t, bad)
 	for key := range bad {
@@ -687,6 +756,27 @@ func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 		{"POST", "/chat/demo/messages", `{"body":"Hello?","clientMessageId":"a#b"}`, false},
 		{"POST", "/chat/demo/email", `{"email":"jo@example.com"}`, true},
 		{"POST", "/chat/demo/email", `{"email":"jo@example.com","name":"Jo"}`, false},
+		// Outbound delivery.
+		{"POST", "/conversations/" + oaConv + "/messages", `{"body":"hi"}`, true}, // Parley picks the channel
+		{"POST", "/conversations/" + oaConv + "/messages", `{"channel":"sms","body":"hi","sendAt":"2030-01-02T15:04:05Z","timezone":"America/New_York","automated":true}`, true},
+		{"POST", "/conversations/" + oaConv + "/messages", `{"channel":"whatsapp","template":{"name":"order_update","language":"en_US","params":["4411","shipped"]}}`, true},
+		{"POST", "/conversations/" + oaConv + "/messages", `{"channel":"whatsapp","template":{"name":"order_update","params":["4411"],"namespace":"x"}}`, false},
+		{"POST", "/conversations/" + oaConv + "/messages", `{"channel":"sms","body":"hi","sendAt":"tomorrow"}`, false},
+		{"POST", "/conversations/" + oaConv + "/messages", `{"channel":"sms","body":"hi","automated":"yes"}`, false},
+		{"PATCH", "/conversations/" + oaConv + "/messages/" + oaContact, `{"sendAt":"2030-01-02T15:04:05Z","body":"moved"}`, true},
+		{"PATCH", "/conversations/" + oaConv + "/messages/" + oaContact, `{"timezone":"Europe/Paris"}`, true},
+		{"PATCH", "/conversations/" + oaConv + "/messages/" + oaContact, `{"status":"canceled"}`, false},
+		{"PATCH", "/workspace", `{"quietHours":{"sms":{"start":"21:00","end":"08:00"}},"requireConsentMessage":true,"consentMessage":"Reply STOP to opt out."}`, true},
+		{"PATCH", "/workspace", `{"quietHours":{}}`, true},
+		{"PATCH", "/workspace", `{"quietHours":{"fax":{"start":"21:00","end":"08:00"}}}`, false},
+		{"PATCH", "/workspace", `{"quietHours":{"sms":{"start":"9pm","end":"08:00"}}}`, false},
+		{"PATCH", "/workspace", `{"quietHours":{"sms":{"start":"21:00"}}}`, false},
+		{"PATCH", "/workspace", `{"templates":{"order_update":{"language":"en_US","params":2}}}`, true},
+		{"PATCH", "/workspace", `{"templates":{"order_update":{"language":"en_US","params":11}}}`, false},
+		{"PATCH", "/workspace", `{"consentMessage":"` + strings.Repeat("x", 321) + `"}`, false},
+		{"POST", "/contacts", `{"name":"Ada","dnd":{"sms":true}}`, true},
+		{"POST", "/contacts", `{"name":"Ada","dnd":{"fax":true}}`, false},
+		{"PATCH", "/contacts/" + oaContact, `{"dnd":{"sms":false,"whatsapp":true}}`, true},
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
