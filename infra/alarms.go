@@ -13,8 +13,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// maxIteratorAgeMillis is how far the events function may lag behind the
-// table's stream before someone is told.
+// maxIteratorAgeMillis is how far a stream consumer (the events and sender
+// functions) may lag behind the table's stream before someone is told.
 const maxIteratorAgeMillis = 60_000
 
 // alarmPeriod is the window every alarm looks at.
@@ -96,8 +96,8 @@ var keyAccountActions = []string{
 }
 
 // newDeadLetterQueue creates a queue for messages that could not be
-// processed: encrypted with SQS's own key (so SNS and Lambda can write to
-// it without key policies) and kept for the maximum 14 days for replay.
+// processed: encrypted with SQS's own key (so SNS, Lambda and Scheduler
+// can write to it without key policies) and kept for the maximum 14 days for replay.
 func newDeadLetterQueue(scope constructs.Construct, id string) awssqs.Queue {
 	return awssqs.NewQueue(scope, jsii.String(id), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
@@ -122,8 +122,8 @@ func newAlarms(scope constructs.Construct, topicKey awskms.IKey) *alarms {
 }
 
 // onDeadLetters alarms as soon as a dead-letter queue holds a message: each
-// one is an email, a webhook delivery or a batch of domain events lost
-// until someone replays it.
+// one is an email, a webhook delivery, a batch of domain events or an
+// outbound message lost until someone replays it.
 func (a *alarms) onDeadLetters(id string, queue awssqs.Queue) {
 	a.add(id+"MessagesAlarm", "messages are waiting in "+id,
 		queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
@@ -142,7 +142,8 @@ func (a *alarms) onFunctionErrors(id string, fn awslambda.Function) {
 }
 
 // onIteratorAge alarms when a stream consumer falls behind: domain events
-// are late, and records near the stream's 24 h retention would be lost.
+// or sends are late, and records past the consumer's maximum age (or the
+// stream's 24 h retention) are dropped to its DLQ.
 func (a *alarms) onIteratorAge(id string, fn awslambda.Function) {
 	a.add(id+"IteratorAgeAlarm", id+" is more than a minute behind the table's stream",
 		fn.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{

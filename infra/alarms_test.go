@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -63,9 +64,14 @@ func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
 	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "AlarmTopic")
 
 	queues := template.resourcesOfType("AWS::SQS::Queue")
-	if len(queues) != 2 {
-		t.Errorf("got %d queues, want the inbound mail and stream DLQs", len(queues))
+	var gotQueues []string
+	for id := range queues {
+		gotQueues = append(gotQueues, id[:len(id)-8]) // without the hash
 	}
+	slices.Sort(gotQueues)
+	assertEqual(t, "queues", gotQueues, []string{
+		"EventsStreamDLQ", "InboundMailDeliveryDLQ", "ScheduleDLQ", "SenderAsyncDLQ", "SenderStreamDLQ",
+	})
 	for id, resource := range queues {
 		var queue struct {
 			SqsManagedSseEnabled   bool
@@ -92,7 +98,15 @@ func TestEveryFunctionHasAnErrorAlarm(t *testing.T) {
 		checkAlarm(t, id+" errors", alarms, "Sum", 0, topicID)
 	}
 
-	eventsID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "EventsFunction")
-	alarms := template.alarmsOn(t, "IteratorAge", "FunctionName", map[string]any{"Ref": eventsID})
-	checkAlarm(t, "events iterator age", alarms, "Maximum", 60_000, topicID)
+	// Every stream consumer has an iterator age alarm.
+	for id := range template.resourcesOfType("AWS::Lambda::Function") {
+		alarms := template.alarmsOn(t, "IteratorAge", "FunctionName", map[string]any{"Ref": id})
+		if _, mapping := template.eventSourceMappingOf(t, id); mapping == nil {
+			if len(alarms) != 0 {
+				t.Errorf("%s: got an iterator age alarm, but it reads no stream", id)
+			}
+			continue
+		}
+		checkAlarm(t, id+" iterator age", alarms, "Maximum", 60_000, topicID)
+	}
 }

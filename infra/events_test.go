@@ -11,7 +11,10 @@ func TestStreamEventSourceMapping(t *testing.T) {
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
 	functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "EventsFunction")
 	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "EventsStreamDLQ")
-	_, resource := template.onlyResourceOfType(t, "AWS::Lambda::EventSourceMapping")
+	_, resource := template.eventSourceMappingOf(t, functionID)
+	if resource == nil {
+		t.Fatal("got no event source mapping for the events function")
+	}
 
 	var mapping struct {
 		FunctionName               any
@@ -26,7 +29,7 @@ func TestStreamEventSourceMapping(t *testing.T) {
 			OnFailure struct{ Destination any }
 		}
 	}
-	decodeProperties(t, resource, &mapping)
+	decodeProperties(t, *resource, &mapping)
 	assertEqual(t, "FunctionName", mapping.FunctionName, any(map[string]any{"Ref": functionID}))
 	assertEqual(t, "EventSourceArn", mapping.EventSourceArn, any(map[string]any{"Fn::GetAtt": []any{tableID, "StreamArn"}}))
 	assertEqual(t, "StartingPosition", mapping.StartingPosition, "LATEST")
@@ -38,6 +41,29 @@ func TestStreamEventSourceMapping(t *testing.T) {
 	assertEqual(t, "MaximumRecordAgeInSeconds", mapping.MaximumRecordAgeInSeconds, 86400)
 	assertEqual(t, "on-failure destination", mapping.DestinationConfig.OnFailure.Destination,
 		any(map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}))
+}
+
+// eventSourceMappingOf returns the single event source mapping of a
+// function, or nil if it has none.
+func (tpl cfnTemplate) eventSourceMappingOf(t *testing.T, functionID string) (string, *cfnResource) {
+	t.Helper()
+	var ids []string
+	for id, resource := range tpl.resourcesOfType("AWS::Lambda::EventSourceMapping") {
+		var mapping struct{ FunctionName map[string]any }
+		decodeProperties(t, resource, &mapping)
+		if mapping.FunctionName["Ref"] == functionID {
+			ids = append(ids, id)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", nil
+	case 1:
+		resource := tpl.Resources[ids[0]]
+		return ids[0], &resource
+	}
+	t.Fatalf("function %s: got event source mappings %v, want at most one", functionID, ids)
+	return "", nil
 }
 
 func TestOnlyTheEventsFunctionPutsEventsAndOnlyOnTheBus(t *testing.T) {

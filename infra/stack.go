@@ -22,8 +22,9 @@ type ParleyStackProps struct {
 // NewParleyStack builds the whole backend. Each concern has its own file:
 // this one holds the table, user pool, cursor secret and api function;
 // httpapi.go the HTTP API; webhooks.go the public provider and web chat
-// endpoints; email.go inbound mail; events.go domain events; alarms.go the
-// alarms and the key of the stack's SNS topics.
+// endpoints; email.go inbound mail; events.go domain events; sender.go
+// outbound delivery and scheduling.go the schedules it goes through;
+// alarms.go the alarms and the key of the stack's SNS topics.
 func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
 	var assetsDir string
@@ -62,12 +63,30 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 
 	bus, eventsFunction, streamDLQ := newDomainEvents(stack, assetsDir, table)
 
+	sched := newScheduling(stack)
+	outbound := newSender(stack, assetsDir, senderDeps{
+		table:           table,
+		providerSecrets: providerSecrets,
+		publicURL:       publicURL,
+		scheduling:      sched,
+		emailDomain:     emailDomain(stack),
+	})
+	// The api gives messages posted for later a schedule that invokes the
+	// sender.
+	sched.addToFunction(apiFunction)
+	apiFunction.AddEnvironment(jsii.String("SENDER_FUNCTION_ARN"), outbound.fn.FunctionArn(), nil)
+
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
 	alarms.onFunctionErrors("EventsFunction", eventsFunction)
+	alarms.onFunctionErrors("SenderFunction", outbound.fn)
 	alarms.onIteratorAge("EventsFunction", eventsFunction)
+	alarms.onIteratorAge("SenderFunction", outbound.fn)
 	alarms.onDeadLetters("InboundMailDeliveryDLQ", mail.deliveryDLQ)
 	alarms.onDeadLetters("EventsStreamDLQ", streamDLQ)
+	alarms.onDeadLetters("SenderStreamDLQ", outbound.streamDLQ)
+	alarms.onDeadLetters("SenderAsyncDLQ", outbound.asyncDLQ)
+	alarms.onDeadLetters("ScheduleDLQ", sched.dlq)
 
 	output(stack, "ApiUrl", stage.Url())
 	output(stack, "UserPoolId", userPool.UserPoolId())
@@ -81,6 +100,10 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	output(stack, "InboundMailRuleSetName", mail.ruleSet.ReceiptRuleSetName())
 	output(stack, "EventBusName", bus.EventBusName())
 	output(stack, "AlarmTopicArn", alarms.topic.TopicArn())
+	output(stack, "SenderFunctionName", outbound.fn.FunctionName())
+	output(stack, "SchedulerGroupName", sched.group.Ref())
+	// Operators put it in the provider secret as sesConfigurationSet.
+	output(stack, "SesConfigurationSetName", outbound.configSet.ConfigurationSetName())
 
 	return stack
 }

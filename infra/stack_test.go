@@ -35,7 +35,7 @@ type cfnResource struct {
 }
 
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
-var lambdaAssets = []string{"api", "webhooks", "events"}
+var lambdaAssets = []string{"api", "webhooks", "events", "sender"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values.
@@ -366,27 +366,49 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
 	apiID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
 	busID, _ := template.onlyResourceOfType(t, "AWS::Events::EventBus")
+	groupID, _ := template.onlyResourceOfType(t, "AWS::Scheduler::ScheduleGroup")
+	schedulerRoleID, _ := template.resourceWithPrefix(t, "AWS::IAM::Role", "SchedulerRole")
+	scheduleDLQID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "ScheduleDLQ")
+	senderID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "SenderFunction")
+	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
+	// The api and the sender both put schedules (shared/schedule.EventBridge).
+	withScheduling := func(env map[string]any) map[string]any {
+		env["SCHEDULER_GROUP"] = ref(groupID)
+		env["SCHEDULER_ROLE_ARN"] = getAtt(schedulerRoleID, "Arn")
+		env["SCHEDULE_DLQ_ARN"] = getAtt(scheduleDLQID, "Arn")
+		return env
+	}
 
 	tests := []struct {
 		prefix  string
 		timeout int
 		env     map[string]any
 	}{
-		{prefix: "ApiFunction", timeout: 10, env: map[string]any{
-			"TABLE_NAME":        ref(tableID),
-			"CURSOR_SECRET_ARN": ref(cursorSecretID),
-		}},
+		{prefix: "ApiFunction", timeout: 10, env: withScheduling(map[string]any{
+			"TABLE_NAME":          ref(tableID),
+			"CURSOR_SECRET_ARN":   ref(cursorSecretID),
+			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
+		})},
 		{prefix: "WebhooksFunction", timeout: 10, env: map[string]any{
 			"TABLE_NAME":           ref(tableID),
 			"CURSOR_SECRET_ARN":    ref(cursorSecretID),
 			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
 			// The API endpoint has no trailing slash, unlike the stage URL:
 			// providers sign PUBLIC_URL + path.
-			"PUBLIC_URL": map[string]any{"Fn::GetAtt": []any{apiID, "ApiEndpoint"}},
+			"PUBLIC_URL": getAtt(apiID, "ApiEndpoint"),
 		}},
 		{prefix: "EventsFunction", timeout: 30, env: map[string]any{
 			"EVENT_BUS_NAME": ref(busID),
 		}},
+		// The sender needs no SENDER_FUNCTION_ARN: it schedules itself by
+		// the ARN it was invoked with.
+		{prefix: "SenderFunction", timeout: 30, env: withScheduling(map[string]any{
+			"TABLE_NAME":           ref(tableID),
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			// Twilio status callbacks go to the webhooks function's URL.
+			"PUBLIC_URL":   getAtt(apiID, "ApiEndpoint"),
+			"EMAIL_DOMAIN": "",
+		})},
 	}
 	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(tests) {
 		t.Errorf("got %d functions, want %d", got, len(tests))
@@ -502,13 +524,15 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 	}
 
 	// Every function's role is among the policies checked above, and only
-	// the api and webhooks functions touch the table's items; the events
-	// function only reads its stream.
+	// the api, webhooks and sender functions touch the table's items; the
+	// events function only reads its stream, and the sender reads it too.
+	// No other role (Scheduler's) touches the table.
 	streamActions := []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 	wantDynamoActions := map[string][]string{
 		"ApiFunction":      slices.Sorted(slices.Values(tableActions)),
 		"WebhooksFunction": slices.Sorted(slices.Values(tableActions)),
 		"EventsFunction":   streamActions,
+		"SenderFunction":   slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {
@@ -530,7 +554,13 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 		}
 		slices.Sort(actions)
 		for _, role := range policy.Roles {
-			function, _, _ := strings.Cut(role["Ref"], "ServiceRole")
+			function, _, isFunction := strings.Cut(role["Ref"], "ServiceRole")
+			if !isFunction {
+				if len(actions) > 0 {
+					t.Errorf("policy %s: role %s is no function's but has %v", id, role["Ref"], actions)
+				}
+				continue
+			}
 			if _, seen := gotDynamoActions[function]; seen {
 				t.Errorf("policy %s: role of %s has more than one policy", id, function)
 			}

@@ -120,6 +120,7 @@ func TestOutputs(t *testing.T) {
 		"ApiUrl", "UserPoolId", "UserPoolClientId", "TableName", "Region",
 		"WebhookBaseUrl", "EventBusName", "InboundMailBucket", "InboundMailTopicArn",
 		"InboundMailRuleSetName", "ProviderSecretsArn", "AlarmTopicArn",
+		"SenderFunctionName", "SchedulerGroupName", "SesConfigurationSetName",
 	} {
 		if _, ok := template.Outputs[name]; !ok {
 			t.Errorf("output %s: missing", name)
@@ -138,6 +139,10 @@ func TestOutputs(t *testing.T) {
 		"InboundMailTopicArn": "AWS::SNS::Topic",
 		"ProviderSecretsArn":  "AWS::SecretsManager::Secret",
 		"AlarmTopicArn":       "AWS::SNS::Topic",
+		// Names: Ref of each returns its name.
+		"SenderFunctionName":      "AWS::Lambda::Function",
+		"SchedulerGroupName":      "AWS::Scheduler::ScheduleGroup",
+		"SesConfigurationSetName": "AWS::SES::ConfigurationSet",
 	}
 	for name, cfnType := range refOutputs {
 		value, _ := template.Outputs[name].Value.(map[string]any)
