@@ -134,6 +134,7 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 	optional("sendAt", m.SendAt, m.SendAt != nil)
 	optional("timezone", m.Timezone, m.Timezone != "")
 	optional("warnings", m.Warnings, len(m.Warnings) > 0)
+	optional("recipient", m.Recipient, m.Recipient != "")
 	scheduled := m.Status == inbox.MessageScheduled && m.SendAt != nil
 	if scheduled {
 		optional(AttrGSI3PK, scheduledPK(m.WorkspaceID), true)

@@ -50,6 +50,7 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 		}
 	}
 	var out *Message
+	matched := false
 	err := retryOnConflict(func() error {
 		m, err := s.Store.GetMessage(ctx, u.WorkspaceID, ref.ConversationID, ref.MessageID)
 		if err != nil {
@@ -59,6 +60,7 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 		if u.ProviderID != "" && m.ProviderID != "" && m.ProviderID != u.ProviderID {
 			return nil // an echoed ref that does not match the message sent
 		}
+		matched = true
 		if !CanAdvance(m.Status, u.Status) {
 			return nil
 		}
@@ -72,7 +74,7 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 	if err != nil {
 		return nil, err
 	}
-	if u.ErrorCode == TwilioOptedOutCode && out.ContactID != "" {
+	if matched && u.ErrorCode == TwilioOptedOutCode && out.ContactID != "" {
 		// The carrier says the recipient opted out: record it, so nothing
 		// automated is sent to them again.
 		_, err = s.mutateContact(ctx, systemActor(u.WorkspaceID), out.ContactID, func(c *Contact) error {

@@ -115,11 +115,19 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 			conv.Archived = false
 			conv.Unread = true
 		}
-		if m.Channel != "" {
+		if m.Channel != "" && m.Direction == DirectionIn {
+			// Reply windows run from when the contact wrote, which the
+			// provider's timestamp says better than our receipt time.
+			wrote := now
+			if !in.SentAt.IsZero() && in.SentAt.Before(now) {
+				wrote = in.SentAt.UTC()
+			}
 			if conv.LastInboundAt == nil {
 				conv.LastInboundAt = map[Channel]time.Time{}
 			}
-			conv.LastInboundAt[m.Channel] = now
+			if wrote.After(conv.LastInboundAt[m.Channel]) {
+				conv.LastInboundAt[m.Channel] = wrote
+			}
 		}
 		conv.RecordMessage(m)
 		conv.addClaim(m.ID)
@@ -281,7 +289,8 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 		if reply == "" {
 			reply = DefaultHelpReply
 		}
-		return s.Store.PutMessage(ctx, follow(1, Message{Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS, Body: reply, Status: MessageQueued}))
+		return s.Store.PutMessage(ctx, follow(1, Message{Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS, Body: reply,
+			Status: MessageQueued, Recipient: in.From.Phone}))
 	}
 	status, verb := ConsentOptedOut, "opted out of"
 	if action == KeywordOptIn {

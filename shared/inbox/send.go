@@ -108,8 +108,11 @@ func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings Works
 	} else if _, err := parseChannel("channel", string(ch)); err != nil {
 		return m, err
 	}
-	if len(in.Attachments) > 0 && ch == ChannelSMS {
+	switch {
+	case len(in.Attachments) > 0 && ch == ChannelSMS:
 		ch = ChannelMMS // media turns a text into an MMS
+	case len(in.Attachments) == 0 && ch == ChannelMMS:
+		ch = ChannelSMS // and no media makes it a text
 	}
 	if Address(c, ch) == "" {
 		return m, Invalid("channel", "the contact cannot be reached on %s: they have no %s", ch, addressKind(ch))
@@ -204,6 +207,9 @@ func checkTemplate(ch Channel, settings WorkspaceSettings, t *Template) error {
 	if t.Language != spec.Language {
 		return Invalid("template", "template %q is approved in %s, not %s", t.Name, spec.Language, t.Language)
 	}
+	if t.Params == nil {
+		t.Params = []string{}
+	}
 	if len(t.Params) != spec.Params {
 		return Invalid("template", "template %q takes %d parameters; got %d", t.Name, spec.Params, len(t.Params))
 	}
@@ -261,12 +267,17 @@ func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderR
 	if window == WindowClosed && m.Template == nil {
 		return s.fail(ctx, m, "window_closed", describeWindow(ch))
 	}
-	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent {
-		if err := s.sendConsentMessage(ctx, settings, contact, conv, m); err != nil {
+	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent && m.ID != consentMessageID(contact) {
+		if err := s.sendConsentMessage(ctx, settings, contact, conv); err != nil {
 			return nil, err
 		}
 	}
-	out := Outbound{WorkspaceID: workspaceID, Message: m, Contact: contact, To: Address(contact, ch), Ref: DeliveryRef(m),
+	to := Address(contact, ch)
+	if to == "" {
+		return s.fail(ctx, m, "unreachable", fmt.Sprintf("the contact no longer has a %s", addressKind(ch)))
+	}
+	m.Recipient = to // where it actually goes, which may have changed since it was posted
+	out := Outbound{WorkspaceID: workspaceID, Message: m, Contact: contact, To: to, Ref: DeliveryRef(m),
 		HumanAgent: window == WindowHumanAgent}
 	if ch == ChannelEmail {
 		if out.Thread, err = s.recentThread(ctx, m); err != nil {
@@ -343,14 +354,16 @@ func (s *Service) defer_(ctx context.Context, m *Message, at time.Time, tz strin
 // sendConsentMessage sends the workspace's consent message ahead of a
 // contact's first SMS (seed 002). Its id derives from the contact, so it is
 // sent once however many messages race to be first.
-func (s *Service) sendConsentMessage(ctx context.Context, settings WorkspaceSettings, c *Contact, conv *Conversation, first *Message) error {
+func (s *Service) sendConsentMessage(ctx context.Context, settings WorkspaceSettings, c *Contact, conv *Conversation) error {
 	body := settings.ConsentMessage
 	if body == "" {
 		body = DefaultConsentMessage
 	}
-	at := first.CreatedAt.Add(-time.Millisecond) // shows just before the message it precedes
+	// Dated by the contact, so every racing "first" message makes the same
+	// one, and it sorts before anything sent to them.
+	at := c.CreatedAt
 	cm := &Message{
-		ID: hashKey(systemActor(c.WorkspaceID), "consent-message:"+c.ID).newID(at), WorkspaceID: c.WorkspaceID,
+		ID: consentMessageID(c), WorkspaceID: c.WorkspaceID, Recipient: Address(c, ChannelSMS),
 		ConversationID: conv.ID, ContactID: c.ID, Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS,
 		Body: body, Attachments: []Attachment{}, Status: MessageQueued, Automated: true, Segments: SMSSegments(body),
 		CreatedAt: at, UpdatedAt: at,
@@ -375,6 +388,11 @@ func (s *Service) sendConsentMessage(ctx context.Context, settings WorkspaceSett
 		return nil
 	})
 	return err
+}
+
+// consentMessageID is the one consent message a contact can get.
+func consentMessageID(c *Contact) string {
+	return hashKey(systemActor(c.WorkspaceID), "consent-message:"+c.ID).newID(c.CreatedAt)
 }
 
 // recentThread is the tail of the thread an email carries: the web chat it
