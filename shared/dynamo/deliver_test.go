@@ -87,11 +87,18 @@ func TestRetryableFailureRequeuesOtherFailuresAreFinal(t *testing.T) {
 	svc, outbox, _, actor, conv := deliverySetup(t)
 	ctx := context.Background()
 	m, _, _ := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "retry me"}, "")
+	// A brief throttle is ridden out in process...
 	outbox.FailNext(inbox.ChannelSMS, &inbox.SendError{Code: "429", Reason: "throttled", Retryable: true}, 1)
-	if _, err := svc.Deliver(ctx, actor.WorkspaceID, inbox.ProviderRef{ConversationID: conv.ID, MessageID: m.ID}); inbox.ErrorKind(err) != inbox.KindUnavailable {
-		t.Fatalf("a retryable failure should ask for a retry, got %v", err)
-	}
 	if got := deliver(t, svc, m); got.Status != inbox.MessageSent {
+		t.Errorf("after one throttle: %s, want sent", got.Status)
+	}
+	// ...a longer one puts the message back for the trigger to retry.
+	m1, _, _ := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "retry me later"}, "")
+	outbox.FailNext(inbox.ChannelSMS, &inbox.SendError{Code: "429", Reason: "throttled", Retryable: true}, 3)
+	if _, err := svc.Deliver(ctx, actor.WorkspaceID, inbox.ProviderRef{ConversationID: conv.ID, MessageID: m1.ID}); inbox.ErrorKind(err) != inbox.KindUnavailable {
+		t.Fatalf("a lasting retryable failure should ask for a retry, got %v", err)
+	}
+	if got := deliver(t, svc, m1); got.Status != inbox.MessageSent {
 		t.Errorf("the retry: %s, want sent", got.Status)
 	}
 	m2, _, _ := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "ambiguous"}, "")
@@ -100,7 +107,7 @@ func TestRetryableFailureRequeuesOtherFailuresAreFinal(t *testing.T) {
 	if got.Status != inbox.MessageFailed || got.Error == nil || got.Error.Code != "unknown" {
 		t.Errorf("an ambiguous failure must be final (never twice): %+v", got)
 	}
-	if again := deliver(t, svc, m2); again.Status != inbox.MessageFailed || len(outbox.List(actor.WorkspaceID)) != 1 {
+	if again := deliver(t, svc, m2); again.Status != inbox.MessageFailed || len(outbox.List(actor.WorkspaceID)) != 2 {
 		t.Errorf("a failed message was retried")
 	}
 }

@@ -304,7 +304,7 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 		}
 		return nil, err
 	}
-	providerID, err := sender.Send(ctx, out)
+	providerID, err := sendWithBackoff(ctx, sender, out)
 	var se *SendError
 	switch {
 	case err == nil:
@@ -320,6 +320,26 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 		return s.failFrom(ctx, m, MessageSending, se.Code, se.Reason)
 	}
 	return s.failFrom(ctx, m, MessageSending, "unknown", "the provider did not confirm the send ("+err.Error()+"); check before resending")
+}
+
+// sendBackoff spaces the attempts a provider gets when it says "not now"
+// (throttled, unavailable): safe, as it certainly did not accept the
+// message, and the message stays in sending meanwhile.
+var sendBackoff = []time.Duration{200 * time.Millisecond, time.Second}
+
+func sendWithBackoff(ctx context.Context, sender ChannelSender, out Outbound) (string, error) {
+	for attempt := 0; ; attempt++ {
+		id, err := sender.Send(ctx, out)
+		var se *SendError
+		if err == nil || !errors.As(err, &se) || !se.Retryable || attempt == len(sendBackoff) {
+			return id, err
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(sendBackoff[attempt]):
+		}
+	}
 }
 
 func (s *Service) fail(ctx context.Context, m *Message, code, reason string) (*Message, error) {
