@@ -8,7 +8,7 @@ BUILD     := .build
 NPM_DIRS  := test infra
 FUZZTIME  ?= 5s
 
-.PHONY: help deps java npm dev token invoke test test-go fuzz synth build deploy bench clean
+.PHONY: help deps java npm dev token invoke test asl test-go fuzz synth build deploy bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -40,8 +40,12 @@ invoke: ## post a signed sample to the running make dev (EVENT=twilio-sms-inboun
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<name of a file in events/, without .json>"; exit 2; }
 	@$(GO) run ./test/invoke $(EVENT)
 
-test: deps test-go fuzz synth ## everything CI runs: unit, DynamoDB Local, e2e, CDK, fuzz, synth
+test: deps asl test-go fuzz synth ## everything CI runs: ASL, unit, DynamoDB Local, e2e, CDK, fuzz, synth
 	@echo "make test: all passed"
+
+# The Step Functions definitions, checked against the ASL schema.
+asl:
+	test/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachines/*.asl.json),--json-path $(f))
 
 test-go:
 	$(GO) vet ./...
