@@ -52,7 +52,7 @@ test-go:
 	$(GO) test -count=1 -timeout 15m ./...
 
 # Each fuzz target runs briefly; a crash fails the build.
-FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' shared functions 2>/dev/null | xargs -r dirname | sort -u)
+FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' shared functions statemachines 2>/dev/null | xargs -r dirname | sort -u)
 fuzz:
 	@for pkg in $(FUZZ_TARGETS); do \
 	  for target in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
