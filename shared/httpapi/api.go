@@ -98,6 +98,12 @@ func (a *API) routes() {
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
 	a.handle("GET /scheduled-messages", a.listScheduled)
 
+	a.handle("GET /campaigns", a.listCampaigns)
+	a.handle("POST /campaigns", a.idempotent(a.createCampaign))
+	a.handle("GET /campaigns/{campaignId}", a.getCampaign)
+	a.handle("PATCH /campaigns/{campaignId}", a.patchCampaign)
+	a.handle("DELETE /campaigns/{campaignId}", a.deleteCampaign)
+
 	a.handle("GET /labels", a.listLabels)
 	a.handle("POST /labels", a.idempotent(a.createLabel))
 	a.handle("GET /labels/{labelId}", a.getLabel)

@@ -425,3 +425,57 @@ func (a *API) cancelScheduled(w http.ResponseWriter, r *http.Request, actor inbo
 	writeJSON(w, http.StatusOK, m)
 	return nil
 }
+
+// ---- drip campaigns ----
+
+func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	list, err := a.svc.Campaigns(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, items[*inbox.Campaign]{Items: list})
+	return nil
+}
+
+func (a *API) createCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.CampaignInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.svc.CreateCampaign(r.Context(), actor, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
+}
+
+func (a *API) getCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	c, err := a.svc.GetCampaign(r.Context(), actor, r.PathValue("campaignId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *API) patchCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.CampaignPatch
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.svc.UpdateCampaign(r.Context(), actor, r.PathValue("campaignId"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *API) deleteCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	if err := a.svc.DeleteCampaign(r.Context(), actor, r.PathValue("campaignId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -81,6 +81,12 @@ type Store interface {
 	FindProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string) (ProviderRef, error)
 	ListMessages(ctx context.Context, workspaceID, conversationID string, p PageRequest) (Page[*Message], error)
 
+	// PutCampaign creates (Version 0) or replaces (matching Version) a campaign.
+	PutCampaign(ctx context.Context, c *Campaign) error
+	GetCampaign(ctx context.Context, workspaceID, id string) (*Campaign, error)
+	ListCampaigns(ctx context.Context, workspaceID string) ([]*Campaign, error)
+	DeleteCampaign(ctx context.Context, c *Campaign) error
+
 	CreateLabel(ctx context.Context, l *Label) error
 	UpdateLabel(ctx context.Context, prev, next *Label) error
 	GetLabel(ctx context.Context, workspaceID, id string) (*Label, error)

@@ -1,0 +1,89 @@
+package inbox
+
+import "context"
+
+// CampaignInput creates a campaign; CampaignPatch changes one (Steps, when
+// given, replaces them all).
+type CampaignInput struct {
+	Name  string     `json:"name"`
+	Steps []DripStep `json:"steps"`
+}
+
+type CampaignPatch struct {
+	Name  *string     `json:"name"`
+	Steps *[]DripStep `json:"steps"`
+}
+
+// CreateCampaign adds a drip campaign (admins only).
+func (s *Service) CreateCampaign(ctx context.Context, actor Actor, in CampaignInput) (*Campaign, error) {
+	if err := requireAdmin(actor, "manage campaigns"); err != nil {
+		return nil, err
+	}
+	settings, err := s.settings(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	c := &Campaign{ID: NewID(now), WorkspaceID: actor.WorkspaceID, Name: in.Name, Steps: in.Steps, CreatedAt: now, UpdatedAt: now}
+	if err := c.Validate(settings); err != nil {
+		return nil, err
+	}
+	return c, s.Store.PutCampaign(ctx, c)
+}
+
+// GetCampaign returns one campaign.
+func (s *Service) GetCampaign(ctx context.Context, actor Actor, id string) (*Campaign, error) {
+	if !ValidID(id) {
+		return nil, Errorf(KindNotFound, "campaign %q not found", id)
+	}
+	return s.Store.GetCampaign(ctx, actor.WorkspaceID, id)
+}
+
+// Campaigns lists the workspace's campaigns.
+func (s *Service) Campaigns(ctx context.Context, actor Actor) ([]*Campaign, error) {
+	return s.Store.ListCampaigns(ctx, actor.WorkspaceID)
+}
+
+// UpdateCampaign renames a campaign or replaces its steps (admins only).
+// Contacts already enrolled keep the steps they were enrolled with.
+func (s *Service) UpdateCampaign(ctx context.Context, actor Actor, id string, p CampaignPatch) (*Campaign, error) {
+	if err := requireAdmin(actor, "manage campaigns"); err != nil {
+		return nil, err
+	}
+	settings, err := s.settings(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	var out *Campaign
+	err = retryOnConflict(func() error {
+		c, err := s.GetCampaign(ctx, actor, id)
+		if err != nil {
+			return err
+		}
+		if p.Name != nil {
+			c.Name = *p.Name
+		}
+		if p.Steps != nil {
+			c.Steps = *p.Steps
+		}
+		if err := c.Validate(settings); err != nil {
+			return err
+		}
+		c.UpdatedAt = s.now()
+		out = c
+		return s.Store.PutCampaign(ctx, c)
+	})
+	return out, err
+}
+
+// DeleteCampaign removes a campaign (admins only).
+func (s *Service) DeleteCampaign(ctx context.Context, actor Actor, id string) error {
+	if err := requireAdmin(actor, "manage campaigns"); err != nil {
+		return err
+	}
+	c, err := s.GetCampaign(ctx, actor, id)
+	if err != nil {
+		return err
+	}
+	return s.Store.DeleteCampaign(ctx, c)
+}
