@@ -54,6 +54,18 @@ func unmarshal(item map[string]types.AttributeValue, v any) error {
 	return attributevalue.UnmarshalMapWithOptions(item, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
 }
 
+// MarshalItem and UnmarshalItem encode items the way the store does (json
+// tags), for the local adapters that keep their own items in the table.
+func MarshalItem(v any) (map[string]types.AttributeValue, error) { return marshal(v) }
+
+func UnmarshalItem(item map[string]types.AttributeValue, v any) error { return unmarshal(item, v) }
+
+// Key is an item's primary key.
+func Key(pk, sk string) map[string]types.AttributeValue { return key(pk, sk) }
+
+// S is a string attribute value.
+func S(v string) types.AttributeValue { return str(v) }
+
 func key(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		AttrPK: &types.AttributeValueMemberS{Value: pk},

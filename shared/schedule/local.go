@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -97,12 +96,12 @@ func (l *Local) Put(ctx context.Context, s inbox.Schedule) error {
 		return err
 	}
 	sk := dueSK(s.At, s.Name)
-	due, err := marshal(dueItem{PK: pkDue, SK: sk, Name: s.Name, WorkspaceID: s.WorkspaceID,
+	due, err := dynamo.MarshalItem(dueItem{PK: pkDue, SK: sk, Name: s.Name, WorkspaceID: s.WorkspaceID,
 		ConversationID: s.Ref.ConversationID, MessageID: s.Ref.MessageID, At: s.At, Timezone: s.Timezone})
 	if err != nil {
 		return inbox.Internal(err)
 	}
-	name, err := marshal(nameItem{PK: pkNameOf + s.Name, SK: skName, Due: sk})
+	name, err := dynamo.MarshalItem(nameItem{PK: pkNameOf + s.Name, SK: skName, Due: sk})
 	if err != nil {
 		return inbox.Internal(err)
 	}
@@ -117,7 +116,7 @@ func (l *Local) Put(ctx context.Context, s inbox.Schedule) error {
 			{Put: &types.Put{TableName: &l.Table, Item: name, ConditionExpression: cond, ExpressionAttributeValues: values}},
 		}
 		if prev != "" && prev != sk {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &l.Table, Key: key(pkDue, prev)}})
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkDue, prev)}})
 		}
 		_, err = l.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if !raced(err) {
@@ -139,8 +138,8 @@ func (l *Local) Delete(ctx context.Context, name string) error {
 		}
 		cond, values := unchanged(prev)
 		_, err = l.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-			{Delete: &types.Delete{TableName: &l.Table, Key: key(pkNameOf+name, skName), ConditionExpression: cond, ExpressionAttributeValues: values}},
-			{Delete: &types.Delete{TableName: &l.Table, Key: key(pkDue, prev)}},
+			{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkNameOf+name, skName), ConditionExpression: cond, ExpressionAttributeValues: values}},
+			{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkDue, prev)}},
 		}})
 		if !raced(err) {
 			return dbError("delete schedule", err)
@@ -184,7 +183,7 @@ func (l *Local) fireDue(ctx context.Context) error {
 			"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(pkDue), ":until": str(time.Now().UTC().Format(stampLayout) + "$"),
+			":pk": dynamo.S(pkDue), ":until": dynamo.S(time.Now().UTC().Format(stampLayout) + "$"),
 		},
 		ConsistentRead: aws.Bool(true),
 		Limit:          aws.Int32(batchSize),
@@ -197,7 +196,7 @@ func (l *Local) fireDue(ctx context.Context) error {
 			return nil
 		}
 		var d dueItem
-		if err := unmarshal(raw, &d); err != nil {
+		if err := dynamo.UnmarshalItem(raw, &d); err != nil {
 			l.log().ErrorContext(ctx, "undecodable schedule", "item", raw, "err", err)
 			continue
 		}
@@ -235,7 +234,7 @@ func (l *Local) fire(ctx context.Context, d dueItem) {
 func (l *Local) failed(ctx context.Context, sk string) (int, error) {
 	out, err := l.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &l.Table,
-		Key:                       key(pkDue, sk),
+		Key:                       dynamo.Key(pkDue, sk),
 		UpdateExpression:          aws.String("ADD attempts :one"),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": dynamo.AttrPK},
@@ -261,13 +260,13 @@ func (l *Local) failed(ctx context.Context, sk string) (int, error) {
 func (l *Local) done(ctx context.Context, d dueItem) error {
 	cond, values := unchanged(d.SK)
 	_, err := l.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: &l.Table, Key: key(pkDue, d.SK)}},
-		{Delete: &types.Delete{TableName: &l.Table, Key: key(pkNameOf+d.Name, skName), ConditionExpression: cond, ExpressionAttributeValues: values}},
+		{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkDue, d.SK)}},
+		{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkNameOf+d.Name, skName), ConditionExpression: cond, ExpressionAttributeValues: values}},
 	}})
 	if raced(err) {
 		// Moved or deleted meanwhile: that also removed this due item, but
 		// make sure an orphan cannot fire forever.
-		_, err = l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &l.Table, Key: key(pkDue, d.SK)})
+		_, err = l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &l.Table, Key: dynamo.Key(pkDue, d.SK)})
 	}
 	return err
 }
@@ -275,7 +274,7 @@ func (l *Local) done(ctx context.Context, d dueItem) error {
 // current returns the SK a schedule's due item has, or "" if none.
 func (l *Local) current(ctx context.Context, name string) (string, error) {
 	out, err := l.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &l.Table, Key: key(pkNameOf+name, skName), ConsistentRead: aws.Bool(true),
+		TableName: &l.Table, Key: dynamo.Key(pkNameOf+name, skName), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return "", dbError("get schedule", err)
@@ -284,7 +283,7 @@ func (l *Local) current(ctx context.Context, name string) (string, error) {
 		return "", nil
 	}
 	var n nameItem
-	if err := unmarshal(out.Item, &n); err != nil {
+	if err := dynamo.UnmarshalItem(out.Item, &n); err != nil {
 		return "", inbox.Internal(err)
 	}
 	return n.Due, nil
@@ -296,7 +295,7 @@ func unchanged(prev string) (*string, map[string]types.AttributeValue) {
 	if prev == "" {
 		return aws.String("attribute_not_exists(due)"), nil
 	}
-	return aws.String("due = :prev"), map[string]types.AttributeValue{":prev": str(prev)}
+	return aws.String("due = :prev"), map[string]types.AttributeValue{":prev": dynamo.S(prev)}
 }
 
 // raced reports a transaction cancelled by a failed condition.
@@ -334,17 +333,3 @@ func (l *Local) log() *slog.Logger {
 	return l.Log
 }
 
-// marshal and unmarshal use the json tags, like the dynamo package.
-func marshal(v any) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
-}
-
-func unmarshal(item map[string]types.AttributeValue, v any) error {
-	return attributevalue.UnmarshalMapWithOptions(item, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
-}
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{dynamo.AttrPK: str(pk), dynamo.AttrSK: str(sk)}
-}
-
-func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

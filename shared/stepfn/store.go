@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -166,7 +165,7 @@ func (e *Executor) get(ctx context.Context, name string) (*record, error) {
 
 func (e *Executor) getItem(ctx context.Context, pk string, v any) (bool, error) {
 	out, err := e.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &e.Table, Key: key(pk, skOne), ConsistentRead: aws.Bool(true),
+		TableName: &e.Table, Key: dynamo.Key(pk, skOne), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return false, fmt.Errorf("stepfn: get %s: %w", pk, err)
@@ -174,7 +173,7 @@ func (e *Executor) getItem(ctx context.Context, pk string, v any) (bool, error) 
 	if out.Item == nil {
 		return false, nil
 	}
-	if err := unmarshal(out.Item, v); err != nil {
+	if err := dynamo.UnmarshalItem(out.Item, v); err != nil {
 		return false, fmt.Errorf("stepfn: decode %s: %w", pk, err)
 	}
 	return true, nil
@@ -194,17 +193,17 @@ func (e *Executor) save(ctx context.Context, old, n *record) error {
 		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(old.Version)}}
 	}
 	var err error
-	if put.Item, err = marshal(n); err != nil {
+	if put.Item, err = dynamo.MarshalItem(n); err != nil {
 		return err
 	}
 	items := []types.TransactWriteItem{{Put: put}}
 	add := func(v any) error {
-		item, err := marshal(v)
+		item, err := dynamo.MarshalItem(v)
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &e.Table, Item: item}})
 		return err
 	}
 	remove := func(pk, sk string) {
-		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &e.Table, Key: key(pk, sk)}})
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &e.Table, Key: dynamo.Key(pk, sk)}})
 	}
 	if before, after := old.dueSK(), n.dueSK(); before != after {
 		if before != "" {
@@ -245,7 +244,7 @@ func (e *Executor) due(ctx context.Context, now time.Time, limit int32) ([]dueIt
 			TableName:                 &e.Table,
 			KeyConditionExpression:    aws.String("#pk = :pk AND " + cond),
 			ExpressionAttributeNames:  map[string]string{"#pk": dynamo.AttrPK, "#sk": dynamo.AttrSK},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pkDue), ":until": str(until)},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": dynamo.S(pkDue), ":until": dynamo.S(until)},
 			ConsistentRead:            aws.Bool(true),
 			Limit:                     aws.Int32(n),
 		})
@@ -255,7 +254,7 @@ func (e *Executor) due(ctx context.Context, now time.Time, limit int32) ([]dueIt
 		items := make([]dueItem, 0, len(out.Items))
 		for _, raw := range out.Items {
 			var d dueItem
-			if err := unmarshal(raw, &d); err != nil {
+			if err := dynamo.UnmarshalItem(raw, &d); err != nil {
 				return nil, fmt.Errorf("stepfn: decode due item: %w", err)
 			}
 			items = append(items, d)
@@ -288,17 +287,3 @@ func raced(err error) bool {
 	return false
 }
 
-// marshal and unmarshal use the json tags, like the dynamo package.
-func marshal(v any) (map[string]types.AttributeValue, error) {
-	return attributevalue.MarshalMapWithOptions(v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
-}
-
-func unmarshal(item map[string]types.AttributeValue, v any) error {
-	return attributevalue.UnmarshalMapWithOptions(item, v, func(o *attributevalue.DecoderOptions) { o.TagKey = "json" })
-}
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{dynamo.AttrPK: str(pk), dynamo.AttrSK: str(sk)}
-}
-
-func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
