@@ -332,4 +332,3 @@ func (l *Local) log() *slog.Logger {
 	}
 	return l.Log
 }
-

@@ -286,4 +286,3 @@ func raced(err error) bool {
 	}
 	return false
 }
-
