@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -63,13 +63,11 @@ func (s *Store) ListCampaigns(ctx context.Context, ws string) ([]*inbox.Campaign
 	return out, nil
 }
 
+// DeleteCampaign removes the campaign and its run counts; its runs stay,
+// as the contacts' history.
 func (s *Store) DeleteCampaign(ctx context.Context, c *inbox.Campaign) error {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: &s.table, Key: key(workspacePK(c.WorkspaceID), prefixCampaign+c.ID), ReturnConsumedCapacity: capacityMode(ctx),
+	return s.deleteKeys(ctx, []map[string]types.AttributeValue{
+		key(workspacePK(c.WorkspaceID), prefixCampaign+c.ID),
+		runCountKey(c.WorkspaceID, c.ID),
 	})
-	if err != nil {
-		return unavailable("DeleteCampaign", err)
-	}
-	record(ctx, writing, out.ConsumedCapacity)
-	return nil
 }

@@ -15,8 +15,13 @@ import (
 //	WS#w                      #WORKSPACE        workspace and settings
 //	WS#w                      USER#u            team member
 //	WS#w                      LABEL#l           label
+//	WS#w                      CAMPAIGN#c        drip campaign
+//	WS#w                      AUTOMATION#a      automation
+//	WS#w                      RUNCOUNT#s        run counts of a campaign or automation, by status
 //	WS#w#LABELNAME#name       #UNIQUE           label name claim
 //	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name prefix)
+//	WS#w#CONTACT#c            RUN#r             sequence run, r a ULID (GSI4: sequence's runs by status)
+//	WS#w#TASK#t               #TASK             manual task (GSI4 while open: assignee's queue)
 //	WS#w#PHONE#+1415...       #UNIQUE           phone claim -> contact
 //	WS#w#EMAIL#a@b.c          #UNIQUE           email claim -> contact
 //	WS#w#HANDLE#messenger:id  #UNIQUE           channel handle claim -> contact
@@ -26,6 +31,11 @@ import (
 //	WS#w#CONV#v               MSG#m             message, m a ULID
 //	WS#w#IDEM#h               #IDEM             API idempotency record (TTL)
 //	WS#w#PROVIDER#sms#SM...   #UNIQUE           provider message id -> message
+//
+// The sparse "lists" index (GSI4) holds only runs and open tasks:
+//
+//	WS#w#SEQ#s                <status>#r        a sequence's runs of one status, oldest first
+//	WS#w#QUEUE#u              t                 an assignee's open tasks (u a user or "unassigned")
 const (
 	skWorkspace    = "#WORKSPACE"
 	skContact      = "#CONTACT"

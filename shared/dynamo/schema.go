@@ -14,10 +14,15 @@ const (
 	AttrGSI2SK  = "GSI2SK"
 	AttrGSI3PK  = "GSI3PK"
 	AttrGSI3SK  = "GSI3SK"
+	AttrGSI4PK  = "GSI4PK"
+	AttrGSI4SK  = "GSI4SK"
 	IndexInbox  = "inbox"
 	IndexByName = "byName"
 	// IndexScheduled lists a workspace's scheduled messages, soonest first.
 	IndexScheduled = "scheduled"
+	// IndexLists pages through a sequence's runs by status and an
+	// assignee's open manual tasks.
+	IndexLists = "lists"
 )
 
 // Index describes one global secondary index.
@@ -62,5 +67,7 @@ var Schema = TableSchema{
 		{Name: IndexScheduled, PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK, NonKeyAttributes: []string{
 			"id", "contactId", "kind", "direction", "channel", "body", "status", "sendAt", "timezone", "authorId", "automated", "createdAt", "updatedAt",
 		}},
+		// Sparse (runs and open tasks only); ALL, so a page needs no table reads.
+		{Name: IndexLists, PartitionKey: AttrGSI4PK, SortKey: AttrGSI4SK, NonKeyAttributes: nil},
 	},
 }

@@ -76,24 +76,16 @@ func (c *Campaign) StepAt(applied time.Time, i int) time.Time {
 	return applied.Add(time.Duration(c.Steps[i].AfterMinutes) * time.Minute)
 }
 
-// StopReason says why an enrollment ended before its last step.
-type StopReason string
-
-const (
-	StopReplied   StopReason = "replied"
-	StopOptedOut  StopReason = "opted_out"
-	StopConverted StopReason = "converted"
-	StopCanceled  StopReason = "canceled"
-)
-
 // DripDecision is what a drip step does now.
 type DripDecision struct {
 	// Send the step's message now.
 	Send bool
 	// Stop the enrollment for this reason (unsent steps are dropped).
 	Stop StopReason
+	// Hold the step: quiet hours; look again at WaitUntil.
+	Hold bool
 	// WaitUntil is when to look again: the same step after quiet hours, or
-	// the next step.
+	// the next step (zero after the last).
 	WaitUntil time.Time
 }
 
@@ -114,7 +106,7 @@ func DecideDripStep(c *Campaign, step int, applied time.Time, contact *Contact, 
 	}
 	if q, ok := settings.QuietHours[ch.ConsentChannel()]; ok {
 		if next := q.NextAllowed(now, ContactLocation(contact, settings.Timezone)); next.After(now) {
-			return DripDecision{WaitUntil: next}
+			return DripDecision{Hold: true, WaitUntil: next}
 		}
 	}
 	d := DripDecision{Send: !contact.DND[ch.ConsentChannel()]}

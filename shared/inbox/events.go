@@ -19,6 +19,10 @@ const (
 	EventConversationReopened EventType = "conversation.reopened"
 	EventMessageReceived      EventType = "message.received"
 	EventMessageStatusChanged EventType = "message.status_changed"
+	// External events, posted by a shop or another system (ExternalEvent).
+	EventOrderPlaced        EventType = "order.placed"
+	EventCartAbandoned      EventType = "cart.abandoned"
+	EventContactAddedToList EventType = "contact.added_to_list"
 )
 
 // Event is something that happened in a workspace. Fields that do not apply
@@ -39,6 +43,10 @@ type Event struct {
 	Status         MessageStatus `json:"status,omitempty"`
 	Source         ConsentSource `json:"source,omitempty"`
 	Tags           []string      `json:"tags,omitempty"`
+	// List is the list an external system added the contact to.
+	List string `json:"list,omitempty"`
+	// Reference is an external event's order or cart id.
+	Reference string `json:"reference,omitempty"`
 }
 
 // EventPublisher delivers domain events to whoever listens.

@@ -64,6 +64,8 @@ type Message struct {
 	// Automated is true for messages an automation or a bulk send created;
 	// consent, quiet hours and DND gate only these.
 	Automated bool `json:"automated,omitempty"`
+	// RunID names the drip or automation run that created the message.
+	RunID string `json:"runId,omitempty"`
 	// SendAt is when a scheduled message goes out, given in Timezone.
 	SendAt   *time.Time `json:"sendAt,omitempty"`
 	Timezone string     `json:"timezone,omitempty"`

@@ -18,6 +18,8 @@ type Service struct {
 	Senders map[Channel]ChannelSender
 	// Scheduler fires scheduled and deferred sends.
 	Scheduler Scheduler
+	// Sequencer runs drip and automation executions.
+	Sequencer Sequencer
 	// settingsCache holds workspace settings for the webhook path.
 	settingsCache sync.Map
 }

@@ -85,5 +85,8 @@ func (s *Service) DeleteCampaign(ctx context.Context, actor Actor, id string) er
 	if err != nil {
 		return err
 	}
+	if err := s.refuseActiveRuns(ctx, actor.WorkspaceID, id); err != nil {
+		return err
+	}
 	return s.Store.DeleteCampaign(ctx, c)
 }

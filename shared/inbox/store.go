@@ -87,6 +87,35 @@ type Store interface {
 	ListCampaigns(ctx context.Context, workspaceID string) ([]*Campaign, error)
 	DeleteCampaign(ctx context.Context, c *Campaign) error
 
+	PutAutomation(ctx context.Context, a *Automation) error
+	GetAutomation(ctx context.Context, workspaceID, id string) (*Automation, error)
+	ListAutomations(ctx context.Context, workspaceID string) ([]*Automation, error)
+	DeleteAutomation(ctx context.Context, a *Automation) error
+
+	// CreateRun stores a new run (status started) and counts it; a run with
+	// the same contact and id fails with KindConflict.
+	CreateRun(ctx context.Context, r *Run) error
+	// UpdateRun stores r if its stored status is still prev (else
+	// ErrVersionConflict), moving the sequence's counts when the status
+	// changed.
+	UpdateRun(ctx context.Context, r *Run, prev RunStatus) error
+	GetRun(ctx context.Context, workspaceID, contactID, runID string) (*Run, error)
+	// ContactRuns lists a contact's runs, of every sequence and status.
+	ContactRuns(ctx context.Context, workspaceID, contactID string) ([]*Run, error)
+	// ListRuns pages through a sequence's runs of one status, oldest first.
+	ListRuns(ctx context.Context, workspaceID, sequenceID string, status RunStatus, p PageRequest) (Page[*Run], error)
+	// RunCounts counts a sequence's runs by status.
+	RunCounts(ctx context.Context, workspaceID, sequenceID string) (map[RunStatus]int, error)
+
+	// PutTask creates or replaces a manual task (keeping its id).
+	PutTask(ctx context.Context, t *ManualTask) error
+	GetTask(ctx context.Context, workspaceID, id string) (*ManualTask, error)
+	// UpdateTask stores t if its stored status is still prev.
+	UpdateTask(ctx context.Context, t *ManualTask, prev TaskStatus) error
+	// ListTasks pages through an assignee's open tasks (Unassigned for the
+	// shared queue), oldest first.
+	ListTasks(ctx context.Context, workspaceID, assigneeID string, p PageRequest) (Page[*ManualTask], error)
+
 	CreateLabel(ctx context.Context, l *Label) error
 	UpdateLabel(ctx context.Context, prev, next *Label) error
 	GetLabel(ctx context.Context, workspaceID, id string) (*Label, error)

@@ -1,0 +1,240 @@
+package inbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// HandleEvent applies a domain event to sequences: first to the contact's
+// active runs (a reply stops drips, an opt-out exits every run, a purchase
+// converts them, a new cart abandonment exits the previous cart run), then
+// to the automations it triggers. Events arrive at least once and in any
+// order; every effect is idempotent.
+func (s *Service) HandleEvent(ctx context.Context, e Event) error {
+	if e.ContactID == "" || e.WorkspaceID == "" {
+		return nil
+	}
+	runs, err := s.Store.ContactRuns(ctx, e.WorkspaceID, e.ContactID)
+	if err != nil {
+		return err
+	}
+	active := map[string]bool{} // automations the contact is still in
+	for _, r := range runs {
+		if !r.Active() {
+			continue
+		}
+		if reason := stopsRun(e, r); reason != "" {
+			if err := s.endRun(ctx, r, reason, true); err != nil {
+				return err
+			}
+			continue
+		}
+		active[r.SequenceID] = true
+	}
+	automations, err := s.Store.ListAutomations(ctx, e.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	for _, a := range automations {
+		if !a.Enabled || !a.Trigger.Matches(e) {
+			continue
+		}
+		// A contact goes through an automation once at a time; a repeated
+		// trigger while they are in it starts nothing (a cart abandonment
+		// has already exited the previous run above).
+		if active[a.ID] && !ownRun(runs, a.ID, e.ID) {
+			continue
+		}
+		if err := s.startAutomationRun(ctx, a, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stopsRun says whether and why an event ends an active run.
+func stopsRun(e Event, r *Run) StopReason {
+	if r.TriggerEventID == e.ID {
+		return "" // the event that started it (redelivered)
+	}
+	startedBefore := r.StartedAt.Before(e.OccurredAt)
+	if r.TriggeredAt != nil {
+		startedBefore = r.TriggeredAt.Before(e.OccurredAt)
+	}
+	switch e.Type {
+	case EventMessageReceived:
+		if r.Kind == SequenceDrip && e.Kind == KindMessage && startedBefore {
+			return StopReplied
+		}
+	case EventContactOptedOut:
+		return StopOptedOut
+	case EventOrderPlaced:
+		if startedBefore {
+			return StopConverted
+		}
+	case EventCartAbandoned:
+		if r.Trigger == TriggerCartAbandoned && startedBefore {
+			return StopRestarted
+		}
+	}
+	return ""
+}
+
+func ownRun(runs []*Run, automationID, eventID string) bool {
+	for _, r := range runs {
+		if r.SequenceID == automationID && r.TriggerEventID == eventID {
+			return true
+		}
+	}
+	return false
+}
+
+// startAutomationRun starts the run an event triggers; the run id comes
+// from the event id, so a redelivered event finds its run.
+func (s *Service) startAutomationRun(ctx context.Context, a *Automation, e Event) error {
+	contact, err := s.Store.GetContact(ctx, e.WorkspaceID, e.ContactID)
+	if IsKind(err, KindNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	at := e.OccurredAt
+	r := &Run{ID: keyedID(e.WorkspaceID, "auto\x00"+a.ID+"\x00"+e.ID, e.OccurredAt), WorkspaceID: e.WorkspaceID, Kind: SequenceAutomation,
+		SequenceID: a.ID, SequenceName: a.Name, ContactID: contact.ID, ConversationID: contact.ConversationID, Status: RunStarted,
+		Trigger: a.Trigger.Type, TriggerEventID: e.ID, TriggeredAt: &at, Reference: e.Reference, StartedBy: automationUser,
+		StartedAt: now, UpdatedAt: now}
+	r.Execution = ExecutionName(SequenceAutomation, r.ID)
+	if err := s.Store.CreateRun(ctx, r); IsKind(err, KindConflict) {
+		if r, err = s.Store.GetRun(ctx, e.WorkspaceID, contact.ID, r.ID); err != nil || !r.Active() {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return s.startRun(ctx, r)
+}
+
+// ExternalEvent is what a shop or another system posts: an order, an
+// abandoned cart, or a contact added to one of its lists. The contact is
+// named by id, or by phone or email (a new one is created).
+type ExternalEvent struct {
+	ID         string          `json:"id"`
+	Type       EventType       `json:"type"`
+	OccurredAt *time.Time      `json:"occurredAt"`
+	Contact    ExternalContact `json:"contact"`
+	// Reference is the order or cart id; List the list's name.
+	Reference string `json:"reference"`
+	List      string `json:"list"`
+}
+
+type ExternalContact struct {
+	ID    string `json:"id"`
+	Phone string `json:"phone"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+const maxExternalIDLen = 128
+
+// AcceptExternalEvent checks an external event and resolves its contact,
+// returning the domain event to publish. Its id is derived from the
+// sender's, so a redelivery publishes the same event.
+func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, in ExternalEvent) (Event, error) {
+	in.ID = strings.TrimSpace(in.ID)
+	if in.ID == "" || len(in.ID) > maxExternalIDLen || !utf8.ValidString(in.ID) {
+		return Event{}, Invalid("id", "an event needs an id of 1 to %d characters, unique per event, so redeliveries are recognised", maxExternalIDLen)
+	}
+	switch in.Type {
+	case EventOrderPlaced, EventCartAbandoned:
+	case EventContactAddedToList:
+		if in.List = strings.TrimSpace(in.List); in.List == "" || utf8.RuneCountInString(in.List) > maxNameLen {
+			return Event{}, Invalid("list", "contact.added_to_list needs the list's name")
+		}
+	default:
+		return Event{}, Invalid("type", "unknown event type %q; use order.placed, cart.abandoned or contact.added_to_list", in.Type)
+	}
+	if len(in.Reference) > maxExternalIDLen {
+		return Event{}, Invalid("reference", "reference is at most %d characters", maxExternalIDLen)
+	}
+	now := s.now()
+	at := now
+	if in.OccurredAt != nil {
+		at = in.OccurredAt.UTC()
+		if at.After(now.Add(5*time.Minute)) || at.Before(now.Add(-7*24*time.Hour)) {
+			return Event{}, Invalid("occurredAt", "occurredAt must be within the last 7 days and not in the future")
+		}
+	}
+	contact, err := s.externalContact(ctx, workspaceID, in.Contact)
+	if err != nil {
+		return Event{}, err
+	}
+	sum := sha256.Sum256([]byte(workspaceID + "\x00" + in.ID))
+	return Event{ID: "ext-" + hex.EncodeToString(sum[:16]), Type: in.Type, WorkspaceID: workspaceID, OccurredAt: at,
+		ContactID: contact.ID, ConversationID: contact.ConversationID, List: in.List, Reference: in.Reference}, nil
+}
+
+func (s *Service) externalContact(ctx context.Context, ws string, in ExternalContact) (*Contact, error) {
+	if in.ID != "" {
+		if !ValidID(in.ID) {
+			return nil, Invalid("contact.id", "contact %q does not exist", in.ID)
+		}
+		c, err := s.Store.GetContact(ctx, ws, in.ID)
+		if IsKind(err, KindNotFound) {
+			return nil, Invalid("contact.id", "contact %q does not exist", in.ID)
+		}
+		return c, err
+	}
+	if in.Phone == "" && in.Email == "" {
+		return nil, Invalid("contact", "name the contact by id, phone or email")
+	}
+	var phone, email string
+	var err error
+	if in.Phone != "" {
+		if phone, err = NormalizePhone("contact.phone", in.Phone); err != nil {
+			return nil, err
+		}
+	}
+	if in.Email != "" {
+		if email, err = NormalizeEmail("contact.email", in.Email); err != nil {
+			return nil, err
+		}
+	}
+	for range maxAttempts {
+		c, err := s.findContact(ctx, ws, phone, email)
+		if !IsKind(err, KindNotFound) {
+			return c, err
+		}
+		input := ContactInput{Name: in.Name}
+		if phone != "" {
+			input.Phones = []string{phone}
+		}
+		if email != "" {
+			input.Emails = []string{email}
+		}
+		c, err = s.CreateContact(ctx, automationActor(ws), input)
+		if !IsKind(err, KindConflict) {
+			return c, err
+		}
+		// Someone created it meanwhile: find it again.
+	}
+	return nil, ErrVersionConflict
+}
+
+func (s *Service) findContact(ctx context.Context, ws, phone, email string) (*Contact, error) {
+	if phone != "" {
+		c, err := s.Store.FindContactByPhone(ctx, ws, phone)
+		if !IsKind(err, KindNotFound) {
+			return c, err
+		}
+	}
+	if email != "" {
+		return s.Store.FindContactByEmail(ctx, ws, email)
+	}
+	return nil, Errorf(KindNotFound, "no such contact")
+}
