@@ -57,15 +57,6 @@ func waitFor(t *testing.T, e *stepfn.Executor, name string, want stepfn.Status) 
 	}
 }
 
-// enrollment is the drip machine's state between steps.
-type enrollment struct {
-	Step      int       `json:"step"`
-	Applied   time.Time `json:"appliedAt"`
-	WaitUntil time.Time `json:"waitUntil"`
-	Done      bool      `json:"done"`
-	Stopped   string    `json:"stopped,omitempty"`
-}
-
 // TestDripRunsThreeStepsAtThreeTransitionsEach runs a three-step campaign
 // (days 1, 3, 5) with the domain's step decision, and counts what Step
 // Functions would bill.
@@ -78,29 +69,31 @@ func TestDripRunsThreeStepsAtThreeTransitionsEach(t *testing.T) {
 	}}
 	var mu sync.Mutex
 	var sent []string
+	applied := time.Now().UTC()
 	step := stepfn.InvokerFunc(func(_ context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
 		var in struct {
-			Action     string     `json:"action"`
-			Enrollment enrollment `json:"enrollment"`
+			Action string         `json:"action"`
+			Run    inbox.RunState `json:"run"`
 		}
 		if err := json.Unmarshal(input, &in); err != nil || in.Action != "drip.step" {
 			return nil, &stepfn.TaskError{Name: "BadInput", Cause: string(input)}
 		}
-		en := in.Enrollment
-		d := inbox.DecideDripStep(campaign, en.Step, en.Applied, &inbox.Contact{Timezone: "UTC"}, &inbox.Conversation{}, inbox.WorkspaceSettings{}, campaign.StepAt(en.Applied, en.Step))
+		en := in.Run
+		d := inbox.DecideDripStep(campaign, en.Step, applied, &inbox.Contact{Timezone: "UTC"}, &inbox.Conversation{}, inbox.WorkspaceSettings{}, campaign.StepAt(applied, en.Step))
 		if d.Send {
 			mu.Lock()
 			sent = append(sent, campaign.Steps[en.Step].Body)
 			mu.Unlock()
 		}
 		en.Step++
-		en.Done = d.WaitUntil.IsZero()
-		en.WaitUntil = d.WaitUntil
+		en.Next, en.WaitUntil = inbox.NextWait, d.WaitUntil
+		if d.WaitUntil.IsZero() {
+			en.Next = inbox.NextDone
+		}
 		return json.Marshal(en)
 	})
 	e.Register("drip", load(t, "drip.asl.json"), step)
-	applied := time.Now().UTC()
-	start, _ := json.Marshal(enrollment{Applied: applied, WaitUntil: campaign.StepAt(applied, 0)})
+	start, _ := json.Marshal(inbox.RunState{Kind: inbox.SequenceDrip, WaitUntil: campaign.StepAt(applied, 0), Next: inbox.NextWait})
 	if _, err := e.StartExecution(ctx, "drip", "drip-welcome-contact1", start); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
@@ -19,12 +20,14 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/schedule"
 	"github.com/parley-inbox/parley/shared/secrets"
+	"github.com/parley-inbox/parley/shared/stepfunctions"
 )
 
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN", "SENDER_FUNCTION_ARN")
+	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN", "SENDER_FUNCTION_ARN",
+		"DRIP_STATE_MACHINE_ARN", "AUTOMATION_STATE_MACHINE_ARN")
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
@@ -36,6 +39,8 @@ func main() {
 	// Scheduled messages get their one-time schedule when posted.
 	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
 		TargetARN: cfg.SenderFunctionARN, RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN}
+	// Applying campaigns, cancelling runs and finishing manual actions.
+	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.DripStateMachineARN, cfg.AutomationStateMachineARN)
 	api := httpapi.New(svc, store, auth.APIGateway{}, log)
 	lambda.Start(api.LambdaHandler())
 }

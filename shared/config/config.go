@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 )
 
 // Lambda is what the deployed functions need; infra/ sets these variables.
@@ -25,6 +26,9 @@ type Lambda struct {
 	SenderFunctionARN string
 	// EmailDomain names the Message-IDs of sent emails.
 	EmailDomain string
+	// The state machines sequences run on (api, sequences).
+	DripStateMachineARN       string
+	AutomationStateMachineARN string
 }
 
 // FromEnv reads the Lambda configuration and names what is missing of
@@ -41,6 +45,9 @@ func FromEnv(required ...string) (Lambda, error) {
 		ScheduleDLQARN:     os.Getenv("SCHEDULE_DLQ_ARN"),
 		SenderFunctionARN:  os.Getenv("SENDER_FUNCTION_ARN"),
 		EmailDomain:        os.Getenv("EMAIL_DOMAIN"),
+
+		DripStateMachineARN:       os.Getenv("DRIP_STATE_MACHINE_ARN"),
+		AutomationStateMachineARN: os.Getenv("AUTOMATION_STATE_MACHINE_ARN"),
 	}
 	for _, name := range required {
 		if os.Getenv(name) == "" {
@@ -66,6 +73,9 @@ type Local struct {
 	// PublicURL is the base URL providers post webhooks to, which their
 	// signatures cover. The default matches the signed samples in events/.
 	PublicURL string
+	// TimeScale speeds up sequences' waits: 1440 runs a day's wait in a
+	// minute, so a three-day drip shows in minutes.
+	TimeScale float64
 }
 
 // LocalFromEnv reads the PARLEY_* variables, with make dev's defaults.
@@ -78,6 +88,7 @@ func LocalFromEnv() Local {
 		InMemory:         os.Getenv("PARLEY_IN_MEMORY") == "1",
 		TableName:        envOr("PARLEY_TABLE", "parley"),
 		PublicURL:        envOr("PARLEY_PUBLIC_URL", "https://api.parley.example"),
+		TimeScale:        timeScale(os.Getenv("PARLEY_TIME_SCALE")),
 	}
 }
 
@@ -95,4 +106,13 @@ func Must(log *slog.Logger, step string, err error) {
 		log.Error("cold start failed", "step", step, "err", err)
 		os.Exit(1)
 	}
+}
+
+// timeScale reads PARLEY_TIME_SCALE; anything but a positive number is 1.
+func timeScale(v string) float64 {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f <= 0 {
+		return 1
+	}
+	return f
 }
