@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -19,6 +20,7 @@ import (
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/eventbus"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/objectstore"
 	"github.com/parley-inbox/parley/shared/providers"
@@ -29,7 +31,7 @@ import (
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "PROVIDER_SECRETS_ARN", "PUBLIC_URL")
+	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "PROVIDER_SECRETS_ARN", "PUBLIC_URL", "EVENT_BUS_NAME")
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
@@ -52,7 +54,8 @@ func main() {
 			// infra/email.go stores each workspace's mail under inbound/<ws>/.
 			KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" },
 		},
-		Chat: &webhooks.Chat{Key: key},
+		Chat:   &webhooks.Chat{Key: key},
+		Events: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName},
 	}
 	lambda.Start(httpadapter.NewV2(hooks.Routes()).ProxyWithContext)
 }

@@ -29,8 +29,11 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/objectstore"
 	"github.com/parley-inbox/parley/shared/schedule"
+	"github.com/parley-inbox/parley/shared/sequences"
+	"github.com/parley-inbox/parley/shared/stepfn"
 	"github.com/parley-inbox/parley/shared/streams"
 	"github.com/parley-inbox/parley/shared/webhooks"
+	"github.com/parley-inbox/parley/statemachines"
 )
 
 // The seeded workspace and its two users.
@@ -94,6 +97,23 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 			log.Error("local scheduler stopped", "err", err)
 		}
 	}()
+	if err := startSequences(ctx, client, cfg, svc, log); err != nil {
+		return err
+	}
+	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
+		// EventBridge would retry a failed delivery; so does this, briefly.
+		for attempt := 0; ; attempt++ {
+			err := svc.HandleEvent(ctx, e)
+			if err == nil {
+				return
+			}
+			if attempt == 3 {
+				log.Error("sequences: event not applied", "type", e.Type, "event", e.ID, "err", err)
+				return
+			}
+			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		}
+	})
 	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
 		Publisher: bus, OnChange: sender.OnChange, Log: log, Every: 200 * time.Millisecond}
 	go func() {
@@ -102,7 +122,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		}
 	}()
 	hooks := &webhooks.Handler{
-		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, Log: log,
+		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, Log: log, Events: bus,
 		Email: &webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
 		Chat:  &webhooks.Chat{Key: keys.cursor},
 	}
@@ -158,6 +178,36 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		err = nil
 	}
 	return err
+}
+
+// startSequences runs the drip and automation definitions on the local
+// executor, persisted in the same table, with their Task states calling the
+// sequences handler in process, as Step Functions calls the Lambda.
+func startSequences(ctx context.Context, client dynamo.API, cfg config.Local, svc *inbox.Service, log *slog.Logger) error {
+	handler := &sequences.Handler{Service: svc}
+	invoke := stepfn.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
+		out, err := handler.Handle(ctx, input)
+		if err != nil {
+			return nil, &stepfn.TaskError{Name: "SequencesError", Cause: err.Error()}
+		}
+		return json.Marshal(out)
+	})
+	executor := &stepfn.Executor{DB: client, Table: cfg.TableName, Scale: cfg.TimeScale, Log: log}
+	for name, def := range map[string][]byte{"drip": statemachines.Drip, "automation": statemachines.Automation} {
+		m, err := stepfn.Load(def, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:000000000000:function:sequences"})
+		if err != nil {
+			return fmt.Errorf("state machine %s: %w", name, err)
+		}
+		executor.Register(name, m, invoke)
+	}
+	svc.Sequencer = &stepfn.Sequencer{Executor: executor, Machines: map[inbox.SequenceKind]string{
+		inbox.SequenceDrip: "drip", inbox.SequenceAutomation: "automation"}}
+	go func() {
+		if err := executor.Run(ctx); err != nil {
+			log.Error("local step functions executor stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // Seed creates the demo workspace and users if they are missing.

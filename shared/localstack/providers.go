@@ -24,6 +24,8 @@ var demoCredentials = providers.Set{
 		MetaVerifyToken: "meta-test-verify-token",
 		SNSTopicARN:     "arn:aws:sns:us-east-1:123456789012:parley-inbound-email",
 		WebChat:         true,
+
+		EventsSigningSecret: "events-test-signing-secret",
 	},
 }
 

@@ -38,6 +38,9 @@ type Credentials struct {
 	SESConfigurationSet string `json:"sesConfigurationSet,omitempty"`
 	// WebChat turns on the public web chat endpoints.
 	WebChat bool `json:"webChat,omitempty"`
+	// EventsSigningSecret signs the events a shop or another system posts
+	// to start and convert automations (X-Parley-Signature).
+	EventsSigningSecret string `json:"eventsSigningSecret,omitempty"`
 }
 
 // Set maps workspace ids to their credentials.

@@ -78,9 +78,13 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		h.Log.InfoContext(r.Context(), "webhook refused", "path", r.URL.Path, "status", status, "err", err)
 	}
+	problem := map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": string(inbox.ErrorKind(err))}
+	if e != nil && e.Field != "" && status < 500 {
+		problem["field"] = e.Field
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": string(inbox.ErrorKind(err))})
+	_ = json.NewEncoder(w).Encode(problem)
 }
 
 // Handler serves the webhook and web chat routes.
@@ -92,8 +96,10 @@ type Handler struct {
 	PublicURL string
 	Email     *EmailIntake
 	Chat      *Chat
-	Log       *slog.Logger
-	mux       *http.ServeMux
+	// Events receives external events (orders, carts, lists) for the bus.
+	Events inbox.EventPublisher
+	Log    *slog.Logger
+	mux    *http.ServeMux
 }
 
 // Routes builds the handler's routes; call once before serving.
@@ -107,6 +113,7 @@ func (h *Handler) Routes() http.Handler {
 	if h.Email != nil {
 		h.mux.HandleFunc("POST /webhooks/{workspaceId}/email", h.email)
 	}
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/events", h.externalEvent)
 	if h.Chat != nil {
 		h.Chat.routes(h.mux, h)
 	}
