@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
-FUNCTIONS := api webhooks events sender
+FUNCTIONS := api webhooks events sender sequences
 BUILD     := .build
 NPM_DIRS  := test infra
 FUZZTIME  ?= 5s

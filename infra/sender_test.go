@@ -152,7 +152,7 @@ func TestSenderAsyncInvocationsFailToAQueue(t *testing.T) {
 	template := synthTemplate(t, nil)
 	senderID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "SenderFunction")
 	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "SenderAsyncDLQ")
-	_, resource := template.onlyResourceOfType(t, "AWS::Lambda::EventInvokeConfig")
+	_, resource := template.resourceWithPrefix(t, "AWS::Lambda::EventInvokeConfig", "SenderFunction")
 
 	var config struct {
 		FunctionName             any
@@ -249,7 +249,7 @@ func TestPassRoleNamesOnlyTheSchedulerRoleForScheduler(t *testing.T) {
 	roleID, _ := template.resourceWithPrefix(t, "AWS::IAM::Role", "SchedulerRole")
 
 	byRole := statementsWithAction(template.roleStatements(t), "iam:")
-	assertEqual(t, "roles that may pass roles", sortedKeys(byRole), template.functionRoles(t, "ApiFunction", "SenderFunction"))
+	assertEqual(t, "roles that may pass roles", sortedKeys(byRole), template.functionRoles(t, "ApiFunction", "SenderFunction", "SequencesFunction"))
 	want := map[string]any{
 		"Action":    "iam:PassRole",
 		"Effect":    "Allow",
@@ -268,7 +268,7 @@ func TestScheduleActionsAreScopedToTheGroup(t *testing.T) {
 	groupID, _ := template.onlyResourceOfType(t, "AWS::Scheduler::ScheduleGroup")
 
 	byRole := statementsWithAction(template.roleStatements(t), "scheduler:")
-	assertEqual(t, "roles that manage schedules", sortedKeys(byRole), template.functionRoles(t, "ApiFunction", "SenderFunction"))
+	assertEqual(t, "roles that manage schedules", sortedKeys(byRole), template.functionRoles(t, "ApiFunction", "SenderFunction", "SequencesFunction"))
 	want := map[string]any{
 		"Action":   []any{"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"},
 		"Effect":   "Allow",

@@ -17,6 +17,9 @@ type ParleyStackProps struct {
 	awscdk.StackProps
 	// AssetsDir holds the Lambda deployment zips built by `make build`.
 	AssetsDir string
+	// StateMachinesDir holds the state machine definitions; empty means
+	// ../statemachines.
+	StateMachinesDir string
 }
 
 // NewParleyStack builds the whole backend. Each concern has its own file:
@@ -24,13 +27,15 @@ type ParleyStackProps struct {
 // httpapi.go the HTTP API; webhooks.go the public provider and web chat
 // endpoints; email.go inbound mail; events.go domain events; sender.go
 // outbound delivery and scheduling.go the schedules it goes through;
+// sequences.go drip campaigns and automations on Step Functions;
 // alarms.go the alarms and the key of the stack's SNS topics.
 func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackProps) awscdk.Stack {
 	var sprops awscdk.StackProps
-	var assetsDir string
+	var assetsDir, stateMachinesDir string
 	if props != nil {
 		sprops = props.StackProps
 		assetsDir = props.AssetsDir
+		stateMachinesDir = props.StateMachinesDir
 	}
 	stack := awscdk.NewStack(scope, &id, &sprops)
 
@@ -47,6 +52,10 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	topicKey := newTopicKey(stack)
 	alarms := newAlarms(stack, topicKey)
 
+	// The bus comes before the webhooks function, which posts shop events
+	// on it.
+	bus, eventsFunction, streamDLQ := newDomainEvents(stack, assetsDir, table)
+
 	mail := newInboundEmail(stack, topicKey, inboundEmailRoutes(stack))
 	providerSecrets := newProviderSecrets(stack)
 	webhooksFunction := newWebhooksFunction(stack, assetsDir, webhooksDeps{
@@ -55,13 +64,12 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		providerSecrets: providerSecrets,
 		mailBucket:      mail.bucket,
 		publicURL:       publicURL,
+		bus:             bus,
 	})
 	addPublicRoutes(httpAPI, stage, webhooksFunction)
 	// Subscribed only once the routes are served: SNS posts the subscription
 	// confirmation as soon as the subscription exists.
 	mail.subscribeWorkspaces(stack, publicURL, stage)
-
-	bus, eventsFunction, streamDLQ := newDomainEvents(stack, assetsDir, table)
 
 	sched := newScheduling(stack)
 	outbound := newSender(stack, assetsDir, senderDeps{
@@ -76,10 +84,23 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	sched.addToFunction(apiFunction)
 	apiFunction.AddEnvironment(jsii.String("SENDER_FUNCTION_ARN"), outbound.fn.FunctionArn(), nil)
 
+	seq := newSequences(stack, assetsDir, sequencesDeps{
+		table:          table,
+		bus:            bus,
+		scheduling:     sched,
+		sender:         outbound.fn,
+		definitionsDir: stateMachinesDir,
+	})
+	// The api enrolls contacts in campaigns, stops enrollments and runs,
+	// and completes manual actions.
+	seq.addToFunction(apiFunction)
+	seq.grantTaskResponse(apiFunction)
+
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
 	alarms.onFunctionErrors("EventsFunction", eventsFunction)
 	alarms.onFunctionErrors("SenderFunction", outbound.fn)
+	alarms.onFunctionErrors("SequencesFunction", seq.fn)
 	alarms.onIteratorAge("EventsFunction", eventsFunction)
 	alarms.onIteratorAge("SenderFunction", outbound.fn)
 	alarms.onDeadLetters("InboundMailDeliveryDLQ", mail.deliveryDLQ)
@@ -87,6 +108,8 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onDeadLetters("SenderStreamDLQ", outbound.streamDLQ)
 	alarms.onDeadLetters("SenderAsyncDLQ", outbound.asyncDLQ)
 	alarms.onDeadLetters("ScheduleDLQ", sched.dlq)
+	alarms.onDeadLetters("SequencesEventsDLQ", seq.eventsDLQ)
+	alarms.onDeadLetters("SequencesAsyncDLQ", seq.asyncDLQ)
 
 	output(stack, "ApiUrl", stage.Url())
 	output(stack, "UserPoolId", userPool.UserPoolId())
@@ -104,6 +127,8 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	output(stack, "SchedulerGroupName", sched.group.Ref())
 	// Operators put it in the provider secret as sesConfigurationSet.
 	output(stack, "SesConfigurationSetName", outbound.configSet.ConfigurationSetName())
+	output(stack, "DripStateMachineArn", seq.drip.machine.StateMachineArn())
+	output(stack, "AutomationStateMachineArn", seq.automation.machine.StateMachineArn())
 
 	return stack
 }

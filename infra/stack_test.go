@@ -35,7 +35,7 @@ type cfnResource struct {
 }
 
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
-var lambdaAssets = []string{"api", "webhooks", "events", "sender"}
+var lambdaAssets = []string{"api", "webhooks", "events", "sender", "sequences"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values.
@@ -371,11 +371,20 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	scheduleDLQID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "ScheduleDLQ")
 	senderID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "SenderFunction")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
-	// The api and the sender both put schedules (shared/schedule.EventBridge).
+	// The api, the sender and the sequences function put schedules
+	// (shared/schedule.EventBridge).
 	withScheduling := func(env map[string]any) map[string]any {
 		env["SCHEDULER_GROUP"] = ref(groupID)
 		env["SCHEDULER_ROLE_ARN"] = getAtt(schedulerRoleID, "Arn")
 		env["SCHEDULE_DLQ_ARN"] = getAtt(scheduleDLQID, "Arn")
+		return env
+	}
+	// The api and the sequences function start state machine executions.
+	dripArn, _ := machineArns(t, template, "DripStateMachine")
+	automationArn, _ := machineArns(t, template, "AutomationStateMachine")
+	withStateMachines := func(env map[string]any) map[string]any {
+		env["DRIP_STATE_MACHINE_ARN"] = dripArn
+		env["AUTOMATION_STATE_MACHINE_ARN"] = automationArn
 		return env
 	}
 
@@ -384,11 +393,11 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 		timeout int
 		env     map[string]any
 	}{
-		{prefix: "ApiFunction", timeout: 10, env: withScheduling(map[string]any{
+		{prefix: "ApiFunction", timeout: 10, env: withStateMachines(withScheduling(map[string]any{
 			"TABLE_NAME":          ref(tableID),
 			"CURSOR_SECRET_ARN":   ref(cursorSecretID),
 			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
-		})},
+		}))},
 		{prefix: "WebhooksFunction", timeout: 10, env: map[string]any{
 			"TABLE_NAME":           ref(tableID),
 			"CURSOR_SECRET_ARN":    ref(cursorSecretID),
@@ -396,6 +405,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			// The API endpoint has no trailing slash, unlike the stage URL:
 			// providers sign PUBLIC_URL + path.
 			"PUBLIC_URL": getAtt(apiID, "ApiEndpoint"),
+			// Shop events (order.placed, cart.abandoned, ...) go on the bus.
+			"EVENT_BUS_NAME": ref(busID),
 		}},
 		{prefix: "EventsFunction", timeout: 30, env: map[string]any{
 			"EVENT_BUS_NAME": ref(busID),
@@ -409,6 +420,11 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"PUBLIC_URL":   getAtt(apiID, "ApiEndpoint"),
 			"EMAIL_DOMAIN": "",
 		})},
+		{prefix: "SequencesFunction", timeout: 30, env: withStateMachines(withScheduling(map[string]any{
+			"TABLE_NAME":          ref(tableID),
+			"EVENT_BUS_NAME":      ref(busID),
+			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
+		}))},
 	}
 	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(tests) {
 		t.Errorf("got %d functions, want %d", got, len(tests))
@@ -524,15 +540,17 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 	}
 
 	// Every function's role is among the policies checked above, and only
-	// the api, webhooks and sender functions touch the table's items; the
-	// events function only reads its stream, and the sender reads it too.
-	// No other role (Scheduler's) touches the table.
+	// the api, webhooks, sender and sequences functions touch the table's
+	// items; the events function only reads its stream, and the sender
+	// reads it too. No other role (Scheduler's, the state machines') touches
+	// the table.
 	streamActions := []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 	wantDynamoActions := map[string][]string{
-		"ApiFunction":      slices.Sorted(slices.Values(tableActions)),
-		"WebhooksFunction": slices.Sorted(slices.Values(tableActions)),
-		"EventsFunction":   streamActions,
-		"SenderFunction":   slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
+		"ApiFunction":       slices.Sorted(slices.Values(tableActions)),
+		"WebhooksFunction":  slices.Sorted(slices.Values(tableActions)),
+		"EventsFunction":    streamActions,
+		"SenderFunction":    slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
+		"SequencesFunction": slices.Sorted(slices.Values(tableActions)),
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {

@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -39,7 +40,8 @@ var publicRoutes = []publicRoute{
 // credentials, a JSON object keyed by workspace id:
 //
 //	{"<workspace>": {"twilioAuthToken": "...", "metaAppSecret": "...",
-//	  "metaVerifyToken": "...", "snsTopicArn": "<InboundMailTopicArn>", "webChat": true}}
+//	  "metaVerifyToken": "...", "snsTopicArn": "<InboundMailTopicArn>", "webChat": true,
+//	  "eventsSigningSecret": "..."}}
 //
 // The stack only creates it, holding "{}": operators set the real value with
 //
@@ -68,11 +70,15 @@ type webhooksDeps struct {
 	mailBucket      awss3.Bucket
 	// publicURL is the API's base URL without a trailing slash.
 	publicURL *string
+	// bus receives external shop events (order.placed, cart.abandoned,
+	// contact.added_to_list).
+	bus awsevents.EventBus
 }
 
 // newWebhooksFunction creates the Lambda behind the public routes, with the
 // api function's table access, both secrets (the cursor secret also signs
-// web chat visitor tokens) and read access to stored inbound mail only.
+// web chat visitor tokens), read access to stored inbound mail only, and
+// the bus for external events.
 func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webhooksDeps) awslambda.Function {
 	fn := newGoFunction(scope, "WebhooksFunction", goFunction{
 		assetsDir: assetsDir,
@@ -83,9 +89,12 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 			"CURSOR_SECRET_ARN":    deps.cursorSecret.SecretArn(),
 			"PROVIDER_SECRETS_ARN": deps.providerSecrets.SecretArn(),
 			"PUBLIC_URL":           deps.publicURL,
+			"EVENT_BUS_NAME":       deps.bus.EventBusName(),
 		},
 	})
 	grantTableData(fn, deps.table)
+	// events:PutEvents on this bus's ARN only.
+	deps.bus.GrantPutEventsTo(fn, nil)
 	deps.cursorSecret.GrantRead(fn, nil)
 	deps.providerSecrets.GrantRead(fn, nil)
 	// Written out instead of GrantRead, which adds s3:GetObject*, s3:List*

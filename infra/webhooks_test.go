@@ -121,6 +121,7 @@ func TestOutputs(t *testing.T) {
 		"WebhookBaseUrl", "EventBusName", "InboundMailBucket", "InboundMailTopicArn",
 		"InboundMailRuleSetName", "ProviderSecretsArn", "AlarmTopicArn",
 		"SenderFunctionName", "SchedulerGroupName", "SesConfigurationSetName",
+		"DripStateMachineArn", "AutomationStateMachineArn",
 	} {
 		if _, ok := template.Outputs[name]; !ok {
 			t.Errorf("output %s: missing", name)
@@ -143,6 +144,9 @@ func TestOutputs(t *testing.T) {
 		"SenderFunctionName":      "AWS::Lambda::Function",
 		"SchedulerGroupName":      "AWS::Scheduler::ScheduleGroup",
 		"SesConfigurationSetName": "AWS::SES::ConfigurationSet",
+		// Ref of a state machine returns its ARN.
+		"DripStateMachineArn":       "AWS::StepFunctions::StateMachine",
+		"AutomationStateMachineArn": "AWS::StepFunctions::StateMachine",
 	}
 	for name, cfnType := range refOutputs {
 		value, _ := template.Outputs[name].Value.(map[string]any)
