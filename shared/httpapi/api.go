@@ -72,6 +72,8 @@ func (a *API) routes() {
 	a.handle("PATCH /contacts/{contactId}", a.patchContact)
 	a.handle("POST /contacts/{contactId}/opt-out", a.setConsent(inbox.ConsentOptedOut))
 	a.handle("POST /contacts/{contactId}/opt-in", a.setConsent(inbox.ConsentOptedIn))
+	a.handle("GET /contacts/{contactId}/runs", a.listContactRuns)
+	a.handle("POST /contacts/{contactId}/runs/{runId}/cancel", a.cancelRun)
 
 	a.handle("POST /conversations", a.idempotent(a.startConversation))
 	a.handle("GET /conversations", a.listInbox)
@@ -90,6 +92,7 @@ func (a *API) routes() {
 	a.handle("DELETE /conversations/{conversationId}/assignee", a.conversationAction(with(s.Assign, "")))
 	a.handle("PUT /conversations/{conversationId}/labels/{labelId}", a.labelAction(true))
 	a.handle("DELETE /conversations/{conversationId}/labels/{labelId}", a.labelAction(false))
+	a.handle("POST /conversations/{conversationId}/enrollments", a.enrollConversation)
 
 	a.handle("GET /conversations/{conversationId}/messages", a.listMessages)
 	a.handle("POST /conversations/{conversationId}/messages", a.postMessage)
@@ -103,6 +106,20 @@ func (a *API) routes() {
 	a.handle("GET /campaigns/{campaignId}", a.getCampaign)
 	a.handle("PATCH /campaigns/{campaignId}", a.patchCampaign)
 	a.handle("DELETE /campaigns/{campaignId}", a.deleteCampaign)
+	a.handle("POST /campaigns/{campaignId}/enrollments", a.enroll)
+	a.handle("GET /campaigns/{campaignId}/enrollments", a.listEnrollments)
+	a.handle("DELETE /campaigns/{campaignId}/enrollments/{contactId}", a.cancelEnrollment)
+
+	a.handle("GET /automations", a.listAutomations)
+	a.handle("POST /automations", a.idempotent(a.createAutomation))
+	a.handle("GET /automations/{automationId}", a.getAutomation)
+	a.handle("PATCH /automations/{automationId}", a.patchAutomation)
+	a.handle("DELETE /automations/{automationId}", a.deleteAutomation)
+	a.handle("GET /automations/{automationId}/runs", a.listAutomationRuns)
+
+	a.handle("GET /tasks", a.listTasks)
+	a.handle("POST /tasks/{taskId}/done", a.finishTask(inbox.TaskDone))
+	a.handle("POST /tasks/{taskId}/skip", a.finishTask(inbox.TaskSkipped))
 
 	a.handle("GET /labels", a.listLabels)
 	a.handle("POST /labels", a.idempotent(a.createLabel))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"github.com/parley-inbox/parley/shared/httpapi"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -74,6 +76,8 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		"BulkArchiveInput", "AssigneeInput", "OutboundInput", "CommentInput", "LabelInput", "LabelPatch",
 		"ChatSession", "VisitorMessage", "VisitorMessagePage", "VisitorPresence", "ChatMessageInput", "ChatEmailInput",
 		"TwilioMessageForm", "TwilioStatusForm", "TwilioCallForm", "MetaWebhook", "SnsMessage",
+		"Run", "RunsPage", "RunStatus", "StopReason", "Automation", "AutomationInput", "AutomationPatch", "Trigger",
+		"AutomationStep", "ManualTask", "TaskStatus", "EnrollmentInput", "ConversationEnrollmentInput",
 	} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
@@ -119,11 +123,12 @@ var oaPublicOps = map[string]bool{
 	"GET /webhooks/{workspaceId}/meta":             true,
 	"POST /webhooks/{workspaceId}/meta":            true,
 	"POST /webhooks/{workspaceId}/email":           true,
+	"POST /webhooks/{workspaceId}/events":          true,
 }
 
 func TestOpenAPIOperations(t *testing.T) {
 	doc := loadOpenAPI(t)
-	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "campaigns": true, "webchat": true, "webhooks": true}
+	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "campaigns": true, "automations": true, "tasks": true, "webchat": true, "webhooks": true}
 	ids := map[string]string{}
 	counts := map[oaKind]int{}
 	public := map[string]bool{}
@@ -254,8 +259,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 44 || counts[oaChat]+counts[oaSession] != 5 || counts[oaWebhook] != 6 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 44, 5 and 6",
+	if counts[oaSPA]+counts[oaDoc] != 59 || counts[oaChat]+counts[oaSession] != 5 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 59, 5 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession], counts[oaWebhook])
 	}
 	for op := range public {
@@ -266,6 +271,35 @@ func TestOpenAPIOperations(t *testing.T) {
 	for op := range oaPublicOps {
 		if !public[op] {
 			t.Errorf("%s: want it documented as public (security: [])", op)
+		}
+	}
+}
+
+// oaNobody refuses every token.
+type oaNobody struct{}
+
+func (oaNobody) Authenticate(*http.Request) (inbox.Actor, error) {
+	return inbox.Actor{}, inbox.Errorf(inbox.KindUnauthorized, "no token")
+}
+
+// TestOpenAPIOperationsAreServed checks that the API's mux has a route for
+// every operation the document lists: the caller reaches the route's
+// authentication (401) rather than the catch-all 404.
+func TestOpenAPIOperationsAreServed(t *testing.T) {
+	doc := loadOpenAPI(t)
+	api := httpapi.New(nil, nil, oaNobody{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	param := regexp.MustCompile(`\{[^}]+\}`)
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			if oaKindOf(method, path) != oaSPA {
+				continue // GET /openapi.json is public; the chat and webhook routes are served by other handlers
+			}
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, httptest.NewRequest(method, param.ReplaceAllString(path, oaContact), nil))
+			var p httpapi.Problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusUnauthorized || p.Code != string(inbox.KindUnauthorized) {
+				t.Errorf("%s %s: got %d %s, want the route's 401", method, path, rec.Code, rec.Body)
+			}
 		}
 	}
 }
@@ -629,7 +663,80 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"POST /conversations/" + conv2.ID + "/messages/" + sentSMS.ID + "/cancel": problem(404, "not_found"),
 		"PATCH /conversations/" + conv2.ID + "/messages/" + sentSMS.ID:            problem(400, "invalid"),
 	}
-	for _, set := range []map[string]oaSample{samples, more, outSamples} {
+	// Sequences: drip enrollments, automations and their runs, manual
+	// actions, and the messages runs create.
+	campaign := &inbox.Campaign{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Name: "Welcome", CreatedAt: now, UpdatedAt: now,
+		Steps: []inbox.DripStep{{Channel: inbox.ChannelSMS, Body: "Welcome!"}, {AfterMinutes: 1440, Channel: inbox.ChannelWhatsApp, Template: &inbox.Template{Name: "order_update", Language: "en_US", Params: []string{"1", "2"}}}}}
+	nextAt := now.Add(24 * time.Hour)
+	enrolled := &inbox.Run{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Kind: inbox.SequenceDrip, SequenceID: campaign.ID, SequenceName: campaign.Name,
+		ContactID: contact.ID, ConversationID: conv.ID, Status: inbox.RunStarted, Step: 1, StepsDone: 1, NextAt: &nextAt, Steps: campaign.Steps,
+		Execution: inbox.ExecutionName(inbox.SequenceDrip, "01J9ZQ5E1B2C3D4E5F6G7H8J9K"), StartedBy: "user-1", StartedAt: now, UpdatedAt: now}
+	canceledRun := *enrolled
+	canceledRun.Status, canceledRun.Reason, canceledRun.NextAt, canceledRun.EndedAt = inbox.RunExited, inbox.StopCanceled, nil, &now
+	automation := &inbox.Automation{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Name: "Abandoned cart", Enabled: true,
+		Trigger: inbox.Trigger{Type: inbox.TriggerCartAbandoned}, CreatedAt: now, UpdatedAt: now, Version: 2,
+		Steps: []inbox.AutomationStep{
+			{Type: inbox.StepDelay, Minutes: 60},
+			{Type: inbox.StepMessage, Mode: inbox.ModeSendNow, Channel: inbox.ChannelSMS, Body: "You left something behind"},
+			{Type: inbox.StepMessage, Mode: inbox.ModeSchedule, Minutes: 120, Channel: inbox.ChannelEmail, Body: "Still thinking?", Attachments: []inbox.Attachment{{URL: "https://cdn.example.com/cart.png", ContentType: "image/png"}}},
+			{Type: inbox.StepMessage, Mode: inbox.ModeDraft, Channel: inbox.ChannelWhatsApp, Template: &inbox.Template{Name: "order_update", Params: []string{"1", "2"}}},
+			{Type: inbox.StepLabel, Add: []string{oaLabel}},
+			{Type: inbox.StepTag, Add: []string{"cart"}, Remove: []string{"browsing"}},
+			{Type: inbox.StepAssign, AssigneeID: "user-1"},
+			{Type: inbox.StepManual, Action: inbox.ManualCall, Instructions: "Call about the cart", AssigneeID: "user-1"},
+		}}
+	keyword := &inbox.Automation{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Name: "Keyword", Trigger: inbox.Trigger{Type: inbox.TriggerKeyword, Keyword: "PROMO"},
+		Steps: []inbox.AutomationStep{{Type: inbox.StepAssign}}, CreatedAt: now, UpdatedAt: now}
+	tagged := &inbox.Automation{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Name: "Subscribed", Trigger: inbox.Trigger{Type: inbox.TriggerSubscribed, Channel: inbox.ChannelSMS},
+		Steps: []inbox.AutomationStep{{Type: inbox.StepManual, Action: inbox.ManualMessage, Instructions: "Say hello"}}, CreatedAt: now, UpdatedAt: now}
+	triggered := now.Add(-time.Minute)
+	autoRun := &inbox.Run{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, Kind: inbox.SequenceAutomation, SequenceID: automation.ID, SequenceName: automation.Name,
+		ContactID: contact.ID, Status: inbox.RunStarted, Step: 7, StepsDone: 5, LastError: "step 5 skipped: label not found",
+		Trigger: inbox.TriggerCartAbandoned, TriggerEventID: "ext-0123456789abcdef", TriggeredAt: &triggered, Reference: "cart-42", TaskID: inbox.NewID(now),
+		Execution: "auto-x", StartedBy: "automation", StartedAt: now, UpdatedAt: now}
+	converted := *autoRun
+	converted.Status, converted.Reason, converted.TaskID, converted.EndedAt = inbox.RunConverted, inbox.StopConverted, "", &now
+	counts := map[inbox.RunStatus]int{inbox.RunStarted: 1, inbox.RunConverted: 1, inbox.RunExited: 0, inbox.RunCompleted: 3}
+	task := &inbox.ManualTask{ID: autoRun.TaskID, WorkspaceID: oaWorkspace, AssigneeID: "user-1", Action: inbox.ManualCall, Instructions: "Call about the cart",
+		Status: inbox.TaskOpen, AutomationID: automation.ID, AutomationName: automation.Name, RunID: autoRun.ID, Step: 7, ContactID: contact.ID,
+		ConversationID: conv.ID, Token: "secret", CreatedAt: now}
+	unassigned := *task
+	unassigned.ID, unassigned.AssigneeID, unassigned.ConversationID = inbox.NewID(now), inbox.Unassigned, ""
+	done := *task
+	done.Status, done.DoneAt, done.DoneBy = inbox.TaskDone, &now, "user-1"
+	skipped := *task
+	skipped.Status, skipped.DoneAt, skipped.DoneBy = inbox.TaskSkipped, &now, "user-1"
+	draft := outMsg(inbox.ChannelSMS, inbox.MessageDraft)
+	draft.Automated, draft.RunID = true, autoRun.ID
+	fromRun := outMsg(inbox.ChannelSMS, inbox.MessageSent)
+	fromRun.Automated, fromRun.RunID = true, enrolled.ID
+	enrollments := "/campaigns/" + campaign.ID + "/enrollments"
+	seqSamples := map[string]oaSample{
+		"POST " + enrollments:                                               jsonOK(201, enrolled),
+		"GET " + enrollments:                                                jsonOK(200, inbox.RunsPage{Page: inbox.Page[*inbox.Run]{Items: []*inbox.Run{enrolled}, NextCursor: "abc"}, Counts: counts}),
+		"DELETE " + enrollments + "/" + contact.ID:                          jsonOK(200, &canceledRun),
+		"POST /conversations/" + conv.ID + "/enrollments":                   jsonOK(200, enrolled),
+		"POST /campaigns/" + oaLabel + "/enrollments":                       problem(503, "unavailable"),
+		"POST /conversations/" + conv2.ID + "/enrollments":                  problem(409, "conflict"),
+		"GET /campaigns/" + oaLabel + "/enrollments":                        problem(404, "not_found"),
+		"DELETE /campaigns/" + campaign.ID:                                  problem(409, "conflict"),
+		"GET /automations":                                                  jsonOK(200, map[string]any{"items": []*inbox.Automation{automation, keyword, tagged}}),
+		"POST /automations":                                                 jsonOK(201, automation),
+		"GET /automations/" + automation.ID:                                 jsonOK(200, automation),
+		"PATCH /automations/" + automation.ID:                               jsonOK(200, keyword),
+		"DELETE /automations/" + automation.ID:                              {status: 204},
+		"DELETE /automations/" + keyword.ID:                                 problem(409, "conflict"),
+		"GET /automations/" + automation.ID + "/runs":                       jsonOK(200, inbox.RunsPage{Page: inbox.Page[*inbox.Run]{Items: []*inbox.Run{autoRun, &converted}}, Counts: counts}),
+		"GET /contacts/" + contact.ID + "/runs":                             jsonOK(200, map[string]any{"items": []*inbox.Run{enrolled, &canceledRun, autoRun, &converted}}),
+		"POST /contacts/" + contact.ID + "/runs/" + enrolled.ID + "/cancel": jsonOK(200, &canceledRun),
+		"GET /tasks":                                  jsonOK(200, inbox.Page[*inbox.ManualTask]{Items: []*inbox.ManualTask{task, &unassigned}, NextCursor: "abc"}),
+		"POST /tasks/" + task.ID + "/done":            jsonOK(200, &done),
+		"POST /tasks/" + task.ID + "/skip":            jsonOK(200, &skipped),
+		"POST /tasks/" + unassigned.ID + "/done":      problem(403, "forbidden"),
+		"POST /tasks/" + unassigned.ID + "/skip":      problem(409, "conflict"),
+		"GET /conversations/" + conv.ID + "/messages": jsonOK(200, inbox.Page[*inbox.Message]{Items: []*inbox.Message{draft, fromRun}}),
+	}
+	for _, set := range []map[string]oaSample{samples, more, outSamples, seqSamples} {
 		srv := oaServe(t, set)
 		for key := range set {
 			method, path, _ := strings.Cut(key, " ")
@@ -696,6 +803,44 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 			m["sendAt"] = "next tuesday"
 			return m
 		}()),
+		// Sequences.
+		"POST " + enrollments: jsonOK(201, func() map[string]any {
+			m := oaToMap(t, enrolled)
+			m["status"] = "paused"
+			return m
+		}()),
+		"GET " + enrollments:                          jsonOK(200, inbox.Page[*inbox.Run]{Items: []*inbox.Run{enrolled}}), // no counts
+		"GET /automations/" + automation.ID + "/runs": jsonOK(200, inbox.RunsPage{Page: inbox.Page[*inbox.Run]{Items: []*inbox.Run{}}, Counts: map[inbox.RunStatus]int{inbox.RunStarted: 1, "paused": 2}}),
+		"GET /automations/" + automation.ID: jsonOK(200, func() map[string]any {
+			m := oaToMap(t, automation)
+			m["trigger"] = map[string]any{"type": "contact.deleted"}
+			return m
+		}()),
+		"PATCH /automations/" + automation.ID: jsonOK(200, func() map[string]any {
+			m := oaToMap(t, automation)
+			m["steps"] = []any{map[string]any{"type": "message", "mode": "later", "channel": "sms", "body": "x"}}
+			return m
+		}()),
+		"GET /contacts/" + contact.ID + "/runs": jsonOK(200, map[string]any{"items": []any{func() map[string]any {
+			m := oaToMap(t, &canceledRun)
+			m["reason"] = "bored"
+			return m
+		}()}}),
+		"POST /tasks/" + task.ID + "/done": jsonOK(200, func() map[string]any {
+			m := oaToMap(t, &done)
+			m["status"] = "finished"
+			return m
+		}()),
+		"GET /tasks": jsonOK(200, map[string]any{"items": []any{func() map[string]any {
+			m := oaToMap(t, task)
+			delete(m, "runId")
+			return m
+		}()}}),
+		"GET /conversations/" + conv.ID + "/messages": jsonOK(200, map[string]any{"items": []any{func() map[string]any {
+			m := oaToMap(t, draft)
+			m["runId"] = "run-1"
+			return m
+		}()}}),
 	}
 	srv := oaServe(t, bad)
 	for key := range bad {
@@ -777,6 +922,26 @@ func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 		{"POST", "/contacts", `{"name":"Ada","dnd":{"sms":true}}`, true},
 		{"POST", "/contacts", `{"name":"Ada","dnd":{"fax":true}}`, false},
 		{"PATCH", "/contacts/" + oaContact, `{"dnd":{"sms":false,"whatsapp":true}}`, true},
+		// Sequences.
+		{"POST", "/campaigns/" + oaLabel + "/enrollments", `{"contactId":"` + oaContact + `"}`, true},
+		{"POST", "/campaigns/" + oaLabel + "/enrollments", `{}`, false},
+		{"POST", "/campaigns/" + oaLabel + "/enrollments", `{"contactId":"` + oaContact + `","campaignId":"` + oaLabel + `"}`, false},
+		{"POST", "/conversations/" + oaConv + "/enrollments", `{"campaignId":"` + oaLabel + `"}`, true},
+		{"POST", "/conversations/" + oaConv + "/enrollments", `{"contactId":"` + oaContact + `"}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"delay","minutes":60},` +
+			`{"type":"message","mode":"send_now","channel":"sms","body":"Hi"},{"type":"message","mode":"schedule","minutes":5,"channel":"whatsapp","template":{"name":"order_update","params":["1","2"]}},` +
+			`{"type":"label","add":["` + oaLabel + `"]},{"type":"tag","remove":["cart"]},{"type":"assign","assigneeId":"user-1"},{"type":"manual","action":"call","instructions":"Call them"}]}`, true},
+		{"POST", "/automations", `{"name":"Promo","enabled":false,"trigger":{"type":"message.keyword","keyword":"PROMO"},"steps":[{"type":"message","mode":"draft","channel":"email","body":"Hi"}]}`, true},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.emptied"},"steps":[{"type":"delay","minutes":60}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"wait","minutes":60}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"delay","minutes":0}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"later","channel":"sms","body":"Hi"}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"manual","action":"email","instructions":"x"}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"delay","minutes":60,"hours":1}]}`, false},
+		{"PATCH", "/automations/" + oaLabel, `{"enabled":false}`, true},
+		{"PATCH", "/automations/" + oaLabel, `{"enabled":"no"}`, false},
+		{"PATCH", "/automations/" + oaLabel, `{"trigger":{"type":"contact.tagged","tag":"vip","when":"now"}}`, false},
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))

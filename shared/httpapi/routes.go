@@ -479,3 +479,178 @@ func (a *API) deleteCampaign(w http.ResponseWriter, r *http.Request, actor inbox
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// ---- drip enrollments ----
+
+func (a *API) enroll(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in struct {
+		ContactID string `json:"contactId"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	run, created, err := a.svc.ApplyCampaign(r.Context(), actor, r.PathValue("campaignId"), in.ContactID)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, run)
+	return nil
+}
+
+func (a *API) enrollConversation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in struct {
+		CampaignID string `json:"campaignId"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	run, created, err := a.svc.ApplyCampaignToConversation(r.Context(), actor, r.PathValue("conversationId"), in.CampaignID)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, run)
+	return nil
+}
+
+func (a *API) listEnrollments(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.Enrollments(r.Context(), actor, r.PathValue("campaignId"), inbox.RunStatus(r.URL.Query().Get("status")), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	run, err := a.svc.CancelEnrollment(r.Context(), actor, r.PathValue("campaignId"), r.PathValue("contactId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+// ---- automations ----
+
+func (a *API) listAutomations(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	list, err := a.svc.Automations(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, items[*inbox.Automation]{Items: list})
+	return nil
+}
+
+func (a *API) createAutomation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.AutomationInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	au, err := a.svc.CreateAutomation(r.Context(), actor, in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, au)
+	return nil
+}
+
+func (a *API) getAutomation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	au, err := a.svc.GetAutomation(r.Context(), actor, r.PathValue("automationId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, au)
+	return nil
+}
+
+func (a *API) patchAutomation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.AutomationPatch
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	au, err := a.svc.UpdateAutomation(r.Context(), actor, r.PathValue("automationId"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, au)
+	return nil
+}
+
+func (a *API) deleteAutomation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	if err := a.svc.DeleteAutomation(r.Context(), actor, r.PathValue("automationId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listAutomationRuns(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.AutomationRuns(r.Context(), actor, r.PathValue("automationId"), inbox.RunStatus(r.URL.Query().Get("status")), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// ---- a contact's runs ----
+
+func (a *API) listContactRuns(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	runs, err := a.svc.ContactRuns(r.Context(), actor, r.PathValue("contactId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, items[*inbox.Run]{Items: runs})
+	return nil
+}
+
+func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	run, err := a.svc.CancelRun(r.Context(), actor, r.PathValue("contactId"), r.PathValue("runId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, run)
+	return nil
+}
+
+// ---- manual actions ----
+
+func (a *API) listTasks(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.Tasks(r.Context(), actor, r.URL.Query().Get("assignee"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (a *API) finishTask(status inbox.TaskStatus) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+		t, err := a.svc.FinishTask(r.Context(), actor, r.PathValue("taskId"), status)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, t)
+		return nil
+	}
+}
