@@ -100,6 +100,11 @@ func Events(c Change) ([]inbox.Event, error) {
 		e := base
 		e.ConversationID, _ = conversationOf(pk)
 		e.MessageID, e.ContactID, e.Channel, e.Kind, e.Status = after.ID, after.ContactID, after.Channel, after.Kind, after.Status
+		if c.Old == nil && !after.CreatedAt.IsZero() {
+			// Stream times have whole seconds; a reply must order against
+			// a drip applied a moment before it.
+			e.OccurredAt = after.CreatedAt.UTC()
+		}
 		switch {
 		case c.Old == nil && after.Direction == inbox.DirectionIn:
 			e.Body = inbox.Preview(after.Body)

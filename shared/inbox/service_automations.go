@@ -179,6 +179,7 @@ func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState,
 		case StepDelay:
 			st.WaitUntil, st.Next, p.nextAt = now.Add(time.Duration(step.Minutes)*time.Minute), NextWait, now.Add(time.Duration(step.Minutes)*time.Minute)
 			st.Step++
+			p.done++
 			return st, s.recordProgress(ctx, rc.run, st, p, false)
 		case StepManual:
 			st.Next = NextManual

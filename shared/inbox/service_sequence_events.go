@@ -162,13 +162,15 @@ func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, i
 	if len(in.Reference) > maxExternalIDLen {
 		return Event{}, Invalid("reference", "reference is at most %d characters", maxExternalIDLen)
 	}
+	// Required: with the id it names the run an event starts, so a
+	// redelivery finds the same run.
+	if in.OccurredAt == nil {
+		return Event{}, Invalid("occurredAt", "occurredAt is required: when the order, cart or list change happened")
+	}
 	now := s.now()
-	at := now
-	if in.OccurredAt != nil {
-		at = in.OccurredAt.UTC()
-		if at.After(now.Add(5*time.Minute)) || at.Before(now.Add(-7*24*time.Hour)) {
-			return Event{}, Invalid("occurredAt", "occurredAt must be within the last 7 days and not in the future")
-		}
+	at := in.OccurredAt.UTC()
+	if at.After(now.Add(5*time.Minute)) || at.Before(now.Add(-7*24*time.Hour)) {
+		return Event{}, Invalid("occurredAt", "occurredAt must be within the last 7 days and not in the future")
 	}
 	contact, err := s.externalContact(ctx, workspaceID, in.Contact)
 	if err != nil {
