@@ -66,7 +66,9 @@ func coldStart(fn string, runs int) (time.Duration, error) {
 			"PROVIDER_SECRETS_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:providers",
 			"PUBLIC_URL=https://api.parley.example", "EVENT_BUS_NAME=parley-events",
 			"SCHEDULER_GROUP=parley", "SCHEDULER_ROLE_ARN=arn:aws:iam::123456789012:role/scheduler",
-			"SENDER_FUNCTION_ARN=arn:aws:lambda:us-east-1:123456789012:function:sender")
+			"SENDER_FUNCTION_ARN=arn:aws:lambda:us-east-1:123456789012:function:sender",
+			"DRIP_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:drip",
+			"AUTOMATION_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:automation")
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
 			return 0, err

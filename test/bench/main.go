@@ -57,6 +57,8 @@ type bench struct {
 	hooks http.Handler
 	token string
 	rows  []row
+	// over counts budgets broken outside the table.
+	over int
 }
 
 type row struct {
@@ -143,7 +145,11 @@ func main() {
 		b.measure(fmt.Sprintf("GET /conversations?unread=true (of %d)", size), 0, 0, "GET", "/conversations?limit=25&unread=true", nil)
 	}
 	b.print()
+	b.benchDrips(ctx, client, "bench", 50)
 	printBinarySizes()
+	if b.over > 0 {
+		os.Exit(1)
+	}
 }
 
 // seedConversations starts n conversations with one inbound-looking message
@@ -347,7 +353,7 @@ func printBinarySizes() {
 	root, err := dynamolocal.RepoRoot()
 	check(err)
 	fmt.Println("\nLambda functions (bootstrap for linux/arm64, -tags lambda.norpc, stripped):")
-	for _, fn := range []string{"api", "webhooks", "events", "sender"} {
+	for _, fn := range []string{"api", "webhooks", "events", "sender", "sequences"} {
 		out := filepath.Join(os.TempDir(), "parley-bench-"+fn)
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
 		cmd.Dir = root

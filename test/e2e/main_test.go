@@ -170,7 +170,8 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 	cmd.Dir = root
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(environWithout("PARLEY_"),
-		"PARLEY_ADDR="+addr, "PARLEY_DATA_DIR="+dataDir, "PARLEY_IN_MEMORY=1", "PARLEY_TABLE=parley")
+		"PARLEY_ADDR="+addr, "PARLEY_DATA_DIR="+dataDir, "PARLEY_IN_MEMORY=1", "PARLEY_TABLE=parley",
+		fmt.Sprintf("PARLEY_TIME_SCALE=%d", timeScale))
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err
@@ -223,6 +224,8 @@ func writeProviders(dataDir string) error {
 		MetaVerifyToken: metaVerifyToken,
 		SNSTopicARN:     snsTopicARN,
 		WebChat:         true,
+
+		EventsSigningSecret: eventsSigningSecret,
 	}
 	raw, err := json.MarshalIndent(providers.Set{demoWS: creds, settingsWS: creds}, "", "  ")
 	if err != nil {
