@@ -78,13 +78,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		h.Log.InfoContext(r.Context(), "webhook refused", "path", r.URL.Path, "status", status, "err", err)
 	}
-	problem := map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": string(inbox.ErrorKind(err))}
-	if e != nil && e.Field != "" && status < 500 {
-		problem["field"] = e.Field
-	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": string(inbox.ErrorKind(err))})
 }
 
 // Handler serves the webhook and web chat routes.
