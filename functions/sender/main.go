@@ -23,7 +23,6 @@ import (
 	"github.com/parley-inbox/parley/shared/meta"
 	"github.com/parley-inbox/parley/shared/providers"
 	"github.com/parley-inbox/parley/shared/schedule"
-	"github.com/parley-inbox/parley/shared/secrets"
 	"github.com/parley-inbox/parley/shared/twilio"
 )
 
@@ -34,9 +33,7 @@ func main() {
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
-	raw, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
-	config.Must(log, "provider secrets", err)
-	creds, err := providers.Parse(raw)
+	creds, err := providers.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
 	config.Must(log, "provider secrets", err)
 
 	// The sender pages no lists for clients, so its cursors need no secret.

@@ -19,7 +19,6 @@ import (
 
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/dynamo"
-	"github.com/parley-inbox/parley/shared/email"
 	"github.com/parley-inbox/parley/shared/eventbus"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/objectstore"
@@ -38,22 +37,12 @@ func main() {
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	key, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
 	config.Must(log, "cursor secret", err)
-	raw, err := secrets.Value(ctx, sm, cfg.ProviderSecretsARN)
-	config.Must(log, "provider secrets", err)
-	providers, err := providers.Parse(raw)
+	creds, err := providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
 	config.Must(log, "provider secrets", err)
 
-	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)
-	client := &http.Client{Timeout: 5 * time.Second}
 	hooks := &webhooks.Handler{
-		Service: inbox.NewService(store), Credentials: providers, PublicURL: cfg.PublicURL, Log: log,
-		Email: &webhooks.EmailIntake{
-			Certs:   &email.HTTPCerts{Client: client},
-			Objects: objectstore.S3{Client: s3.NewFromConfig(awsCfg)},
-			HTTP:    client, ConfirmSubscriptions: true,
-			// infra/email.go stores each workspace's mail under inbound/<ws>/.
-			KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" },
-		},
+		Service: inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)), Credentials: creds, PublicURL: cfg.PublicURL, Log: log,
+		Email:  webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second}),
 		Chat:   &webhooks.Chat{Key: key},
 		Events: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName},
 	}

@@ -4,6 +4,7 @@
 package providers
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/parley-inbox/parley/shared/email"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/meta"
+	"github.com/parley-inbox/parley/shared/secrets"
 	"github.com/parley-inbox/parley/shared/twilio"
 )
 
@@ -53,6 +55,16 @@ func Parse(raw []byte) (Set, error) {
 		return nil, fmt.Errorf("provider credentials: %w", err)
 	}
 	return set, nil
+}
+
+// Fetch reads the credential document from Secrets Manager (in AWS), once
+// at cold start.
+func Fetch(ctx context.Context, api secrets.API, arn string) (Set, error) {
+	raw, err := secrets.Value(ctx, api, arn)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw)
 }
 
 // Load reads a credential document from a file.

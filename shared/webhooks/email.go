@@ -24,6 +24,14 @@ type EmailIntake struct {
 	HTTP      *http.Client
 }
 
+// S3EmailIntake is the intake in AWS: SNS certificates fetched over
+// HTTPS, mail read from the bucket where SES stores each workspace's
+// messages under inbound/<ws>/ (infra/email.go), subscriptions confirmed.
+func S3EmailIntake(objects objectstore.Getter, client *http.Client) *EmailIntake {
+	return &EmailIntake{Certs: &email.HTTPCerts{Client: client}, Objects: objects, HTTP: client, ConfirmSubscriptions: true,
+		KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" }}
+}
+
 func (h *Handler) email(w http.ResponseWriter, r *http.Request) {
 	creds, err := h.credentials(r)
 	if err != nil {
