@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 // defaultStateMachinesDir holds the Amazon States Language definitions,
@@ -27,18 +29,13 @@ const defaultStateMachinesDir = "../statemachines"
 // name their Lambda tasks' FunctionName with.
 const sequencesFunctionArnKey = "SequencesFunctionArn"
 
-// sequenceTriggers are the domain events (inbox.EventType, the detail-type
-// on the bus) that start automation runs or end drip enrollments (a reply,
-// an opt-out). Keep them in step with shared/inbox by hand.
-var sequenceTriggers = []string{
-	"contact.tagged",
-	"contact.opted_in",
-	"contact.opted_out",
-	"conversation.created",
-	"message.received",
-	"order.placed",
-	"cart.abandoned",
-	"contact.added_to_list",
+// sequenceTriggers are the detail-types the sequences function acts on.
+func sequenceTriggers() []string {
+	out := make([]string, len(inbox.SequenceEvents))
+	for i, e := range inbox.SequenceEvents {
+		out[i] = string(e)
+	}
+	return out
 }
 
 // sequencesDeps is what the sequences function reads.
@@ -110,7 +107,7 @@ func newSequences(stack awscdk.Stack, assetsDir string, deps sequencesDeps) *seq
 		EventPattern: &awsevents.EventPattern{
 			// eventbus.Source, for domain and external events alike.
 			Source:     jsii.Strings("parley"),
-			DetailType: jsii.Strings(sequenceTriggers...),
+			DetailType: jsii.Strings(sequenceTriggers()...),
 		},
 		// EventBridge's own maximums: retry for a day before the DLQ.
 		Targets: &[]awsevents.IRuleTarget{

@@ -25,6 +25,13 @@ const (
 	EventContactAddedToList EventType = "contact.added_to_list"
 )
 
+// SequenceEvents are the events HandleEvent acts on: triggers, replies,
+// opt-outs, purchases. The stack's bus rule delivers exactly these.
+var SequenceEvents = []EventType{
+	EventContactTagged, EventContactOptedIn, EventContactOptedOut, EventConversationCreated,
+	EventMessageReceived, EventOrderPlaced, EventCartAbandoned, EventContactAddedToList,
+}
+
 // Event is something that happened in a workspace. Fields that do not apply
 // to a type are empty.
 type Event struct {

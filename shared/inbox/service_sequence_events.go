@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,7 +16,7 @@ import (
 // to the automations it triggers. Events arrive at least once and in any
 // order; every effect is idempotent.
 func (s *Service) HandleEvent(ctx context.Context, e Event) error {
-	if e.ContactID == "" || e.WorkspaceID == "" {
+	if e.ContactID == "" || e.WorkspaceID == "" || !slices.Contains(SequenceEvents, e.Type) {
 		return nil
 	}
 	runs, err := s.Store.ContactRuns(ctx, e.WorkspaceID, e.ContactID)
