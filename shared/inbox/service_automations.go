@@ -227,15 +227,15 @@ func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState,
 			})
 		case StepLabel, StepAssign:
 			err = s.runEffect(&p, st.Step, func() error {
-				conv, _, err := s.conversationFor(ctx, rc.contact)
+				convID, err := s.runConversation(ctx, rc.run, rc.contact)
 				if err != nil {
 					return err
 				}
 				if step.Type == StepAssign {
-					_, err = s.Assign(ctx, automationActor(st.WorkspaceID), conv.ID, step.AssigneeID)
+					_, err = s.Assign(ctx, automationActor(st.WorkspaceID), convID, step.AssigneeID)
 					return err
 				}
-				_, err = s.mutateConversation(ctx, automationActor(st.WorkspaceID), conv.ID, func(c *Conversation) error {
+				_, err = s.mutateConversation(ctx, automationActor(st.WorkspaceID), convID, func(c *Conversation) error {
 					for _, l := range step.Add {
 						c.Labels = appendUnique(c.Labels, l)
 					}

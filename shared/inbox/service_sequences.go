@@ -85,13 +85,11 @@ func (s *Service) ApplyCampaignToConversation(ctx context.Context, actor Actor, 
 	if err != nil {
 		return nil, false, err
 	}
-	if !ValidID(campaignID) {
+	run, created, err := s.ApplyCampaign(ctx, actor, campaignID, conv.ContactID)
+	if IsKind(err, KindNotFound) { // the campaign: a field of this request
 		return nil, false, Invalid("campaignId", "campaign %q does not exist", campaignID)
 	}
-	if _, err := s.Store.GetCampaign(ctx, actor.WorkspaceID, campaignID); IsKind(err, KindNotFound) {
-		return nil, false, Invalid("campaignId", "campaign %q does not exist", campaignID)
-	}
-	return s.ApplyCampaign(ctx, actor, campaignID, conv.ContactID)
+	return run, created, err
 }
 
 func (s *Service) existingContact(ctx context.Context, workspaceID, id string) (*Contact, error) {
@@ -243,13 +241,27 @@ type runProgress struct {
 	nextAt    time.Time
 }
 
-// recordProgress moves the run item to step st.Step. A retried invocation
-// finds the run already there and changes nothing.
+// recordProgress moves the run item to step st.Step, starting from r as
+// the step read it and re-reading only after losing a race (to an end of
+// the run). A retried invocation finds the run already there and changes
+// nothing.
 func (s *Service) recordProgress(ctx context.Context, r *Run, st RunState, p runProgress, last bool) error {
+	fresh := true
 	return retryOnConflict(func() error {
-		cur, err := s.Store.GetRun(ctx, r.WorkspaceID, r.ContactID, r.ID)
-		if err != nil || !cur.Active() {
-			return err
+		cur := r
+		if !fresh {
+			var err error
+			if cur, err = s.Store.GetRun(ctx, r.WorkspaceID, r.ContactID, r.ID); err != nil {
+				return err
+			}
+		}
+		fresh = false
+		if !cur.Active() {
+			return nil
+		}
+		cur = ptr(*cur)
+		if cur.ConversationID == "" {
+			cur.ConversationID = r.ConversationID // a thread this step started
 		}
 		if cur.Step < st.Step || (cur.Step == st.Step && last) {
 			cur.Step = st.Step
@@ -273,6 +285,8 @@ func (s *Service) recordProgress(ctx context.Context, r *Run, st RunState, p run
 		return nil
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func finished(st RunState) RunState {
 	st.Next, st.Manual = NextDone, nil
@@ -364,7 +378,7 @@ func (s *Service) RunDripStep(ctx context.Context, st RunState) (RunState, error
 // agent's, under a key unique to the run and step so a retried step
 // creates it once. A draft waits there for an agent.
 func (s *Service) createRunMessage(ctx context.Context, r *Run, contact *Contact, step int, in OutboundInput, draft bool) (*Message, error) {
-	conv, _, err := s.conversationFor(ctx, contact)
+	convID, err := s.runConversation(ctx, r, contact)
 	if err != nil {
 		return nil, err
 	}
@@ -383,11 +397,26 @@ func (s *Service) createRunMessage(ctx context.Context, r *Run, contact *Contact
 		}
 		return m, nil
 	}
-	m, _, err := s.appendMessage(ctx, automationActor(r.WorkspaceID), conv.ID, build, fmt.Sprintf("run\x00%s\x00%d", r.ID, step))
+	m, _, err := s.appendMessage(ctx, automationActor(r.WorkspaceID), convID, build, fmt.Sprintf("run\x00%s\x00%d", r.ID, step))
 	if err != nil || m.Status != MessageScheduled {
 		return m, err
 	}
 	return m, s.schedule(ctx, m)
+}
+
+// runConversation is the contact's thread, started if they have none yet;
+// the run records it (saved with the step's progress).
+func (s *Service) runConversation(ctx context.Context, r *Run, contact *Contact) (string, error) {
+	id := contact.ConversationID
+	if id == "" {
+		conv, _, err := s.conversationFor(ctx, contact)
+		if err != nil {
+			return "", err
+		}
+		id = conv.ID
+	}
+	r.ConversationID = id
+	return id, nil
 }
 
 // skipped explains a step that could not take effect.

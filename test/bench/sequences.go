@@ -86,12 +86,6 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 	for _, r := range page.Items {
 		msgs, err := b.svc.Store.ListMessages(ctx, localstack.DemoWorkspace, r.ConversationID, inbox.PageRequest{Limit: 10})
 		check(err)
-		if r.ConversationID == "" {
-			c, err := b.svc.Store.GetContact(ctx, localstack.DemoWorkspace, r.ContactID)
-			check(err)
-			msgs, err = b.svc.Store.ListMessages(ctx, localstack.DemoWorkspace, c.ConversationID, inbox.PageRequest{Limit: 10})
-			check(err)
-		}
 		for _, msg := range msgs.Items {
 			if msg.RunID == r.ID && msg.Status == inbox.MessageQueued {
 				_, err := b.svc.Deliver(dynamo.WithMeter(ctx, &sends), localstack.DemoWorkspace, inbox.ProviderRef{ConversationID: msg.ConversationID, MessageID: msg.ID})

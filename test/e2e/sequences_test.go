@@ -161,10 +161,10 @@ func TestDripSendsThreeStepsOnSchedule(t *testing.T) {
 	}
 
 	done := waitRun(t, contact.ID, campaign, "completed", 30*time.Second)
-	if done.StepsDone != 3 {
-		t.Errorf("completed enrollment: %+v, want 3 steps done", done)
-	}
 	conv := getContact(t, tok.agent, contact.ID).ConversationID
+	if done.StepsDone != 3 || done.ConversationID != conv {
+		t.Errorf("completed enrollment: %+v, want 3 steps done in thread %s", done, conv)
+	}
 	sent := outbound(listMessages(t, tok.agent, conv, ""))
 	if len(sent) != 3 {
 		t.Fatalf("the thread has %d outbound messages, want the 3 steps: %+v", len(sent), sent)
@@ -211,7 +211,7 @@ func TestDripReplyCancelsTheRest(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// wantActive: the second step is due a day after applying (about 29 s here).
+	// Still running: the second step is due a day after applying (about 29 s here).
 	if r, _ := contactRun(t, contact.ID, campaign); r.Status != "started" || r.Step != 1 {
 		t.Fatalf("after the first step: %+v", r)
 	}
@@ -437,8 +437,7 @@ func TestManualActionBlocksItsRun(t *testing.T) {
 	if c := getContact(t, tok.agent, contact.ID); containsStr(c.Tags, done) {
 		t.Fatal("the step after the manual action ran before the task was done")
 	}
-	// Someone else's queue is not the admin's to browse by default, and an
-	// unknown task is 404.
+	// An unknown task is 404.
 	wantProblem(t, do(t, "POST", "/tasks/"+ulidLike()+"/done", tok.agent, nil), http.StatusNotFound, "not_found", "")
 
 	finished := wantJSON[Task](t, do(t, "POST", "/tasks/"+task.ID+"/done", tok.agent, nil), http.StatusOK)
