@@ -136,11 +136,7 @@ func (a *API) startConversation(w http.ResponseWriter, r *http.Request, actor in
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, c)
+	writeJSON(w, createdOrOK(created), c)
 	return nil
 }
 
@@ -480,6 +476,14 @@ func (a *API) deleteCampaign(w http.ResponseWriter, r *http.Request, actor inbox
 	return nil
 }
 
+// createdOrOK is 201 for what a request created, 200 for what it found.
+func createdOrOK(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
 // ---- drip enrollments ----
 
 func (a *API) enroll(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
@@ -493,11 +497,7 @@ func (a *API) enroll(w http.ResponseWriter, r *http.Request, actor inbox.Actor) 
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, run)
+	writeJSON(w, createdOrOK(created), run)
 	return nil
 }
 
@@ -512,11 +512,7 @@ func (a *API) enrollConversation(w http.ResponseWriter, r *http.Request, actor i
 	if err != nil {
 		return err
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, run)
+	writeJSON(w, createdOrOK(created), run)
 	return nil
 }
 
