@@ -32,18 +32,22 @@ const (
 	senderRetryAttempts = 5
 )
 
-// queuedMessageFilter selects what dynamo.QueuedMessage accepts: a new
-// outbound message waiting to be sent. Everything else on the stream never
-// invokes the sender (the handler checks again).
-var queuedMessageFilter = map[string]any{
-	"eventName": []string{"INSERT"},
-	"dynamodb": map[string]any{
-		"NewImage": map[string]any{
-			"status":    map[string]any{"S": []string{"queued"}},
-			"direction": map[string]any{"S": []string{"out"}},
-			"kind":      map[string]any{"S": []string{"message"}},
-		},
-	},
+// queuedMessageFilters select what dynamo.QueuedMessage accepts: a new
+// outbound message waiting to be sent, or a draft an agent just sent.
+// Everything else on the stream never invokes the sender (the handler
+// checks again). Filters are OR-ed.
+var queuedMessageFilters = []map[string]any{
+	{"eventName": []string{"INSERT"}, "dynamodb": map[string]any{"NewImage": queuedImage}},
+	{"eventName": []string{"MODIFY"}, "dynamodb": map[string]any{
+		"OldImage": map[string]any{"status": map[string]any{"S": []string{"draft"}}},
+		"NewImage": queuedImage,
+	}},
+}
+
+var queuedImage = map[string]any{
+	"status":    map[string]any{"S": []string{"queued"}},
+	"direction": map[string]any{"S": []string{"out"}},
+	"kind":      map[string]any{"S": []string{"message"}},
 }
 
 // senderDeps is what the sender function reads.
@@ -105,7 +109,7 @@ func newSender(stack awscdk.Stack, assetsDir string, deps senderDeps) *sender {
 		RetryAttempts:           jsii.Number(senderRetryAttempts),
 		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(1)),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(s.streamDLQ),
-		Filters:                 &[]*map[string]any{awslambda.FilterCriteria_Filter(&queuedMessageFilter)},
+		Filters:                 streamFilters(queuedMessageFilters),
 	}))
 
 	// Scheduler invokes asynchronously: once Lambda accepts the event,
@@ -175,4 +179,12 @@ func emailDomain(scope constructs.Construct) string {
 		return ""
 	}
 	return domain
+}
+
+func streamFilters(patterns []map[string]any) *[]*map[string]any {
+	filters := make([]*map[string]any, len(patterns))
+	for i := range patterns {
+		filters[i] = awslambda.FilterCriteria_Filter(&patterns[i])
+	}
+	return &filters
 }

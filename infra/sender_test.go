@@ -128,24 +128,29 @@ func TestSenderStreamMappingSelectsQueuedOutboundMessages(t *testing.T) {
 	assertEqual(t, "MaximumRecordAgeInSeconds", mapping.MaximumRecordAgeInSeconds, 3600)
 	assertEqual(t, "on-failure destination", mapping.DestinationConfig.OnFailure.Destination, getAttOf(dlqID, "Arn"))
 
-	if len(mapping.FilterCriteria.Filters) != 1 {
-		t.Fatalf("got %d filters, want 1", len(mapping.FilterCriteria.Filters))
-	}
-	var pattern any
-	if err := json.Unmarshal([]byte(mapping.FilterCriteria.Filters[0].Pattern), &pattern); err != nil {
-		t.Fatalf("filter pattern: %v", err)
-	}
 	// What dynamo.QueuedMessage accepts; written out, not taken from
-	// queuedMessageFilter, so a change to either is noticed.
-	want := map[string]any{
-		"eventName": []any{"INSERT"},
-		"dynamodb": map[string]any{"NewImage": map[string]any{
-			"status":    map[string]any{"S": []any{"queued"}},
-			"direction": map[string]any{"S": []any{"out"}},
-			"kind":      map[string]any{"S": []any{"message"}},
+	// queuedMessageFilters, so a change to either is noticed.
+	queued := map[string]any{
+		"status":    map[string]any{"S": []any{"queued"}},
+		"direction": map[string]any{"S": []any{"out"}},
+		"kind":      map[string]any{"S": []any{"message"}},
+	}
+	want := []any{
+		map[string]any{"eventName": []any{"INSERT"}, "dynamodb": map[string]any{"NewImage": queued}},
+		map[string]any{"eventName": []any{"MODIFY"}, "dynamodb": map[string]any{
+			"OldImage": map[string]any{"status": map[string]any{"S": []any{"draft"}}},
+			"NewImage": queued,
 		}},
 	}
-	assertEqual(t, "filter pattern", pattern, any(want))
+	var patterns []any
+	for _, f := range mapping.FilterCriteria.Filters {
+		var pattern any
+		if err := json.Unmarshal([]byte(f.Pattern), &pattern); err != nil {
+			t.Fatalf("filter pattern: %v", err)
+		}
+		patterns = append(patterns, pattern)
+	}
+	assertEqual(t, "filter patterns", patterns, want)
 }
 
 func TestSenderAsyncInvocationsFailToAQueue(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/parley-inbox/parley/shared/dynamo"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -24,7 +25,8 @@ type Handler struct {
 }
 
 // Handle is the Lambda entry point: a DynamoDB stream batch (filtered to
-// new queued messages) or an EventBridge Scheduler payload.
+// queued messages: new ones and sent drafts) or an EventBridge Scheduler
+// payload.
 func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	var probe struct {
 		Records []json.RawMessage `json:"Records"`
@@ -53,8 +55,12 @@ func (h *Handler) Stream(ctx context.Context, ev events.DynamoDBEvent) events.Dy
 	var resp events.DynamoDBEventResponse
 	for _, r := range ev.Records {
 		img, err := streams.FromLambdaImage(r.Change.NewImage)
+		var old map[string]types.AttributeValue
 		if err == nil {
-			err = h.OnChange(ctx, dynamo.Change{EventID: r.EventID, New: img})
+			old, err = streams.FromLambdaImage(r.Change.OldImage)
+		}
+		if err == nil {
+			err = h.OnChange(ctx, dynamo.Change{EventID: r.EventID, Old: old, New: img})
 		}
 		if err != nil {
 			h.Log.ErrorContext(ctx, "deliver", "eventID", r.EventID, "err", err)

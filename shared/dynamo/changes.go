@@ -167,10 +167,14 @@ func newTags(before, after []string) []string {
 	return added
 }
 
-// QueuedMessage reports whether a change is a new outbound message waiting
-// to be sent (what the sender's stream filter selects), and which.
+// QueuedMessage reports whether a change queued an outbound message to be
+// sent, and which: a new one, or a draft an agent sent. It is what the
+// sender's stream filter selects.
 func QueuedMessage(c Change) (workspaceID string, ref inbox.ProviderRef, ok bool) {
-	if c.Old != nil || c.New == nil || !strings.HasPrefix(stringAttr(c.New, AttrSK), prefixMessage) {
+	if c.New == nil || !strings.HasPrefix(stringAttr(c.New, AttrSK), prefixMessage) {
+		return "", ref, false
+	}
+	if c.Old != nil && stringAttr(c.Old, "status") != string(inbox.MessageDraft) {
 		return "", ref, false
 	}
 	if stringAttr(c.New, "status") != string(inbox.MessageQueued) || stringAttr(c.New, "direction") != string(inbox.DirectionOut) ||

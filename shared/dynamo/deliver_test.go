@@ -210,3 +210,77 @@ func TestCancelBeatsALateSchedule(t *testing.T) {
 		t.Errorf("a canceled message is still listed")
 	}
 }
+
+// A draft an automation saved is never sent until an agent sends it; then
+// it is the agent's message, with their edits, delivered once.
+func TestAgentSendsOrDiscardsADraft(t *testing.T) {
+	svc, outbox, sched, actor, conv := deliverySetup(t)
+	ctx := context.Background()
+	draft := func(body string) *inbox.Message {
+		t.Helper()
+		now := time.Now().UTC()
+		m := &inbox.Message{ID: inbox.NewID(now), WorkspaceID: actor.WorkspaceID, ConversationID: conv.ID, ContactID: conv.ContactID,
+			Direction: inbox.DirectionOut, Kind: inbox.KindMessage, Channel: inbox.ChannelSMS, Body: body, Attachments: []inbox.Attachment{},
+			Status: inbox.MessageDraft, Automated: true, RunID: "run-1", AuthorID: "automation", CreatedAt: now, UpdatedAt: now}
+		if err := svc.Store.PutMessage(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	m := draft("Welcome to VIP")
+	discarded := draft("Not this one")
+	if got := deliver(t, svc, m); got.Status != inbox.MessageDraft {
+		t.Errorf("a trigger on a draft: %s", got.Status)
+	}
+	page, err := svc.Drafts(ctx, actor, inbox.PageRequest{})
+	if err != nil || len(page.Items) != 2 || page.Items[0].ID != m.ID || page.Items[0].ConversationID != conv.ID {
+		t.Fatalf("drafts = %+v, %v; want both, oldest first", page.Items, err)
+	}
+
+	empty := ""
+	if _, err := svc.SendDraft(ctx, actor, conv.ID, m.ID, inbox.MessageEdit{Body: &empty}); !inbox.IsKind(err, inbox.KindInvalid) {
+		t.Errorf("an empty body: %v, want invalid", err)
+	}
+	edited := "Welcome to VIP, Sam"
+	sent, err := svc.SendDraft(ctx, actor, conv.ID, m.ID, inbox.MessageEdit{Body: &edited})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent.Status != inbox.MessageQueued || sent.Body != edited || sent.Automated || sent.AuthorID != actor.UserID ||
+		sent.RunID != "run-1" || !sent.CreatedAt.Equal(m.CreatedAt) || sent.Recipient != "+14155550170" {
+		t.Errorf("sent draft = %+v", sent)
+	}
+	if _, err := svc.SendDraft(ctx, actor, conv.ID, m.ID, inbox.MessageEdit{}); !inbox.IsKind(err, inbox.KindConflict) {
+		t.Errorf("sending it again: %v, want conflict", err)
+	}
+	if got := deliver(t, svc, m); got.Status != inbox.MessageSent {
+		t.Errorf("delivered draft: %s", got.Status)
+	}
+	if out := outbox.List(actor.WorkspaceID); len(out) != 1 || out[0].Body != edited {
+		t.Errorf("outbox = %+v, want the edited text once", out)
+	}
+
+	if got, err := svc.CancelScheduled(ctx, actor, conv.ID, discarded.ID); err != nil || got.Status != inbox.MessageCanceled {
+		t.Fatalf("discard: %+v, %v", got, err)
+	}
+	if _, err := svc.SendDraft(ctx, actor, conv.ID, discarded.ID, inbox.MessageEdit{}); !inbox.IsKind(err, inbox.KindConflict) {
+		t.Errorf("sending a discarded draft: %v, want conflict", err)
+	}
+	if page, _ := svc.Drafts(ctx, actor, inbox.PageRequest{}); len(page.Items) != 0 {
+		t.Errorf("drafts still listed: %+v", page.Items)
+	}
+	if len(sched.put) != 0 || len(sched.del) != 0 {
+		t.Errorf("schedules touched: %d put, %d deleted", len(sched.put), len(sched.del))
+	}
+
+	// Sent with a time, a draft is scheduled like an agent's message.
+	later := draft("Tomorrow")
+	at := time.Now().Add(24 * time.Hour)
+	scheduled, err := svc.SendDraft(ctx, actor, conv.ID, later.ID, inbox.MessageEdit{SendAt: &at})
+	if err != nil || scheduled.Status != inbox.MessageScheduled || len(sched.put) != 1 {
+		t.Fatalf("scheduled draft: %+v, %v (%d schedules)", scheduled, err, len(sched.put))
+	}
+	if page, _ := svc.ScheduledMessages(ctx, actor, inbox.PageRequest{}); len(page.Items) != 1 || page.Items[0].ID != later.ID {
+		t.Errorf("scheduled list = %+v", page.Items)
+	}
+}

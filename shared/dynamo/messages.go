@@ -20,18 +20,27 @@ type messageItem struct {
 }
 
 func scheduledPK(ws string) string { return workspacePK(ws) + "#SCHEDULED" }
+func draftsPK(ws string) string    { return workspacePK(ws) + "#DRAFTS" }
 
-func scheduledSK(m *inbox.Message) string {
-	return m.SendAt.UTC().Format("2006-01-02T15:04:05.000Z") + "#" + m.ID
+// pendingKeys are a message's keys in the scheduled index: scheduled
+// messages by send time, drafts by creation. Others have none (sparse).
+func pendingKeys(m *inbox.Message) (pk, sk string, ok bool) {
+	switch {
+	case m.Status == inbox.MessageScheduled && m.SendAt != nil:
+		return scheduledPK(m.WorkspaceID), m.SendAt.UTC().Format(sortableTime) + "#" + m.ID, true
+	case m.Status == inbox.MessageDraft:
+		return draftsPK(m.WorkspaceID), m.CreatedAt.UTC().Format(sortableTime) + "#" + m.ID, true
+	}
+	return "", "", false
 }
+
+const sortableTime = "2006-01-02T15:04:05.000Z"
 
 func messageRecord(m *inbox.Message) messageItem {
 	rec := messageItem{PK: conversationPK(m.WorkspaceID, m.ConversationID), SK: messageSK(m.ID), Message: *m}
 	// The partition key already names workspace and conversation.
 	rec.WorkspaceID, rec.ConversationID = "", ""
-	if m.Status == inbox.MessageScheduled && m.SendAt != nil {
-		rec.GSI3PK, rec.GSI3SK = scheduledPK(m.WorkspaceID), scheduledSK(m)
-	}
+	rec.GSI3PK, rec.GSI3SK, _ = pendingKeys(m)
 	return rec
 }
 
@@ -135,14 +144,9 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 	optional("timezone", m.Timezone, m.Timezone != "")
 	optional("warnings", m.Warnings, len(m.Warnings) > 0)
 	optional("recipient", m.Recipient, m.Recipient != "")
-	scheduled := m.Status == inbox.MessageScheduled && m.SendAt != nil
-	if scheduled {
-		optional(AttrGSI3PK, scheduledPK(m.WorkspaceID), true)
-		optional(AttrGSI3SK, scheduledSK(m), true)
-	} else {
-		optional(AttrGSI3PK, nil, false)
-		optional(AttrGSI3SK, nil, false)
-	}
+	pk, sk, pending := pendingKeys(m)
+	optional(AttrGSI3PK, pk, pending)
+	optional(AttrGSI3SK, sk, pending)
 	expr, err := expression.NewBuilder().WithUpdate(set).
 		WithCondition(expression.Name("status").Equal(expression.Value(prev))).Build()
 	if err != nil {
@@ -211,13 +215,21 @@ func (s *Store) ReplaceMessage(ctx context.Context, m *inbox.Message, prev inbox
 
 // ListScheduled pages through a workspace's scheduled messages, soonest first.
 func (s *Store) ListScheduled(ctx context.Context, ws string, p inbox.PageRequest) (inbox.Page[*inbox.Message], error) {
+	return s.listPending(ctx, ws, "scheduled", scheduledPK(ws), p)
+}
+
+// ListDrafts pages through a workspace's drafts, oldest first.
+func (s *Store) ListDrafts(ctx context.Context, ws string, p inbox.PageRequest) (inbox.Page[*inbox.Message], error) {
+	return s.listPending(ctx, ws, "drafts", draftsPK(ws), p)
+}
+
+func (s *Store) listPending(ctx context.Context, ws, scope, pk string, p inbox.PageRequest) (inbox.Page[*inbox.Message], error) {
 	var page inbox.Page[*inbox.Message]
-	const scope = "scheduled"
 	start, err := s.cursors.decode(scope, workspacePK(ws)+"#", p.Cursor)
 	if err != nil {
 		return page, err
 	}
-	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI3PK).Equal(expression.Value(scheduledPK(ws)))).Build()
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(AttrGSI3PK).Equal(expression.Value(pk))).Build()
 	if err != nil {
 		return page, inbox.Internal(err)
 	}
@@ -227,7 +239,7 @@ func (s *Store) ListScheduled(ctx context.Context, ws string, p inbox.PageReques
 		Limit: aws.Int32(int32(p.Limit)), ExclusiveStartKey: start, ReturnConsumedCapacity: capacityMode(ctx),
 	})
 	if err != nil {
-		return page, unavailable("ListScheduled", err)
+		return page, unavailable("List "+scope, err)
 	}
 	record(ctx, reading, out.ConsumedCapacity)
 	page.Items = make([]*inbox.Message, 0, len(out.Items))

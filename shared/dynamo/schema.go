@@ -18,7 +18,8 @@ const (
 	AttrGSI4SK  = "GSI4SK"
 	IndexInbox  = "inbox"
 	IndexByName = "byName"
-	// IndexScheduled lists a workspace's scheduled messages, soonest first.
+	// IndexScheduled lists a workspace's scheduled messages, soonest first,
+	// and its drafts waiting for review.
 	IndexScheduled = "scheduled"
 	// IndexLists pages through a sequence's runs by status and an
 	// assignee's open manual tasks.
@@ -62,8 +63,8 @@ var Schema = TableSchema{
 		// Contact name prefix search, sharded by the first letter of the name.
 		// Projects everything: contacts are small and search returns them whole.
 		{Name: IndexByName, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK, NonKeyAttributes: nil},
-		// Sparse: only messages waiting to be sent carry its keys, so other
-		// message writes never touch it.
+		// Sparse: only messages waiting to be sent (scheduled, or drafts for
+		// review) carry its keys, so other message writes never touch it.
 		{Name: IndexScheduled, PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK, NonKeyAttributes: []string{
 			"id", "contactId", "kind", "direction", "channel", "body", "status", "sendAt", "timezone", "authorId", "automated", "createdAt", "updatedAt",
 		}},

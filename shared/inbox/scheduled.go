@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -15,14 +16,17 @@ func (s *Service) ScheduledMessages(ctx context.Context, actor Actor, p PageRequ
 	return s.Store.ListScheduled(ctx, actor.WorkspaceID, p)
 }
 
-// ScheduledEdit moves a scheduled message or rewrites its body.
-type ScheduledEdit struct {
+// MessageEdit changes a message that has not gone out yet: it moves a
+// scheduled message or rewrites its body, and sets a draft's final text
+// and time when an agent sends it.
+type MessageEdit struct {
 	SendAt   *time.Time `json:"sendAt"`
 	Timezone *string    `json:"timezone"`
 	Body     *string    `json:"body"`
 }
 
-func (s *Service) scheduledMessage(ctx context.Context, actor Actor, conversationID, id string) (*Message, error) {
+// pendingMessage reads a message that is still in one of the given states.
+func (s *Service) pendingMessage(ctx context.Context, actor Actor, conversationID, id string, want ...MessageStatus) (*Message, error) {
 	if !ValidID(id) || !ValidID(conversationID) {
 		return nil, Errorf(KindNotFound, "message %q not found", id)
 	}
@@ -30,16 +34,16 @@ func (s *Service) scheduledMessage(ctx context.Context, actor Actor, conversatio
 	if err != nil {
 		return nil, err
 	}
-	if m.Status != MessageScheduled {
-		return nil, Errorf(KindConflict, "the message is %s, not scheduled: it can no longer be changed", m.Status)
+	if m.Direction != DirectionOut || m.Kind != KindMessage || !slices.Contains(want, m.Status) {
+		return nil, Errorf(KindConflict, "the message is %s, not %s: it can no longer be changed", m.Status, want[0])
 	}
 	return m, nil
 }
 
 // EditScheduled changes a scheduled message before it is sent; the
 // schedule moves with it.
-func (s *Service) EditScheduled(ctx context.Context, actor Actor, conversationID, id string, e ScheduledEdit) (*Message, error) {
-	m, err := s.scheduledMessage(ctx, actor, conversationID, id)
+func (s *Service) EditScheduled(ctx context.Context, actor Actor, conversationID, id string, e MessageEdit) (*Message, error) {
+	m, err := s.pendingMessage(ctx, actor, conversationID, id, MessageScheduled)
 	if err != nil {
 		return nil, err
 	}
@@ -80,25 +84,84 @@ func (s *Service) EditScheduled(ctx context.Context, actor Actor, conversationID
 	return m, s.schedule(ctx, m)
 }
 
-// CancelScheduled stops a scheduled message: it is marked canceled, then
-// its schedule deleted. A schedule that fires anyway finds it canceled and
-// sends nothing.
+// CancelScheduled stops a scheduled message, or discards a draft: it is
+// marked canceled, then its schedule deleted. A schedule that fires anyway
+// finds it canceled and sends nothing.
 func (s *Service) CancelScheduled(ctx context.Context, actor Actor, conversationID, id string) (*Message, error) {
-	m, err := s.scheduledMessage(ctx, actor, conversationID, id)
+	m, err := s.pendingMessage(ctx, actor, conversationID, id, MessageScheduled, MessageDraft)
 	if err != nil {
 		return nil, err
 	}
+	prev := m.Status
 	m.Status, m.UpdatedAt = MessageCanceled, s.now()
-	if err := s.Store.UpdateMessageStatus(ctx, m, MessageScheduled); err != nil {
+	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
-			return nil, Errorf(KindConflict, "the message is already being sent")
+			return nil, Errorf(KindConflict, "the message was sent or canceled meanwhile")
 		}
 		return nil, err
 	}
-	if s.Scheduler != nil {
+	if s.Scheduler != nil && prev == MessageScheduled {
 		if err := s.Scheduler.Delete(ctx, ScheduleName(m)); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// Drafts lists the workspace's drafts waiting for an agent's review,
+// oldest first.
+func (s *Service) Drafts(ctx context.Context, actor Actor, p PageRequest) (Page[*Message], error) {
+	if err := normalizePage(&p); err != nil {
+		return Page[*Message]{}, err
+	}
+	return s.Store.ListDrafts(ctx, actor.WorkspaceID, p)
+}
+
+// SendDraft is an agent approving a draft an automation saved: with the
+// edits applied it is checked like a message the agent writes (consent,
+// reply window, body, time), then queued or scheduled in place. It is the
+// agent's message from then on, so marketing consent and quiet hours no
+// longer hold it back; a keyword opt-out still does.
+func (s *Service) SendDraft(ctx context.Context, actor Actor, conversationID, id string, e MessageEdit) (*Message, error) {
+	m, err := s.pendingMessage(ctx, actor, conversationID, id, MessageDraft)
+	if err != nil {
+		return nil, err
+	}
+	in := OutboundInput{Channel: m.Channel, Body: m.Body, Attachments: m.Attachments, Template: m.Template, SendAt: e.SendAt}
+	if e.Body != nil {
+		in.Body = *e.Body
+	}
+	if e.Timezone != nil {
+		in.Timezone = *e.Timezone
+	}
+	settings, err := s.settings(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := s.GetConversation(ctx, actor, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	contact, err := s.Store.GetContact(ctx, actor.WorkspaceID, conv.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	ready, err := s.prepareOutbound(conv, contact, settings, in, s.now())
+	if err != nil {
+		return nil, err
+	}
+	ready.ID, ready.WorkspaceID, ready.ConversationID, ready.ContactID = m.ID, m.WorkspaceID, m.ConversationID, m.ContactID
+	ready.AuthorID, ready.RunID, ready.CreatedAt, ready.UpdatedAt = actor.UserID, m.RunID, m.CreatedAt, s.now()
+	ready.Recipient = Address(contact, ready.Channel)
+	// draft → queued is what the sender's stream filter picks up.
+	if err := s.Store.ReplaceMessage(ctx, &ready, MessageDraft); err != nil {
+		if errors.Is(err, ErrVersionConflict) {
+			return nil, Errorf(KindConflict, "the draft was sent or discarded meanwhile")
+		}
+		return nil, err
+	}
+	if ready.Status == MessageScheduled {
+		return &ready, s.schedule(ctx, &ready)
+	}
+	return &ready, nil
 }

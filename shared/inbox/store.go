@@ -77,6 +77,8 @@ type Store interface {
 	ReplaceMessage(ctx context.Context, m *Message, prev MessageStatus) error
 	// ListScheduled pages through scheduled messages, soonest first.
 	ListScheduled(ctx context.Context, workspaceID string, p PageRequest) (Page[*Message], error)
+	// ListDrafts pages through drafts waiting for review, oldest first.
+	ListDrafts(ctx context.Context, workspaceID string, p PageRequest) (Page[*Message], error)
 	PutProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string, ref ProviderRef) error
 	FindProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string) (ProviderRef, error)
 	ListMessages(ctx context.Context, workspaceID, conversationID string, p PageRequest) (Page[*Message], error)
