@@ -99,7 +99,9 @@ func (a *API) routes() {
 	a.handle("POST /conversations/{conversationId}/comments", a.postComment)
 	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.editScheduled)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
+	a.handle("POST /conversations/{conversationId}/messages/{messageId}/send", a.idempotent(a.sendDraft))
 	a.handle("GET /scheduled-messages", a.listScheduled)
+	a.handle("GET /drafts", a.listDrafts)
 
 	a.handle("GET /campaigns", a.listCampaigns)
 	a.handle("POST /campaigns", a.idempotent(a.createCampaign))

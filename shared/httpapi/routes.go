@@ -400,8 +400,34 @@ func (a *API) listScheduled(w http.ResponseWriter, r *http.Request, actor inbox.
 	return nil
 }
 
+func (a *API) listDrafts(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.Drafts(r.Context(), actor, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+func (a *API) sendDraft(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.MessageEdit
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	m, err := a.svc.SendDraft(r.Context(), actor, r.PathValue("conversationId"), r.PathValue("messageId"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, m)
+	return nil
+}
+
 func (a *API) editScheduled(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-	var in inbox.ScheduledEdit
+	var in inbox.MessageEdit
 	if err := decode(r, &in); err != nil {
 		return err
 	}

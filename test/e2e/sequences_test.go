@@ -281,12 +281,49 @@ func TestAutomationDraftsWithoutMarketingConsent(t *testing.T) {
 		t.Errorf("without marketing consent: %+v, want one draft", draft)
 	} else {
 		wantNotSent(t, demoWS, draft[0].ID, "a draft waits for an agent")
+		agentSendsDraft(t, draft[0])
 	}
 	sent := outbound(listMessages(t, tok.agent, getContact(t, tok.agent, consented.ID).ConversationID, ""))
 	if len(sent) != 1 || sent[0].Status == "draft" {
 		t.Fatalf("with marketing consent: %+v, want one message sent", sent)
 	}
 	waitSent(t, demoWS, sent[0].ID)
+}
+
+// agentSendsDraft reviews a draft the way the SPA does: it is in the
+// drafts list, the agent sends it with an edit, and it goes out once.
+func agentSendsDraft(t *testing.T, draft Message) {
+	t.Helper()
+	found := false
+	for query := "?limit=100"; query != ""; {
+		page := wantJSON[Page[Message]](t, do(t, "GET", "/drafts"+query, tok.agent, nil), http.StatusOK)
+		for _, m := range page.Items {
+			found = found || m.ID == draft.ID
+		}
+		query = ""
+		if page.NextCursor != "" {
+			query = "?limit=100&cursor=" + url.QueryEscape(page.NextCursor)
+		}
+	}
+	if !found {
+		t.Errorf("draft %s is not in GET /drafts", draft.ID)
+	}
+	path := "/conversations/" + draft.ConversationID + "/messages/" + draft.ID
+	wantProblem(t, do(t, "POST", path+"/send", tok.agent, map[string]any{"body": ""}), http.StatusBadRequest, "invalid", "body")
+	key := "send-" + uniq()
+	sent := wantJSON[Message](t, do(t, "POST", path+"/send", tok.agent, map[string]any{"body": "Welcome to VIP, friend"}, "Idempotency-Key", key), http.StatusOK)
+	if sent.Status != "queued" || sent.Body != "Welcome to VIP, friend" || sent.AuthorID == "" || sent.ID != draft.ID {
+		t.Errorf("sent draft: %+v", sent)
+	}
+	replay := do(t, "POST", path+"/send", tok.agent, map[string]any{"body": "Welcome to VIP, friend"}, "Idempotency-Key", key)
+	if again := wantJSON[Message](t, replay, http.StatusOK); again.ID != draft.ID || !replay.replayed() {
+		t.Errorf("a repeat with the same key: %+v, replayed %v", again, replay.replayed())
+	}
+	wantProblem(t, do(t, "POST", path+"/send", tok.agent, map[string]any{}), http.StatusConflict, "conflict", "")
+	wantProblem(t, do(t, "POST", path+"/cancel", tok.agent, nil), http.StatusConflict, "conflict", "")
+	if got := waitSent(t, demoWS, draft.ID); got.Body != "Welcome to VIP, friend" {
+		t.Errorf("sent %q, want the agent's edit", got.Body)
+	}
 }
 
 func TestAutomationStatuses(t *testing.T) {
