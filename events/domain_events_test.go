@@ -94,10 +94,18 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	campaign, err := svc.CreateCampaign(ctx, actor, inbox.CampaignInput{Name: "Welcome", Steps: []inbox.DripStep{{AfterMinutes: 60, Channel: inbox.ChannelSMS, Body: "Welcome"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.ApplyCampaign(ctx, actor, campaign.ID, first.Message.ContactID); err != nil {
+		t.Fatal(err)
+	}
+
 	want := map[inbox.EventType]int{
 		inbox.EventContactCreated: 1, inbox.EventConversationCreated: 1, inbox.EventMessageReceived: 3,
 		inbox.EventConversationReopened: 1, inbox.EventContactOptedOut: 1, inbox.EventContactOptedIn: 1,
-		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1,
+		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1, inbox.EventRunStarted: 1,
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {

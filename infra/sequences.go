@@ -99,10 +99,11 @@ func newSequences(stack awscdk.Stack, assetsDir string, deps sequencesDeps) *seq
 		automation: newSequenceMachine(stack, "AutomationStateMachine", filepath.Join(dir, "automation.asl.json"), fn),
 	}
 	s.addToFunction(fn)
+	s.grantStart(fn)
 
 	s.eventsDLQ = newDeadLetterQueue(stack, "SequencesEventsDLQ")
 	awsevents.NewRule(stack, jsii.String("SequencesRule"), &awsevents.RuleProps{
-		Description: jsii.String("Parley domain events that start or end drip enrollments and automation runs"),
+		Description: jsii.String("Parley domain events that start or end drip enrollments and automation runs, and new runs to start"),
 		EventBus:    deps.bus,
 		EventPattern: &awsevents.EventPattern{
 			// eventbus.Source, for domain and external events alike.
@@ -203,26 +204,33 @@ func (s *sequences) machines() []*sequenceMachine {
 	return []*sequenceMachine{s.drip, s.automation}
 }
 
-// addToFunction lets a function start runs of both machines, and stop and
-// describe their executions, and tells it their ARNs.
+// addToFunction tells a function the machines' ARNs and lets it stop and
+// describe their executions (cancelling runs).
 func (s *sequences) addToFunction(fn awslambda.Function) {
 	fn.AddEnvironment(jsii.String("DRIP_STATE_MACHINE_ARN"), s.drip.arn, nil)
 	fn.AddEnvironment(jsii.String("AUTOMATION_STATE_MACHINE_ARN"), s.automation.arn, nil)
+	var executions []*string
+	for _, m := range s.machines() {
+		executions = append(executions, m.executionsArn)
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("states:StopExecution", "states:DescribeExecution"),
+		Resources: &executions,
+	}))
+}
 
-	var machines, executions []*string
+// grantStart lets a function start executions of both machines: only the
+// sequences function does, from each run's run.started event.
+func (s *sequences) grantStart(fn awslambda.Function) {
+	var machines []*string
 	for _, m := range s.machines() {
 		machines = append(machines, m.arn)
-		executions = append(executions, m.executionsArn)
 	}
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Effect:    awsiam.Effect_ALLOW,
 		Actions:   jsii.Strings("states:StartExecution"),
 		Resources: &machines,
-	}))
-	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Effect:    awsiam.Effect_ALLOW,
-		Actions:   jsii.Strings("states:StopExecution", "states:DescribeExecution"),
-		Resources: &executions,
 	}))
 }
 

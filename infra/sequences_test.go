@@ -220,7 +220,6 @@ func TestFunctionsStartAndStopOnlyTheSequenceMachines(t *testing.T) {
 			"states:DescribeExecution": {executions},
 		},
 		"ApiFunction": {
-			"states:StartExecution":    {machines},
 			"states:StopExecution":     {executions},
 			"states:DescribeExecution": {executions},
 			// No resource types for these in IAM: the task token scopes them.
@@ -281,11 +280,11 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 	decodeProperties(t, ruleResource, &rule)
 	assertEqual(t, "EventBusName", rule.EventBusName, refTo(busID))
 	// What shared/eventbus publishes: source parley, detail-type the event
-	// type. Written out, not taken from sequenceTriggers.
+	// type. Written out, not taken from inbox.SequenceEvents.
 	assertEqual(t, "source", rule.EventPattern.Source, []string{"parley"})
 	wantTypes := []string{
 		"cart.abandoned", "contact.added_to_list", "contact.opted_in", "contact.opted_out",
-		"contact.tagged", "conversation.created", "message.received", "order.placed",
+		"contact.tagged", "conversation.created", "message.received", "order.placed", "run.started",
 	}
 	assertEqual(t, "detail-type", slices.Sorted(slices.Values(rule.EventPattern.DetailType)), wantTypes)
 	assertEqual(t, "State", rule.State, "ENABLED")

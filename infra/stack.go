@@ -91,8 +91,8 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		sender:         outbound.fn,
 		definitionsDir: stateMachinesDir,
 	})
-	// The api enrolls contacts in campaigns, stops enrollments and runs,
-	// and completes manual actions.
+	// The api stops enrollments and runs and completes manual actions; the
+	// runs it writes are started by the sequences function.
 	seq.addToFunction(apiFunction)
 	seq.grantTaskResponse(apiFunction)
 

@@ -112,6 +112,21 @@ func Events(c Change) ([]inbox.Event, error) {
 		case c.Old != nil && before.Status != after.Status:
 			out = append(out, emit(inbox.EventMessageStatusChanged, e))
 		}
+	case strings.HasPrefix(sk, prefixRun):
+		// Only the write that creates a run: status changes are not events.
+		if c.Old != nil || c.New == nil {
+			return nil, nil
+		}
+		var it runItem
+		if err := unmarshal(c.New, &it); err != nil {
+			return nil, fmt.Errorf("decode new image: %w", err)
+		}
+		if it.Status != inbox.RunStarted {
+			return nil, nil
+		}
+		e := base
+		e.ContactID, e.ConversationID, e.RunID, e.SequenceID, e.SequenceKind = it.ContactID, it.ConversationID, it.ID, it.SequenceID, it.Kind
+		out = append(out, emit(inbox.EventRunStarted, e))
 	}
 	return out, nil
 }

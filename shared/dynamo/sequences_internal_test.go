@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -13,11 +14,12 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// Runs, tasks, run counters and automations are not domain events on the
-// stream, and never look like a message to send.
+// Tasks, run counters and automations are not domain events on the
+// stream, and runs are one only when written; none looks like a message
+// to send.
 func TestSequenceItemsAreNotEventsOrQueuedMessages(t *testing.T) {
 	now := time.Now().UTC()
-	run := &inbox.Run{ID: "01RUN", WorkspaceID: "w1", Kind: inbox.SequenceDrip, SequenceID: "s1", ContactID: "c1", Status: inbox.RunStarted, StartedAt: now}
+	run := &inbox.Run{ID: "01RUN", WorkspaceID: "w1", Kind: inbox.SequenceDrip, SequenceID: "s1", ContactID: "c1", ConversationID: "v1", Status: inbox.RunStarted, StartedAt: now}
 	runImage, err := runRecord(run)
 	if err != nil {
 		t.Fatal(err)
@@ -43,16 +45,28 @@ func TestSequenceItemsAreNotEventsOrQueuedMessages(t *testing.T) {
 			"modify": {EventID: "e2", At: now, Old: img, New: img},
 			"remove": {EventID: "e3", At: now, Old: img},
 		} {
-			if events, err := Events(c); err != nil || len(events) != 0 {
-				t.Errorf("%s %s: events %+v, %v", kind, name, events, err)
-			}
 			if _, _, ok := QueuedMessage(c); ok {
 				t.Errorf("%s %s was taken for a queued message", kind, name)
+			}
+			if name == "run" && kind == "insert" {
+				continue
+			}
+			if events, err := Events(c); err != nil || len(events) != 0 {
+				t.Errorf("%s %s: events %+v, %v", kind, name, events, err)
 			}
 		}
 	}
 	if events, err := Events(Change{EventID: "e4", At: now, Old: runImage, New: exitedImage}); err != nil || len(events) != 0 {
 		t.Errorf("run status change: events %+v, %v", events, err)
+	}
+	if events, err := Events(Change{EventID: "e5", At: now, New: exitedImage}); err != nil || len(events) != 0 {
+		t.Errorf("a run written already ended: events %+v, %v", events, err)
+	}
+	events, err := Events(Change{EventID: "e1", At: now, New: runImage})
+	want := inbox.Event{ID: "e1:run.started", Type: inbox.EventRunStarted, WorkspaceID: "w1", OccurredAt: now, ContactID: "c1",
+		ConversationID: "v1", RunID: "01RUN", SequenceID: "s1", SequenceKind: inbox.SequenceDrip}
+	if err != nil || len(events) != 1 || !reflect.DeepEqual(events[0], want) {
+		t.Errorf("run written: events %+v, %v; want %+v", events, err, want)
 	}
 	if _, ok := taskImage["token"]; !ok {
 		t.Error("the task's token is not stored")

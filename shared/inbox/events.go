@@ -19,6 +19,9 @@ const (
 	EventConversationReopened EventType = "conversation.reopened"
 	EventMessageReceived      EventType = "message.received"
 	EventMessageStatusChanged EventType = "message.status_changed"
+	// EventRunStarted is a drip enrollment or automation run just written;
+	// its execution starts from this event, so none is ever left without one.
+	EventRunStarted EventType = "run.started"
 	// External events, posted by a shop or another system (ExternalEvent).
 	EventOrderPlaced        EventType = "order.placed"
 	EventCartAbandoned      EventType = "cart.abandoned"
@@ -29,7 +32,7 @@ const (
 // opt-outs, purchases. The stack's bus rule delivers exactly these.
 var SequenceEvents = []EventType{
 	EventContactTagged, EventContactOptedIn, EventContactOptedOut, EventConversationCreated,
-	EventMessageReceived, EventOrderPlaced, EventCartAbandoned, EventContactAddedToList,
+	EventMessageReceived, EventOrderPlaced, EventCartAbandoned, EventContactAddedToList, EventRunStarted,
 }
 
 // Event is something that happened in a workspace. Fields that do not apply
@@ -54,6 +57,10 @@ type Event struct {
 	List string `json:"list,omitempty"`
 	// Reference is an external event's order or cart id.
 	Reference string `json:"reference,omitempty"`
+	// RunID, SequenceID and SequenceKind name a run (run.started).
+	RunID        string       `json:"runId,omitempty"`
+	SequenceID   string       `json:"sequenceId,omitempty"`
+	SequenceKind SequenceKind `json:"sequenceKind,omitempty"`
 }
 
 // EventPublisher delivers domain events to whoever listens.

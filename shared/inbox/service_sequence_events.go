@@ -19,6 +19,9 @@ func (s *Service) HandleEvent(ctx context.Context, e Event) error {
 	if e.ContactID == "" || e.WorkspaceID == "" || !slices.Contains(SequenceEvents, e.Type) {
 		return nil
 	}
+	if e.Type == EventRunStarted {
+		return s.startExecution(ctx, e)
+	}
 	runs, err := s.Store.ContactRuns(ctx, e.WorkspaceID, e.ContactID)
 	if err != nil {
 		return err
@@ -94,8 +97,24 @@ func ownRun(runs []*Run, automationID, eventID string) bool {
 	return false
 }
 
-// startAutomationRun starts the run an event triggers; the run id comes
-// from the event id, so a redelivered event finds its run.
+// startExecution starts a new run's execution. Runs are written first and
+// started from their run.started event (the table stream), so a run whose
+// writer stopped right after the write still gets its execution. A run
+// that ended meanwhile (canceled, or a reply) is not started.
+func (s *Service) startExecution(ctx context.Context, e Event) error {
+	r, err := s.Store.GetRun(ctx, e.WorkspaceID, e.ContactID, e.RunID)
+	if IsKind(err, KindNotFound) {
+		return nil
+	}
+	if err != nil || !r.Active() {
+		return err
+	}
+	return s.startRun(ctx, r)
+}
+
+// startAutomationRun writes the run an event triggers (its run.started
+// event starts the execution); the run id comes from the event id, so a
+// redelivered event finds its run.
 func (s *Service) startAutomationRun(ctx context.Context, a *Automation, e Event) error {
 	contact, err := s.Store.GetContact(ctx, e.WorkspaceID, e.ContactID)
 	if IsKind(err, KindNotFound) {
@@ -111,14 +130,10 @@ func (s *Service) startAutomationRun(ctx context.Context, a *Automation, e Event
 		Trigger: a.Trigger.Type, TriggerEventID: e.ID, TriggeredAt: &at, Reference: e.Reference, StartedBy: automationUser,
 		StartedAt: now, UpdatedAt: now}
 	r.Execution = ExecutionName(SequenceAutomation, r.ID)
-	if err := s.Store.CreateRun(ctx, r); IsKind(err, KindConflict) {
-		if r, err = s.Store.GetRun(ctx, e.WorkspaceID, contact.ID, r.ID); err != nil || !r.Active() {
-			return err
-		}
-	} else if err != nil {
+	if err := s.Store.CreateRun(ctx, r); !IsKind(err, KindConflict) {
 		return err
 	}
-	return s.startRun(ctx, r)
+	return nil // written by an earlier delivery of the event
 }
 
 // ExternalEvent is what a shop or another system posts: an order, an

@@ -37,9 +37,10 @@ type RunsPage struct {
 	Counts map[RunStatus]int `json:"counts"`
 }
 
-// ApplyCampaign enrolls a contact in a drip campaign and starts its
-// execution. Applying it again while it runs returns the same run (created
-// false); once the run has ended it is refused.
+// ApplyCampaign enrolls a contact in a drip campaign; the run's
+// run.started event starts its execution. Applying it again while it runs
+// returns the same run (created false); once the run has ended it is
+// refused.
 func (s *Service) ApplyCampaign(ctx context.Context, actor Actor, campaignID, contactID string) (*Run, bool, error) {
 	c, err := s.GetCampaign(ctx, actor, campaignID)
 	if err != nil {
@@ -74,9 +75,8 @@ func (s *Service) ApplyCampaign(ctx context.Context, actor Actor, campaignID, co
 	} else if err != nil {
 		return nil, false, err
 	}
-	// Also on a repeat: the first attempt may have stopped before starting
-	// the execution, and a start with the same name and input is a no-op.
-	return r, created, s.startRun(ctx, r)
+	// The execution starts from the run's run.started event.
+	return r, created, nil
 }
 
 // ApplyCampaignToConversation enrolls a conversation's contact.

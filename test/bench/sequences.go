@@ -17,7 +17,11 @@ import (
 )
 
 // Step Functions Standard: $0.025 per 1,000 state transitions.
-const dollarsPerTransition = 0.025 / 1000
+// EventBridge: $1.00 per million custom events put on a bus.
+const (
+	dollarsPerTransition = 0.025 / 1000
+	dollarsPerBusEvent   = 1.0 / 1e6
+)
 
 // benchDrips enrolls n contacts in a three-step campaign, runs the drip
 // machine on the local executor (waits scaled to nothing), and prices one
@@ -49,7 +53,7 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 		{"afterMinutes": 3 * 24 * 60, "channel": "sms", "body": "Day 3: a tip to get started."},
 		{"afterMinutes": 5 * 24 * 60, "channel": "sms", "body": "Day 5: anything we can help with?"},
 	}})["id"].(string)
-	var apply dynamo.Meter
+	var apply, start dynamo.Meter
 	var names []string
 	for i := range n {
 		c := b.mustJSON("POST", "/contacts", map[string]any{"name": fmt.Sprintf("Drip %d", i), "phones": []string{fmt.Sprintf("+1646555%04d", i)}})
@@ -60,6 +64,10 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 		var r inbox.Run
 		check(json.Unmarshal(raw, &r))
 		names = append(names, r.Execution)
+		// In AWS the write's run.started event reaches the sequences
+		// function through the stream and the bus; it starts the execution.
+		check(b.svc.HandleEvent(dynamo.WithMeter(ctx, &start), inbox.Event{ID: "bench:" + r.ID, Type: inbox.EventRunStarted,
+			WorkspaceID: r.WorkspaceID, OccurredAt: r.StartedAt, ContactID: r.ContactID, RunID: r.ID, SequenceID: r.SequenceID, SequenceKind: r.Kind}))
 	}
 	transitions := 0
 	deadline := time.Now().Add(2 * time.Minute)
@@ -95,20 +103,21 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 	}
 	perRun := float64(transitions) / float64(n)
 	perStep := (perRun - 1) / 3 // the final Succeed is entered once
-	read := (apply.Read + steps.Read + sends.Read) / float64(n)
-	write := (apply.Write + steps.Write + sends.Write) / float64(n)
-	// Lambda: the api call, three sequences steps, three sender invocations.
-	lambda := 7 * (dollarsPerLambdaReq + lambdaGBSeconds*dollarsPerGBSecond)
+	read := (apply.Read + start.Read + steps.Read + sends.Read) / float64(n)
+	write := (apply.Write + start.Write + steps.Write + sends.Write) / float64(n)
+	// Lambda: the api call, the start, three sequences steps, three sender
+	// invocations. The events function reads the stream in batches anyway.
+	lambda := 8 * (dollarsPerLambdaReq + lambdaGBSeconds*dollarsPerGBSecond)
 	stateCost := perRun * dollarsPerTransition
 	dbCost := read*dollarsPerRRU + write*dollarsPerWRU
-	total := stateCost + dbCost + lambda + dollarsPerHTTPCall
+	total := stateCost + dbCost + lambda + dollarsPerHTTPCall + dollarsPerBusEvent
 	over := 0
 	fmt.Printf("\nDrip campaigns (%d three-step enrollments on the local executor):\n", n)
 	fmt.Printf("  state transitions: %.1f per enrollment, %.1f per step (budget ≤4 per step: %s)\n", perRun, perStep, verdict(perStep <= 4, &over))
-	fmt.Printf("  DynamoDB per enrollment: apply %.1f RRU / %.1f WRU, steps %.1f RRU / %.1f WRU, sends %.1f RRU / %.1f WRU\n",
-		apply.Read/float64(n), apply.Write/float64(n), steps.Read/float64(n), steps.Write/float64(n), sends.Read/float64(n), sends.Write/float64(n))
-	fmt.Printf("  $ per 1,000 three-step enrollments: %.4f = transitions %.4f + DynamoDB %.4f + Lambda %.4f + HTTP API %.4f\n",
-		total*1000, stateCost*1000, dbCost*1000, lambda*1000, dollarsPerHTTPCall*1000)
+	fmt.Printf("  DynamoDB per enrollment: apply %.1f RRU / %.1f WRU, start %.1f RRU, steps %.1f RRU / %.1f WRU, sends %.1f RRU / %.1f WRU\n",
+		apply.Read/float64(n), apply.Write/float64(n), start.Read/float64(n), steps.Read/float64(n), steps.Write/float64(n), sends.Read/float64(n), sends.Write/float64(n))
+	fmt.Printf("  $ per 1,000 three-step enrollments: %.4f = transitions %.4f + DynamoDB %.4f + Lambda %.4f + HTTP API %.4f + EventBridge %.4f\n",
+		total*1000, stateCost*1000, dbCost*1000, lambda*1000, dollarsPerHTTPCall*1000, dollarsPerBusEvent*1000)
 	if over > 0 {
 		defer fmt.Println("drip transitions over budget")
 		b.over++
