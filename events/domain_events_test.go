@@ -181,3 +181,47 @@ func compileSchemas(t *testing.T) map[inbox.EventType]*jsonschema.Schema {
 	}
 	return out
 }
+
+// External events are not derived from the stream: AcceptExternalEvent
+// builds them from what a shop posts. Every type matches its schema, and
+// every type HandleEvent acts on has one.
+func TestExternalEventsMatchTheirSchemas(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	store := dynamo.New(client, table, []byte("k"))
+	svc := inbox.NewService(store)
+	ctx := context.Background()
+	ws := "external-ws"
+	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Shop", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
+	schemas := compileSchemas(t)
+	for _, typ := range inbox.SequenceEvents {
+		if _, ok := schemas[typ]; !ok {
+			t.Errorf("%s has no schema in events/schemas", typ)
+		}
+	}
+	at := time.Now().Add(-time.Minute)
+	for i, in := range []inbox.ExternalEvent{
+		{ID: "order-1", Type: inbox.EventOrderPlaced, OccurredAt: &at, Reference: "#1001", Contact: inbox.ExternalContact{Phone: "+14155550190"}},
+		{ID: "cart-1", Type: inbox.EventCartAbandoned, OccurredAt: &at, Contact: inbox.ExternalContact{Email: "sam@example.com"}},
+		{ID: "list-1", Type: inbox.EventContactAddedToList, OccurredAt: &at, List: "Newsletter", Contact: inbox.ExternalContact{Phone: "+14155550190"}},
+	} {
+		e, err := svc.AcceptExternalEvent(ctx, ws, in)
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		raw, _ := json.Marshal(e)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sch, ok := schemas[e.Type]
+		if !ok {
+			t.Errorf("%s has no schema", e.Type)
+			continue
+		}
+		if err := sch.Validate(doc); err != nil {
+			t.Errorf("%s does not match its schema: %v\n%s", e.Type, err, raw)
+		}
+	}
+}
