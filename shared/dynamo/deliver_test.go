@@ -11,16 +11,20 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// recordingScheduler keeps what was scheduled.
+// recordingScheduler keeps what was scheduled; Put fails while down.
 type recordingScheduler struct {
-	mu  sync.Mutex
-	put []inbox.Schedule
-	del []string
+	mu   sync.Mutex
+	put  []inbox.Schedule
+	del  []string
+	down bool
 }
 
 func (r *recordingScheduler) Put(_ context.Context, s inbox.Schedule) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.down {
+		return inbox.Errorf(inbox.KindUnavailable, "the scheduler is down")
+	}
 	r.put = append(r.put, s)
 	return nil
 }
@@ -273,9 +277,18 @@ func TestAgentSendsOrDiscardsADraft(t *testing.T) {
 		t.Errorf("schedules touched: %d put, %d deleted", len(sched.put), len(sched.del))
 	}
 
-	// Sent with a time, a draft is scheduled like an agent's message.
+	// Sent with a time, a draft is scheduled like an agent's message. If
+	// the schedule cannot be made it stays a draft, so the agent can retry.
 	later := draft("Tomorrow")
 	at := time.Now().Add(24 * time.Hour)
+	sched.down = true
+	if _, err := svc.SendDraft(ctx, actor, conv.ID, later.ID, inbox.MessageEdit{SendAt: &at}); !inbox.IsKind(err, inbox.KindUnavailable) {
+		t.Fatalf("scheduler down: %v, want unavailable", err)
+	}
+	if got, _ := svc.Store.GetMessage(ctx, actor.WorkspaceID, conv.ID, later.ID); got == nil || got.Status != inbox.MessageDraft {
+		t.Fatalf("after a failed schedule the message is %+v, want still a draft", got)
+	}
+	sched.down = false
 	scheduled, err := svc.SendDraft(ctx, actor, conv.ID, later.ID, inbox.MessageEdit{SendAt: &at})
 	if err != nil || scheduled.Status != inbox.MessageScheduled || len(sched.put) != 1 {
 		t.Fatalf("scheduled draft: %+v, %v (%d schedules)", scheduled, err, len(sched.put))

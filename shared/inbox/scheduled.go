@@ -153,15 +153,20 @@ func (s *Service) SendDraft(ctx context.Context, actor Actor, conversationID, id
 	ready.ID, ready.WorkspaceID, ready.ConversationID, ready.ContactID = m.ID, m.WorkspaceID, m.ConversationID, m.ContactID
 	ready.AuthorID, ready.RunID, ready.CreatedAt, ready.UpdatedAt = actor.UserID, m.RunID, m.CreatedAt, s.now()
 	ready.Recipient = Address(contact, ready.Channel)
+	// The schedule first: once the message leaves draft a retry gets 409,
+	// so nothing may be left to do after that write. A schedule whose write
+	// then fails finds a draft or canceled message and sends nothing.
+	if ready.Status == MessageScheduled {
+		if err := s.schedule(ctx, &ready); err != nil {
+			return nil, err
+		}
+	}
 	// draft → queued is what the sender's stream filter picks up.
 	if err := s.Store.ReplaceMessage(ctx, &ready, MessageDraft); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return nil, Errorf(KindConflict, "the draft was sent or discarded meanwhile")
 		}
 		return nil, err
-	}
-	if ready.Status == MessageScheduled {
-		return &ready, s.schedule(ctx, &ready)
 	}
 	return &ready, nil
 }
