@@ -28,7 +28,9 @@ func (f *flakySequencer) Stop(_ context.Context, _ inbox.SequenceKind, name, _ s
 	return nil
 }
 
-func (f *flakySequencer) ResumeTask(context.Context, string, []byte) error { return errors.New("no tasks here") }
+func (f *flakySequencer) ResumeTask(context.Context, string, []byte) error {
+	return errors.New("no tasks here")
+}
 
 func runStarted(r *inbox.Run) inbox.Event {
 	return inbox.Event{ID: "ev:" + r.ID, Type: inbox.EventRunStarted, WorkspaceID: r.WorkspaceID, OccurredAt: r.StartedAt,
