@@ -49,7 +49,10 @@ test: deps asl test-go fuzz synth ## everything CI runs: ASL, unit, DynamoDB Loc
 asl:
 	test/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachines/*.asl.json),--json-path $(f))
 
+GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke
 test-go:
+	@unformatted=$$(find $(GO_DIRS) -name node_modules -prune -o -name '*.go' -print | xargs gofmt -l); \
+	  test -z "$$unformatted" || { echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; }
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
