@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -35,7 +36,7 @@ func (s *Service) pendingMessage(ctx context.Context, actor Actor, conversationI
 		return nil, err
 	}
 	if m.Direction != DirectionOut || m.Kind != KindMessage || !slices.Contains(want, m.Status) {
-		return nil, Errorf(KindConflict, "the message is %s, not %s: it can no longer be changed", m.Status, want[0])
+		return nil, Errorf(KindConflict, "the message is %s, not %s: it can no longer be changed", m.Status, joinStatuses(want))
 	}
 	return m, nil
 }
@@ -106,6 +107,14 @@ func (s *Service) CancelScheduled(ctx context.Context, actor Actor, conversation
 		}
 	}
 	return m, nil
+}
+
+func joinStatuses(statuses []MessageStatus) string {
+	names := make([]string, len(statuses))
+	for i, st := range statuses {
+		names[i] = string(st)
+	}
+	return strings.Join(names, " or ")
 }
 
 // Drafts lists the workspace's drafts waiting for an agent's review,
