@@ -93,6 +93,10 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
+// TransactionConditionFailed reports a transaction cancelled because one
+// of its conditions failed (another writer got there first).
+func TransactionConditionFailed(err error) bool { return len(cancelledAt(err)) > 0 }
+
 // cancelledAt returns the indexes of transaction items whose condition failed.
 func cancelledAt(err error) []int {
 	var tce *types.TransactionCanceledException

@@ -119,7 +119,7 @@ func (l *Local) Put(ctx context.Context, s inbox.Schedule) error {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkDue, prev)}})
 		}
 		_, err = l.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if !raced(err) {
+		if !dynamo.TransactionConditionFailed(err) {
 			return dbError("put schedule", err)
 		}
 	}
@@ -141,7 +141,7 @@ func (l *Local) Delete(ctx context.Context, name string) error {
 			{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkNameOf+name, skName), ConditionExpression: cond, ExpressionAttributeValues: values}},
 			{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkDue, prev)}},
 		}})
-		if !raced(err) {
+		if !dynamo.TransactionConditionFailed(err) {
 			return dbError("delete schedule", err)
 		}
 	}
@@ -263,7 +263,7 @@ func (l *Local) done(ctx context.Context, d dueItem) error {
 		{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkDue, d.SK)}},
 		{Delete: &types.Delete{TableName: &l.Table, Key: dynamo.Key(pkNameOf+d.Name, skName), ConditionExpression: cond, ExpressionAttributeValues: values}},
 	}})
-	if raced(err) {
+	if dynamo.TransactionConditionFailed(err) {
 		// Moved or deleted meanwhile: that also removed this due item, but
 		// make sure an orphan cannot fire forever.
 		_, err = l.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &l.Table, Key: dynamo.Key(pkDue, d.SK)})
@@ -296,20 +296,6 @@ func unchanged(prev string) (*string, map[string]types.AttributeValue) {
 		return aws.String("attribute_not_exists(due)"), nil
 	}
 	return aws.String("due = :prev"), map[string]types.AttributeValue{":prev": dynamo.S(prev)}
-}
-
-// raced reports a transaction cancelled by a failed condition.
-func raced(err error) bool {
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return false
-	}
-	for _, r := range tce.CancellationReasons {
-		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-			return true
-		}
-	}
-	return false
 }
 
 func dbError(op string, err error) error {

@@ -226,7 +226,7 @@ func (e *Executor) save(ctx context.Context, old, n *record) error {
 		}
 	}
 	_, err = e.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if raced(err) {
+	if dynamo.TransactionConditionFailed(err) {
 		return errConflict
 	}
 	if err != nil {
@@ -271,18 +271,4 @@ func (e *Executor) due(ctx context.Context, now time.Time, limit int32) ([]dueIt
 	}
 	next, _ := time.Parse(stampLayout, later[0].SK[:len(stampLayout)])
 	return due, next, nil
-}
-
-// raced reports a transaction cancelled by a failed condition.
-func raced(err error) bool {
-	var tce *types.TransactionCanceledException
-	if !errors.As(err, &tce) {
-		return false
-	}
-	for _, r := range tce.CancellationReasons {
-		if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-			return true
-		}
-	}
-	return false
 }
