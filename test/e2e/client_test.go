@@ -125,6 +125,30 @@ func (r *reply) mediaType() string {
 // application/json when there is a body; hdr holds extra header name/value
 // pairs, and an empty value removes a header. A transport failure ends the
 // test; use send from goroutines.
+// concurrently releases n requests at once and returns their replies
+// (nil for one that failed to send, which is reported).
+func concurrently(t testing.TB, n int, request func(i int) (*reply, error)) []*reply {
+	t.Helper()
+	replies := make([]*reply, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r, err := request(i)
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+			}
+			replies[i] = r
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return replies
+}
+
 func do(t testing.TB, method, path, token string, body any, hdr ...string) *reply {
 	t.Helper()
 	r, err := send(t, method, path, token, body, hdr...)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"sync"
 	"testing"
 )
 
@@ -38,23 +37,10 @@ func TestConcurrentConversationUpdates(t *testing.T) {
 		change{tok.agent, "POST", "/conversations/" + conv.ID + "/unread", nil},
 	)
 
-	replies := make([]*reply, len(changes))
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i, c := range changes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := send(t, c.method, c.path, c.who, c.body)
-			if err != nil {
-				t.Errorf("%s %s: %v", c.method, c.path, err)
-			}
-			replies[i] = r
-		}()
-	}
-	close(start)
-	wg.Wait()
+	replies := concurrently(t, len(changes), func(i int) (*reply, error) {
+		c := changes[i]
+		return send(t, c.method, c.path, c.who, c.body)
+	})
 
 	accepted := 0
 	conflicts := 0
@@ -115,23 +101,9 @@ func TestConcurrentStartSamePhone(t *testing.T) {
 	t.Parallel()
 	phone := newPhone(t)
 	const n = 6
-	replies := make([]*reply, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := send(t, "POST", "/conversations", tok.agent, map[string]any{"phone": phone, "name": "Racer"})
-			if err != nil {
-				t.Errorf("start %d: %v", i, err)
-			}
-			replies[i] = r
-		}()
-	}
-	close(start)
-	wg.Wait()
+	replies := concurrently(t, n, func(int) (*reply, error) {
+		return send(t, "POST", "/conversations", tok.agent, map[string]any{"phone": phone, "name": "Racer"})
+	})
 	ids := map[string]bool{}
 	created := 0
 	for i, r := range replies {

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -202,23 +201,9 @@ func TestMessageIdempotencyConcurrent(t *testing.T) {
 	conv := newConversation(t, tok.agent, "Idem race "+uniq())
 	key := "race-" + uniq()
 	const n = 8
-	var wg sync.WaitGroup
-	replies := make([]*reply, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := send(t, "POST", "/conversations/"+conv.ID+"/messages", tok.agent, map[string]any{"channel": "sms", "body": "exactly once"}, "Idempotency-Key", key)
-			if err != nil {
-				t.Errorf("post %d: %v", i, err)
-			}
-			replies[i] = r
-		}()
-	}
-	close(start)
-	wg.Wait()
+	replies := concurrently(t, n, func(int) (*reply, error) {
+		return send(t, "POST", "/conversations/"+conv.ID+"/messages", tok.agent, map[string]any{"channel": "sms", "body": "exactly once"}, "Idempotency-Key", key)
+	})
 	ids := map[string]int{}
 	fresh := 0
 	for i, r := range replies {
@@ -319,23 +304,9 @@ func TestCreateIdempotencyConcurrent(t *testing.T) {
 	key := "race-contact-" + uniq()
 	body := map[string]any{"name": "Race " + uniq(), "phones": []string{phone}}
 	const n = 6
-	replies := make([]*reply, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := send(t, "POST", "/contacts", tok.agent, body, "Idempotency-Key", key)
-			if err != nil {
-				t.Errorf("create %d: %v", i, err)
-			}
-			replies[i] = r
-		}()
-	}
-	close(start)
-	wg.Wait()
+	replies := concurrently(t, n, func(int) (*reply, error) {
+		return send(t, "POST", "/contacts", tok.agent, body, "Idempotency-Key", key)
+	})
 	created := map[string]bool{}
 	fresh := 0
 	for i, r := range replies {

@@ -260,31 +260,16 @@ func devDeliver(t testing.TB, ws, convID, msgID string) (*reply, error) {
 // devDeliverN fires devDeliver n times at once and checks each answered 200.
 func devDeliverN(t testing.TB, n int, ws, convID, msgID string) {
 	t.Helper()
-	errs := make(chan error, n)
-	start := make(chan struct{})
-	for range n {
-		go func() {
-			<-start
-			r, err := devDeliver(t, ws, convID, msgID)
-			if err == nil && r.Status == http.StatusNotFound {
-				err = errSkipDev
-			} else if err == nil && r.Status != http.StatusOK {
-				err = fmt.Errorf("POST /dev/deliver answered %d: %s", r.Status, r.Body)
-			}
-			errs <- err
-		}()
-	}
-	close(start)
-	for range n {
-		if err := <-errs; err == errSkipDev {
+	for _, r := range concurrently(t, n, func(int) (*reply, error) { return devDeliver(t, ws, convID, msgID) }) {
+		switch {
+		case r == nil:
+		case r.Status == http.StatusNotFound:
 			t.Skip("the server has no /dev/deliver (not the local stack)")
-		} else if err != nil {
-			t.Error(err)
+		case r.Status != http.StatusOK:
+			t.Errorf("POST /dev/deliver answered %d: %s", r.Status, r.Body)
 		}
 	}
 }
-
-var errSkipDev = fmt.Errorf("no /dev/deliver")
 
 // ---- Twilio status callbacks ----
 

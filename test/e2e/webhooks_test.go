@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -155,26 +154,15 @@ func TestWebhookDuplicates(t *testing.T) {
 func deliverConcurrently(t *testing.T, n int, post func() (*reply, error)) []int {
 	t.Helper()
 	statuses := make([]int, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			r, err := post()
-			if err != nil {
-				t.Errorf("delivery %d: %v", i, err)
-				return
-			}
-			statuses[i] = r.Status
-			if r.Status/100 != 2 {
-				t.Logf("delivery %d: %s", i, r)
-			}
-		}()
+	for i, r := range concurrently(t, n, func(int) (*reply, error) { return post() }) {
+		if r == nil {
+			continue
+		}
+		statuses[i] = r.Status
+		if r.Status/100 != 2 {
+			t.Logf("delivery %d: %s", i, r)
+		}
 	}
-	close(start)
-	wg.Wait()
 	return statuses
 }
 
