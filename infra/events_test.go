@@ -17,19 +17,7 @@ func TestStreamEventSourceMapping(t *testing.T) {
 		t.Fatal("got no event source mapping for the events function")
 	}
 
-	var mapping struct {
-		FunctionName               any
-		EventSourceArn             any
-		StartingPosition           string
-		BatchSize                  int
-		BisectBatchOnFunctionError bool
-		FunctionResponseTypes      []string
-		MaximumRetryAttempts       int
-		MaximumRecordAgeInSeconds  int
-		DestinationConfig          struct {
-			OnFailure struct{ Destination any }
-		}
-	}
+	var mapping streamMapping
 	decodeProperties(t, *resource, &mapping)
 	assertEqual(t, "FunctionName", mapping.FunctionName, any(map[string]any{"Ref": functionID}))
 	assertEqual(t, "EventSourceArn", mapping.EventSourceArn, any(map[string]any{"Fn::GetAtt": []any{tableID, "StreamArn"}}))
@@ -42,6 +30,25 @@ func TestStreamEventSourceMapping(t *testing.T) {
 	assertEqual(t, "MaximumRecordAgeInSeconds", mapping.MaximumRecordAgeInSeconds, 86400)
 	assertEqual(t, "on-failure destination", mapping.DestinationConfig.OnFailure.Destination,
 		any(map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}))
+}
+
+// streamMapping is what the tests read of a DynamoDB stream event source
+// mapping.
+type streamMapping struct {
+	FunctionName               any
+	EventSourceArn             any
+	StartingPosition           string
+	BatchSize                  int
+	BisectBatchOnFunctionError bool
+	FunctionResponseTypes      []string
+	MaximumRetryAttempts       int
+	MaximumRecordAgeInSeconds  int
+	DestinationConfig          struct {
+		OnFailure struct{ Destination any }
+	}
+	FilterCriteria struct {
+		Filters []struct{ Pattern string }
+	}
 }
 
 // eventSourceMappingOf returns the single event source mapping of a

@@ -103,21 +103,7 @@ func TestSenderStreamMappingSelectsQueuedOutboundMessages(t *testing.T) {
 		t.Fatal("got no event source mapping for the sender")
 	}
 
-	var mapping struct {
-		EventSourceArn             any
-		StartingPosition           string
-		BatchSize                  int
-		BisectBatchOnFunctionError bool
-		FunctionResponseTypes      []string
-		MaximumRetryAttempts       int
-		MaximumRecordAgeInSeconds  int
-		DestinationConfig          struct {
-			OnFailure struct{ Destination any }
-		}
-		FilterCriteria struct {
-			Filters []struct{ Pattern string }
-		}
-	}
+	var mapping streamMapping
 	decodeProperties(t, *resource, &mapping)
 	assertEqual(t, "EventSourceArn", mapping.EventSourceArn, getAttOf(tableID, "StreamArn"))
 	assertEqual(t, "StartingPosition", mapping.StartingPosition, "LATEST")
