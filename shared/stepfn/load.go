@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Task resources the executor understands, besides plain Lambda ARNs.
@@ -150,10 +151,16 @@ func Load(definition []byte, substitutions map[string]string) (*Machine, error) 
 	if def.TimeoutSeconds < 0 {
 		return nil, &LoadError{Field: "TimeoutSeconds", Msg: "must not be negative"}
 	}
+	if def.StartAt == "" {
+		return nil, &LoadError{Field: "StartAt", Msg: "required"}
+	}
 	if len(def.States) == 0 {
 		return nil, &LoadError{Field: "States", Msg: "no states"}
 	}
 	for name, raw := range def.States {
+		if name == "" || utf8.RuneCountInString(name) > maxStateName {
+			return nil, &LoadError{State: name, Field: "States", Msg: fmt.Sprintf("a state name is 1 to %d characters", maxStateName)}
+		}
 		s, err := loadState(name, raw)
 		if err != nil {
 			return nil, err
@@ -165,6 +172,9 @@ func Load(definition []byte, substitutions map[string]string) (*Machine, error) 
 	}
 	return m, nil
 }
+
+// maxStateName is the Amazon States Language's limit on state names.
+const maxStateName = 80
 
 // checkFields rejects any key not in allowed, naming it.
 func checkFields(fields map[string]json.RawMessage, stateName string, allowed ...string) error {

@@ -37,6 +37,9 @@ func TestLoadRejectsWhatItCannotRun(t *testing.T) {
 		{"bad jitter", `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:1:function:f","Retry":[{"ErrorEquals":["X"],"JitterStrategy":"SOME"}],"End":true}}}`, "T", "Retry[0].JitterStrategy"},
 		{"two wait kinds", `{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"TimestampPath":"$.t","End":true}}}`, "W", "Seconds"},
 		{"ResultPath not a reference path", `{"StartAt":"A","States":{"A":{"Type":"Pass","ResultPath":"$.a[*]","End":true}}}`, "A", "ResultPath"},
+		{"no StartAt", `{"States":{"":{"Type":"Succeed"}}}`, "", "StartAt"},
+		{"empty state name", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"":{"Type":"Succeed"}}}`, "", "States"},
+		{"state name over 80 characters", `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true},"` + strings.Repeat("n", 81) + `":{"Type":"Succeed"}}}`, strings.Repeat("n", 81), "States"},
 		{"wrong field type", `{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:1:function:f","TimeoutSeconds":"10","End":true}}}`, "A", "TimeoutSeconds"},
 	}
 	for _, c := range cases {
