@@ -124,12 +124,12 @@ func workspaceKeyPrefix(workspace string) string {
 // topic (snsTopicArn). On a first deploy, fill in the secret, then have SNS
 // resend the confirmation with `aws sns subscribe` (same topic, protocol
 // and endpoint).
-func (m *inboundEmail) subscribeWorkspaces(scope constructs.Construct, publicURL *string, stage awsapigatewayv2.HttpStage) {
+func (m *inboundEmail) subscribeWorkspaces(scope constructs.Construct, webhookBase *string, stage awsapigatewayv2.HttpStage) {
 	for _, route := range m.routes {
 		subscription := awssns.NewSubscription(scope, jsii.String("InboundMailSubscription-"+route.workspace), &awssns.SubscriptionProps{
 			Topic:    m.topic,
 			Protocol: awssns.SubscriptionProtocol_HTTPS,
-			Endpoint: jsii.String(*publicURL + "/webhooks/" + route.workspace + "/email"),
+			Endpoint: jsii.String(*webhookBase + "/" + route.workspace + "/email"),
 			// The function verifies SNS's signature over the JSON envelope.
 			RawMessageDelivery: jsii.Bool(false),
 			FilterPolicyWithMessageBody: &map[string]awssns.FilterOrPolicy{

@@ -57,6 +57,7 @@ type senderDeps struct {
 	// publicURL is the base of Twilio's status callback URL, as the
 	// webhooks function sees it.
 	publicURL   *string
+	pathToken   string
 	scheduling  *scheduling
 	emailDomain string
 }
@@ -80,6 +81,9 @@ func newSender(stack awscdk.Stack, assetsDir string, deps senderDeps) *sender {
 		"PROVIDER_SECRETS_ARN": deps.providerSecrets.SecretArn(),
 		"PUBLIC_URL":           deps.publicURL,
 		"EMAIL_DOMAIN":         jsii.String(deps.emailDomain),
+	}
+	if deps.pathToken != "" {
+		env["WEBHOOK_PATH_TOKEN"] = jsii.String(deps.pathToken)
 	}
 	maps.Copy(env, deps.scheduling.env())
 	s := &sender{configSet: newOutboundConfigurationSet(stack)}

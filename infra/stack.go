@@ -9,6 +9,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/dynamo"
 )
 
@@ -48,6 +49,8 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	// unlike stage.Url(), has no trailing slash) is the public base URL that
 	// providers sign.
 	publicURL := httpAPI.ApiEndpoint()
+	pathToken := webhookPathToken(stack)
+	webhookBase := jsii.String(config.WebhookBaseURL(*publicURL, pathToken))
 
 	topicKey := newTopicKey(stack)
 	alarms := newAlarms(stack, topicKey)
@@ -64,18 +67,20 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		providerSecrets: providerSecrets,
 		mailBucket:      mail.bucket,
 		publicURL:       publicURL,
+		pathToken:       pathToken,
 		bus:             bus,
 	})
-	addPublicRoutes(httpAPI, stage, webhooksFunction)
+	addPublicRoutes(httpAPI, stage, webhooksFunction, pathToken)
 	// Subscribed only once the routes are served: SNS posts the subscription
 	// confirmation as soon as the subscription exists.
-	mail.subscribeWorkspaces(stack, publicURL, stage)
+	mail.subscribeWorkspaces(stack, webhookBase, stage)
 
 	sched := newScheduling(stack)
 	outbound := newSender(stack, assetsDir, senderDeps{
 		table:           table,
 		providerSecrets: providerSecrets,
 		publicURL:       publicURL,
+		pathToken:       pathToken,
 		scheduling:      sched,
 		emailDomain:     emailDomain(stack),
 	})
@@ -116,7 +121,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	output(stack, "UserPoolClientId", spaClient.UserPoolClientId())
 	output(stack, "TableName", table.TableName())
 	output(stack, "Region", stack.Region())
-	output(stack, "WebhookBaseUrl", jsii.String(*publicURL+"/webhooks"))
+	output(stack, "WebhookBaseUrl", webhookBase)
 	output(stack, "ProviderSecretsArn", providerSecrets.SecretArn())
 	output(stack, "InboundMailBucket", mail.bucket.BucketName())
 	output(stack, "InboundMailTopicArn", mail.topic.TopicArn())

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
@@ -12,28 +15,63 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/parley-inbox/parley/shared/config"
 )
 
 // publicRoute is a route without the JWT authorizer: the provider's
-// signature (Twilio, Meta, SNS) or the web chat visitor token, checked by
-// the webhooks function, authenticates each request.
+// signature (Twilio, Meta, SNS, a shop's signed events) or the web chat
+// visitor token, checked by the webhooks function, authenticates each
+// request.
 type publicRoute struct {
-	path    string
-	methods []awsapigatewayv2.HttpMethod
-	// Route-level throttling: API Gateway applies it per route key, in
-	// place of the stage default, so a flood of unauthenticated requests
-	// is capped before it reaches Lambda.
+	method awsapigatewayv2.HttpMethod
+	path   string
+	// Route-level throttling: API Gateway keeps one bucket per route key,
+	// in place of the stage default.
 	rateLimit, burstLimit float64
 }
 
-var publicRoutes = []publicRoute{
-	// POST for provider events; GET for Meta's subscription verification.
-	// Providers burst (a broadcast's status callbacks, say) and Twilio does
-	// not retry a refused status callback, so these stay generous.
-	{path: "/webhooks/{proxy+}", methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}, rateLimit: 50, burstLimit: 100},
-	// Browsers of anonymous visitors; the function also rate-limits per
-	// visitor, this caps them all together.
-	{path: "/chat/{proxy+}", methods: []awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET, awsapigatewayv2.HttpMethod_POST}, rateLimit: 20, burstLimit: 40},
+// providerRoutes each get their own route key, and so their own bucket:
+// junk aimed at one provider, or at the web chat, cannot spend another's.
+// Unsigned junk is refused in the function before any I/O, so the limits
+// are sized for providers' bursts (a blast's status callbacks), not for
+// cost. Paths follow /webhooks[/<path token>]/{workspaceId}.
+var providerRoutes = []publicRoute{
+	{awsapigatewayv2.HttpMethod_POST, "/twilio/messages", 500, 1000},
+	{awsapigatewayv2.HttpMethod_POST, "/twilio/status", 1000, 2000},
+	{awsapigatewayv2.HttpMethod_POST, "/twilio/calls", 100, 200},
+	// Meta's subscription check: once per app setup.
+	{awsapigatewayv2.HttpMethod_GET, "/meta", 5, 10},
+	{awsapigatewayv2.HttpMethod_POST, "/meta", 500, 1000},
+	{awsapigatewayv2.HttpMethod_POST, "/email", 200, 400},
+	{awsapigatewayv2.HttpMethod_POST, "/events", 200, 400},
+}
+
+// chatRoutes serve anonymous browsers; the function also rate-limits each
+// visitor, this caps them all together.
+var chatRoutes = []publicRoute{
+	{awsapigatewayv2.HttpMethod_GET, "/chat/{proxy+}", 20, 40},
+	{awsapigatewayv2.HttpMethod_POST, "/chat/{proxy+}", 20, 40},
+}
+
+// webhookPathTokenContextKey names the optional secret first segment of
+// webhook paths (see README, "Public routes and throttling").
+const webhookPathTokenContextKey = "webhookPathToken"
+
+// webhookPathToken reads the context value; a malformed one fails the synth.
+func webhookPathToken(scope constructs.Construct) string {
+	token, _ := scope.Node().TryGetContext(jsii.String(webhookPathTokenContextKey)).(string)
+	if token != "" && !config.PathTokenPattern.MatchString(token) {
+		awscdk.Annotations_Of(scope).AddError(jsii.String(fmt.Sprintf("context %s must match %s",
+			webhookPathTokenContextKey, config.PathTokenPattern)))
+		return ""
+	}
+	return token
+}
+
+// webhookRoutePrefix is the route path before each provider's suffix.
+func webhookRoutePrefix(token string) string {
+	return config.WebhookBaseURL("", token) + "/{workspaceId}"
 }
 
 // newProviderSecrets creates the secret holding every workspace's provider
@@ -70,6 +108,8 @@ type webhooksDeps struct {
 	mailBucket      awss3.Bucket
 	// publicURL is the API's base URL without a trailing slash.
 	publicURL *string
+	// pathToken is the webhook path token, "" for none.
+	pathToken string
 	// bus receives external shop events (order.placed, cart.abandoned,
 	// contact.added_to_list).
 	bus awsevents.EventBus
@@ -80,17 +120,21 @@ type webhooksDeps struct {
 // web chat visitor tokens), read access to stored inbound mail only, and
 // the bus for external events.
 func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webhooksDeps) awslambda.Function {
+	env := map[string]*string{
+		"TABLE_NAME":           deps.table.TableName(),
+		"CURSOR_SECRET_ARN":    deps.cursorSecret.SecretArn(),
+		"PROVIDER_SECRETS_ARN": deps.providerSecrets.SecretArn(),
+		"PUBLIC_URL":           deps.publicURL,
+		"EVENT_BUS_NAME":       deps.bus.EventBusName(),
+	}
+	if deps.pathToken != "" {
+		env["WEBHOOK_PATH_TOKEN"] = jsii.String(deps.pathToken)
+	}
 	fn := newGoFunction(scope, "WebhooksFunction", goFunction{
 		assetsDir: assetsDir,
 		asset:     "webhooks",
 		timeout:   awscdk.Duration_Seconds(jsii.Number(10)),
-		env: map[string]*string{
-			"TABLE_NAME":           deps.table.TableName(),
-			"CURSOR_SECRET_ARN":    deps.cursorSecret.SecretArn(),
-			"PROVIDER_SECRETS_ARN": deps.providerSecrets.SecretArn(),
-			"PUBLIC_URL":           deps.publicURL,
-			"EVENT_BUS_NAME":       deps.bus.EventBusName(),
-		},
+		env:       env,
 	})
 	grantTableData(fn, deps.table)
 	// events:PutEvents on this bus's ARN only.
@@ -108,30 +152,34 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 	return fn
 }
 
-// addPublicRoutes routes the webhook and web chat paths to the webhooks
-// function, without the authorizer, and throttles each route. They are more
-// specific than the SPA's /{proxy+}, so API Gateway prefers them.
-func addPublicRoutes(httpAPI awsapigatewayv2.HttpApi, stage awsapigatewayv2.HttpStage, fn awslambda.Function) {
+// addPublicRoutes routes the provider and web chat paths to the webhooks
+// function, without the authorizer, and throttles each route. Any other
+// /webhooks/ path (one without the path token, say) falls to the SPA's
+// JWT route and is refused there without invoking a function.
+func addPublicRoutes(httpAPI awsapigatewayv2.HttpApi, stage awsapigatewayv2.HttpStage, fn awslambda.Function, pathToken string) {
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhooksIntegration"), fn,
 		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
 
+	routes := slices.Clone(chatRoutes)
+	for _, r := range providerRoutes {
+		r.path = webhookRoutePrefix(pathToken) + r.path
+		routes = append(routes, r)
+	}
 	settings := map[string]any{}
-	for _, route := range publicRoutes {
-		routes := httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	for _, route := range routes {
+		added := httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(route.path),
-			Methods:     &route.methods,
+			Methods:     &[]awsapigatewayv2.HttpMethod{route.method},
 			Integration: integration,
 		})
-		for i, method := range route.methods {
-			settings[string(method)+" "+route.path] = map[string]any{
-				"ThrottlingRateLimit":  route.rateLimit,
-				"ThrottlingBurstLimit": route.burstLimit,
-			}
-			// The stage refuses settings for a route that does not exist yet.
-			stage.Node().AddDependency((*routes)[i])
+		settings[string(route.method)+" "+route.path] = map[string]any{
+			"ThrottlingRateLimit":  route.rateLimit,
+			"ThrottlingBurstLimit": route.burstLimit,
 		}
+		// The stage refuses settings for a route that does not exist yet.
+		stage.Node().AddDependency((*added)[0])
 	}
 
 	// The L2 HttpStage only has a stage-wide throttle; per-route settings

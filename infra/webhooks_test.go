@@ -5,6 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
 )
 
 func TestPublicRoutesAreThrottledPerRoute(t *testing.T) {
@@ -154,5 +157,114 @@ func TestOutputs(t *testing.T) {
 		if template.Resources[id].Type != cfnType {
 			t.Errorf("output %s: got %v, want a Ref to a %s", name, template.Outputs[name].Value, cfnType)
 		}
+	}
+}
+
+// stageRouteSettings reads the stage's per-route throttles by route key.
+func stageRouteSettings(t *testing.T, template cfnTemplate) map[string]routeThrottle {
+	t.Helper()
+	_, stageResource := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Stage")
+	var stage struct{ RouteSettings map[string]routeThrottle }
+	decodeProperties(t, stageResource, &stage)
+	return stage.RouteSettings
+}
+
+type routeThrottle struct {
+	ThrottlingRateLimit  float64
+	ThrottlingBurstLimit float64
+}
+
+// A flood of unsigned junk must not starve signed provider deliveries
+// (issue 9, item 14). API Gateway keeps one bucket per route key, so each
+// provider has its own, sized for its bursts rather than a shared 50/s;
+// with a path token, no route a caller without the token can name is a
+// provider route, so junk spends only other buckets.
+func TestProviderRoutesHaveTheirOwnBuckets(t *testing.T) {
+	const token = "Zq3v_8KpLw2Rj5Tn0YbXcA"
+	for _, tc := range []struct {
+		name    string
+		context map[string]any
+		prefix  string
+	}{
+		{"no path token", nil, "/webhooks/{workspaceId}/"},
+		{"path token", map[string]any{"webhookPathToken": token}, "/webhooks/" + token + "/{workspaceId}/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			template := synthTemplate(t, tc.context)
+			settings := stageRouteSettings(t, template)
+			total := 0.0
+			for _, want := range []struct {
+				key       string
+				minRate   float64
+				signature string
+			}{
+				{"POST " + tc.prefix + "twilio/messages", 500, "Twilio"},
+				{"POST " + tc.prefix + "twilio/status", 1000, "Twilio"},
+				{"POST " + tc.prefix + "twilio/calls", 100, "Twilio"},
+				{"POST " + tc.prefix + "meta", 500, "Meta"},
+				{"POST " + tc.prefix + "email", 200, "SNS"},
+				{"POST " + tc.prefix + "events", 200, "shop"},
+			} {
+				got, ok := settings[want.key]
+				if !ok {
+					t.Errorf("%s (%s-signed): no route of its own; route settings: %v", want.key, want.signature, settings)
+					continue
+				}
+				if got.ThrottlingRateLimit < want.minRate {
+					t.Errorf("%s: got rate %v, want at least %v", want.key, got.ThrottlingRateLimit, want.minRate)
+				}
+			}
+			for _, s := range settings {
+				total += s.ThrottlingRateLimit
+			}
+			// All public routes together stay inside a region's default
+			// account limit (10,000 requests a second), so none is a promise
+			// API Gateway cannot keep.
+			if total > 10_000 {
+				t.Errorf("public routes: %v requests a second in all, over the account's 10,000", total)
+			}
+			var webhookKeys []string
+			for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+				var route routeProperties
+				decodeProperties(t, resource, &route)
+				if _, path, _ := strings.Cut(route.RouteKey, " "); strings.HasPrefix(path, "/webhooks") {
+					webhookKeys = append(webhookKeys, route.RouteKey)
+					if !strings.HasPrefix(path, tc.prefix) {
+						t.Errorf("route %s (%s): outside %s", route.RouteKey, id, tc.prefix)
+					}
+				}
+			}
+			if len(webhookKeys) != 7 {
+				t.Errorf("webhook routes: got %v, want the seven provider routes", webhookKeys)
+			}
+			base, _ := json.Marshal(template.Outputs["WebhookBaseUrl"].Value)
+			if !strings.Contains(string(base), `"`+strings.TrimSuffix(tc.prefix, "/{workspaceId}/")+`"`) {
+				t.Errorf("WebhookBaseUrl: got %s, want it to end in %s", base, strings.TrimSuffix(tc.prefix, "/{workspaceId}/"))
+			}
+		})
+	}
+}
+
+// The token reaches the functions that build or check webhook URLs.
+func TestWebhookPathTokenReachesFunctions(t *testing.T) {
+	const token = "Zq3v_8KpLw2Rj5Tn0YbXcA"
+	template := synthTemplate(t, map[string]any{"webhookPathToken": token})
+	for _, prefix := range []string{"WebhooksFunction", "SenderFunction"} {
+		_, fn := template.resourceWithPrefix(t, "AWS::Lambda::Function", prefix)
+		var props struct {
+			Environment struct{ Variables map[string]any }
+		}
+		decodeProperties(t, fn, &props)
+		if got := props.Environment.Variables["WEBHOOK_PATH_TOKEN"]; got != token {
+			t.Errorf("%s: WEBHOOK_PATH_TOKEN = %v, want %s", prefix, got, token)
+		}
+	}
+}
+
+func TestMalformedWebhookPathTokenFailsTheSynth(t *testing.T) {
+	stack := synthStack(t, map[string]any{"webhookPathToken": "short"})
+	messages := assertions.Annotations_FromStack(stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("webhookPathToken")))
+	if len(*messages) == 0 {
+		t.Error("a 5-character token: got no synth error, want one naming webhookPathToken")
 	}
 }

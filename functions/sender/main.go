@@ -38,7 +38,7 @@ func main() {
 
 	// The sender pages no lists for clients, so its cursors need no secret.
 	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
-	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.PublicURL)}
+	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(config.WebhookBaseURL(cfg.PublicURL, cfg.WebhookPathToken))}
 	svc.Senders = map[inbox.Channel]inbox.ChannelSender{
 		inbox.ChannelSMS: sms, inbox.ChannelMMS: sms,
 		inbox.ChannelEmail:     &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},

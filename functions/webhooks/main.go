@@ -41,7 +41,7 @@ func main() {
 	config.Must(log, "provider secrets", err)
 
 	hooks := &webhooks.Handler{
-		Service: inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)), Credentials: creds, PublicURL: cfg.PublicURL, Log: log,
+		Service: inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)), Credentials: creds, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken, Log: log,
 		Email:  webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second}),
 		Chat:   &webhooks.Chat{Key: key},
 		Events: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName},

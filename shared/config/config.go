@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"strconv"
 )
 
@@ -16,6 +17,9 @@ type Lambda struct {
 	// Webhooks only.
 	ProviderSecretsARN string
 	PublicURL          string
+	// WebhookPathToken is the secret first segment of webhook paths
+	// (webhooks, and the sender's Twilio status callbacks); "" for none.
+	WebhookPathToken string
 	// Events only.
 	EventBusName string
 	// Scheduling (api, sender): EventBridge Scheduler's group, the role it
@@ -39,6 +43,7 @@ func FromEnv(required ...string) (Lambda, error) {
 		CursorSecretARN:    os.Getenv("CURSOR_SECRET_ARN"),
 		ProviderSecretsARN: os.Getenv("PROVIDER_SECRETS_ARN"),
 		PublicURL:          os.Getenv("PUBLIC_URL"),
+		WebhookPathToken:   os.Getenv("WEBHOOK_PATH_TOKEN"),
 		EventBusName:       os.Getenv("EVENT_BUS_NAME"),
 		SchedulerGroup:     os.Getenv("SCHEDULER_GROUP"),
 		SchedulerRoleARN:   os.Getenv("SCHEDULER_ROLE_ARN"),
@@ -54,7 +59,23 @@ func FromEnv(required ...string) (Lambda, error) {
 			return c, fmt.Errorf("environment variable %s is not set", name)
 		}
 	}
+	if c.WebhookPathToken != "" && !PathTokenPattern.MatchString(c.WebhookPathToken) {
+		return c, fmt.Errorf("WEBHOOK_PATH_TOKEN must match %s", PathTokenPattern)
+	}
 	return c, nil
+}
+
+// PathTokenPattern is what a webhook path token must match: long enough not
+// to be guessed, and plain enough to sit unescaped in a URL and a route key.
+var PathTokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22,64}$`)
+
+// WebhookBaseURL is where providers post: publicURL/webhooks, then the
+// path token when the deployment has one.
+func WebhookBaseURL(publicURL, token string) string {
+	if token == "" {
+		return publicURL + "/webhooks"
+	}
+	return publicURL + "/webhooks/" + token
 }
 
 // Local configures the single-process development stack (make dev).
@@ -73,6 +94,9 @@ type Local struct {
 	// PublicURL is the base URL providers post webhooks to, which their
 	// signatures cover. The default matches the signed samples in events/.
 	PublicURL string
+	// WebhookPathToken, when set, makes the local stack serve webhooks under
+	// /webhooks/<token>/ as a deployment with a path token does.
+	WebhookPathToken string
 	// TimeScale speeds up sequences' waits: 1440 runs a day's wait in a
 	// minute, so a three-day drip shows in minutes.
 	TimeScale float64
@@ -88,6 +112,7 @@ func LocalFromEnv() Local {
 		InMemory:         os.Getenv("PARLEY_IN_MEMORY") == "1",
 		TableName:        envOr("PARLEY_TABLE", "parley"),
 		PublicURL:        envOr("PARLEY_PUBLIC_URL", "https://api.parley.example"),
+		WebhookPathToken: os.Getenv("PARLEY_WEBHOOK_PATH_TOKEN"),
 		TimeScale:        timeScale(os.Getenv("PARLEY_TIME_SCALE")),
 	}
 }

@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		}
 	}()
 	hooks := &webhooks.Handler{
-		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, Log: log, Events: bus,
+		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken, Log: log, Events: bus,
 		Email: &webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
 		Chat:  &webhooks.Chat{Key: keys.cursor},
 	}

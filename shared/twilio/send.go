@@ -174,8 +174,9 @@ func configError(err error) error {
 // StatusCallbackURL makes the callback Twilio posts delivery statuses to.
 // The delivery ref rides in the query, which Twilio signs with the URL, so
 // the callback names its message without a lookup.
-func StatusCallbackURL(publicURL string) func(workspaceID, ref string) string {
+// webhookBase is the deployment's webhook base URL (config.WebhookBaseURL).
+func StatusCallbackURL(webhookBase string) func(workspaceID, ref string) string {
 	return func(workspaceID, ref string) string {
-		return publicURL + "/webhooks/" + url.PathEscape(workspaceID) + "/twilio/status?ref=" + url.QueryEscape(ref)
+		return webhookBase + "/" + url.PathEscape(workspaceID) + "/twilio/status?ref=" + url.QueryEscape(ref)
 	}
 }

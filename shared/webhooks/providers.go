@@ -31,11 +31,7 @@ func (h *Handler) twilioForm(r *http.Request) (string, url.Values, error) {
 	if err != nil {
 		return "", nil, inbox.Invalid("", "the form body is malformed")
 	}
-	public := h.PublicURL + r.URL.Path
-	if r.URL.RawQuery != "" {
-		public += "?" + r.URL.RawQuery
-	}
-	if !twilio.VerifySignature(creds.TwilioAuthToken, public, form, r.Header.Get("X-Twilio-Signature")) {
+	if !twilio.VerifySignature(creds.TwilioAuthToken, h.signedURL(r), form, r.Header.Get("X-Twilio-Signature")) {
 		return "", nil, errSignature
 	}
 	return r.PathValue("workspaceId"), form, nil

@@ -90,6 +90,9 @@ type Handler struct {
 	// PublicURL is the API's public base URL (scheme and host), which
 	// providers sign; the Host header of a proxied request is not it.
 	PublicURL string
+	// PathToken, when set, is the secret first segment of every /webhooks/
+	// path (see pathtoken.go).
+	PathToken string
 	Email     *EmailIntake
 	Chat      *Chat
 	// Events receives external events (orders, carts, lists) for the bus.
@@ -114,6 +117,9 @@ func (h *Handler) Routes() http.Handler {
 		h.Chat.routes(h.mux, h)
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, errUnknown) })
+	if h.PathToken != "" {
+		return h.requirePathToken(h.mux)
+	}
 	return h.mux
 }
 
