@@ -49,7 +49,7 @@ func Address(c *Contact, ch Channel) string {
 	default:
 		// The newest handle: a visitor who came back on a new device.
 		for i := len(c.Handles) - 1; i >= 0; i-- {
-			if id, ok := strings.CutPrefix(c.Handles[i], string(ch)+":"); ok {
+			if id, ok := strings.CutPrefix(c.Handles[i], string(ch)+":"); ok && (ch != ChannelWebchat || speaksFor(c, c.Handles[i])) {
 				return id
 			}
 		}
