@@ -97,28 +97,12 @@ func (h *Handler) chatAccess(r *http.Request, needVisitor bool) (string, error) 
 }
 
 func (h *Handler) chatSession(w http.ResponseWriter, r *http.Request) {
-	_, err := h.chatAccess(r, false)
-	// A site may start the session of a signed-in visitor already
-	// identified (see chatEmail); the body is optional.
-	var in chatIdentity
-	if err == nil {
-		err = decodeChatOptional(r, &in)
-	}
-	if err == nil && (in.Email == "") != (in.IdentifierHash == "") {
-		err = inbox.Invalid("identifierHash", "an identified session needs both the email and its identifierHash")
-	}
-	if err != nil {
+	if _, err := h.chatAccess(r, false); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	ws, id := r.PathValue("workspaceId"), inbox.NewID(time.Now())
-	if in.IdentifierHash != "" {
-		if _, err := h.Service.IdentifyVisitor(r.Context(), ws, inbox.Handle(inbox.ChannelWebchat, id), in.Email, in.IdentifierHash); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"visitorId": id, "token": h.Chat.token(ws, id)})
+	id := inbox.NewID(time.Now())
+	writeJSON(w, http.StatusCreated, map[string]string{"visitorId": id, "token": h.Chat.token(r.PathValue("workspaceId"), id)})
 }
 
 // chatIdentity is an email a visitor left, and the site's signature of it
@@ -290,15 +274,6 @@ func visitorMessage(m *inbox.Message) map[string]any {
 func decodeChat(r *http.Request, v any) error {
 	body, err := readBody(r, maxChatBody)
 	if err != nil {
-		return err
-	}
-	return decodeChatBody(body, v)
-}
-
-// decodeChatOptional is decodeChat for a body that may be left out.
-func decodeChatOptional(r *http.Request, v any) error {
-	body, err := readBody(r, maxChatBody)
-	if err != nil || len(strings.TrimSpace(string(body))) == 0 {
 		return err
 	}
 	return decodeChatBody(body, v)
