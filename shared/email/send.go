@@ -2,6 +2,7 @@ package email
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,9 @@ func (s *Sender) Send(ctx context.Context, out inbox.Outbound) (string, error) {
 	in := &sesv2.SendEmailInput{
 		Content:     &types.EmailContent{Raw: &types.RawMessage{Data: raw}},
 		Destination: &types.Destination{ToAddresses: []string{out.To}},
-		EmailTags:   []types.MessageTag{{Name: aws.String(RefTag), Value: aws.String(strings.ReplaceAll(out.Ref, ".", "_"))}},
+	}
+	if out.Ref != "" { // mail outside a thread has no status to track
+		in.EmailTags = []types.MessageTag{{Name: aws.String(RefTag), Value: aws.String(strings.ReplaceAll(out.Ref, ".", "_"))}}
 	}
 	if mb.ConfigurationSet != "" {
 		in.ConfigurationSetName = aws.String(mb.ConfigurationSet)
@@ -107,7 +110,7 @@ func (s *Sender) build(out inbox.Outbound, from *mail.Address) ([]byte, error) {
 	b := enmime.Builder().
 		From(from.Name, from.Address).
 		To(toName, out.To).
-		Subject(subject(out.Thread, from)).
+		Subject(cmp.Or(out.Subject, subject(out.Thread, from))).
 		Header("Message-ID", "<"+MessageIDLocalPart(out)+"@"+domain+">").
 		Text([]byte(crlf(textBody(out))))
 

@@ -259,8 +259,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 61 || counts[oaChat]+counts[oaSession] != 5 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 61, 5 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 61 || counts[oaChat]+counts[oaSession] != 7 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 61, 7 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession], counts[oaWebhook])
 	}
 	for op := range public {
@@ -592,14 +592,17 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"GET /conversations/" + conv2.ID + "/messages": jsonOK(200, inbox.Page[*inbox.Message]{Items: []*inbox.Message{call, missed, mail, failed, activity}}),
 
 		// The web chat widget's routes.
-		"POST /chat/" + oaWorkspace + "/sessions":  jsonOK(201, map[string]string{"visitorId": oaVisitor, "token": oaVisitor + ".c2lnbmF0dXJl"}),
-		"POST /chat/" + oaWorkspace + "/messages":  jsonOK(201, visitorMsg(chatIn)),
-		"GET /chat/" + oaWorkspace + "/messages":   jsonOK(200, map[string]any{"items": []any{visitorMsg(chatIn), visitorMsg(chatOut), visitorMsg(mail)}, "nextCursor": ""}),
-		"POST /chat/" + oaWorkspace + "/heartbeat": jsonOK(200, map[string]any{"onlineUntil": now.Add(2 * time.Minute)}),
-		"POST /chat/" + oaWorkspace + "/email":     {status: 204},
-		"POST /chat/other/sessions":                problem(429, "rate_limited"),
-		"POST /chat/other/heartbeat":               problem(401, "unauthorized"),
-		"GET /chat/other/messages":                 problem(404, "not_found"),
+		"POST /chat/" + oaWorkspace + "/sessions":     jsonOK(201, map[string]string{"visitorId": oaVisitor, "token": oaVisitor + ".c2lnbmF0dXJl"}),
+		"POST /chat/" + oaWorkspace + "/messages":     jsonOK(201, visitorMsg(chatIn)),
+		"GET /chat/" + oaWorkspace + "/messages":      jsonOK(200, map[string]any{"items": []any{visitorMsg(chatIn), visitorMsg(chatOut), visitorMsg(mail)}, "nextCursor": ""}),
+		"POST /chat/" + oaWorkspace + "/heartbeat":    jsonOK(200, map[string]any{"onlineUntil": now.Add(2 * time.Minute)}),
+		"POST /chat/" + oaWorkspace + "/email":        jsonOK(200, map[string]any{"email": "jo@example.com", "verified": false}),
+		"POST /chat/" + oaWorkspace + "/email/code":   jsonOK(202, map[string]any{"email": "jo@example.com", "verified": false}),
+		"POST /chat/" + oaWorkspace + "/email/verify": jsonOK(200, map[string]any{"email": "jo@example.com", "verified": true}),
+		"POST /chat/other/email/verify":               problem(403, "forbidden"),
+		"POST /chat/other/sessions":                   problem(429, "rate_limited"),
+		"POST /chat/other/heartbeat":                  problem(401, "unauthorized"),
+		"GET /chat/other/messages":                    problem(404, "not_found"),
 
 		// The providers' webhooks.
 		"POST /webhooks/" + oaWorkspace + "/twilio/messages": {status: 200, contentType: "text/xml", raw: `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`},

@@ -31,9 +31,14 @@ type Contact struct {
 	// DND blocks automated messages on a channel for this contact.
 	DND            map[Channel]bool `json:"dnd,omitempty"`
 	ConversationID string           `json:"conversationId,omitempty"`
-	CreatedAt      time.Time        `json:"createdAt"`
-	UpdatedAt      time.Time        `json:"updatedAt"`
-	Version        int64            `json:"version"`
+	// VerifiedHandles are the web chat handles that proved being this
+	// contact; only they receive its replies (see Address).
+	VerifiedHandles []string `json:"verifiedHandles,omitempty"`
+	// ClaimedEmail is an address a web chat visitor typed but has not proved.
+	ClaimedEmail *EmailClaim `json:"claimedEmail,omitempty"`
+	CreatedAt    time.Time   `json:"createdAt"`
+	UpdatedAt    time.Time   `json:"updatedAt"`
+	Version      int64       `json:"version"`
 }
 
 // ConsentStatus is whether automated messages may reach a contact on a channel.

@@ -223,6 +223,9 @@ func (s *Service) contactFor(ctx context.Context, in Inbound) (*Contact, error) 
 		c.Emails = []string{in.From.Email}
 	default:
 		c.Handles = []string{in.From.Handle}
+		if strings.HasPrefix(in.From.Handle, string(ChannelWebchat)+":") {
+			c.VerifiedHandles = c.Handles // the visitor is this contact
+		}
 	}
 	c.Normalize()
 	err := s.Store.CreateContact(ctx, c)

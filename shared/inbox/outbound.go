@@ -28,6 +28,9 @@ type Outbound struct {
 	// InReplyTo and References thread an email reply.
 	InReplyTo  string
 	References []string
+	// Subject overrides an email's subject, for mail outside any thread
+	// (a verification code).
+	Subject string
 }
 
 // ChannelSender delivers messages on one channel.

@@ -49,7 +49,7 @@ func Address(c *Contact, ch Channel) string {
 	default:
 		// The newest handle: a visitor who came back on a new device.
 		for i := len(c.Handles) - 1; i >= 0; i-- {
-			if id, ok := strings.CutPrefix(c.Handles[i], string(ch)+":"); ok {
+			if id, ok := strings.CutPrefix(c.Handles[i], string(ch)+":"); ok && (ch != ChannelWebchat || speaksFor(c, c.Handles[i])) {
 				return id
 			}
 		}
@@ -59,7 +59,8 @@ func Address(c *Contact, ch Channel) string {
 
 // DefaultChannel picks the channel when an agent names none, as seed 004
 // does: chat while a web chat visitor is online, email once they are gone
-// (if they left one), otherwise the channel the contact last wrote on.
+// (if they left one), otherwise the channel the contact last wrote on. A
+// web chat visitor counts only if they proved being the contact (Address).
 func DefaultChannel(conv *Conversation, c *Contact, now time.Time) (Channel, error) {
 	if Address(c, ChannelWebchat) != "" {
 		if conv.VisitorOnline(now) {
@@ -79,8 +80,8 @@ func DefaultChannel(conv *Conversation, c *Contact, now time.Time) (Channel, err
 	switch {
 	case last == ChannelMMS:
 		return ChannelSMS, nil
-	case last != "":
-		return last, nil
+	case last != "" && (last != ChannelWebchat || Address(c, last) != ""):
+		return last, nil // but never a visitor who has not proved being the contact
 	case Address(c, ChannelSMS) != "":
 		return ChannelSMS, nil
 	case Address(c, ChannelEmail) != "":

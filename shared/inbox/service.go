@@ -52,7 +52,11 @@ func retryOnConflict(fn func() error) error {
 
 // Workspace returns the caller's workspace and its settings.
 func (s *Service) Workspace(ctx context.Context, actor Actor) (*Workspace, error) {
-	return s.Store.GetWorkspace(ctx, actor.WorkspaceID)
+	w, err := s.Store.GetWorkspace(ctx, actor.WorkspaceID)
+	if err != nil {
+		return nil, err
+	}
+	return w.Redacted(), nil
 }
 
 // UpdateSettings changes workspace settings (admins only).
@@ -80,6 +84,11 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 			return nil, Invalid("quietHours", "unknown channel %q", ch)
 		}
 		if err := q.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if patch.WebChatIdentitySecret != nil {
+		if err := validIdentitySecret(*patch.WebChatIdentitySecret); err != nil {
 			return nil, err
 		}
 	}
@@ -132,12 +141,18 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 		if patch.Templates != nil {
 			w.Settings.Templates = patch.Templates
 		}
+		if patch.WebChatIdentitySecret != nil {
+			w.Settings.WebChatIdentitySecret = *patch.WebChatIdentitySecret
+		}
 		w.UpdatedAt = s.now()
 		out = w
 		return s.Store.PutWorkspace(ctx, w)
 	})
 	s.settingsCache.Delete(actor.WorkspaceID)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out.Redacted(), nil
 }
 
 // Users lists the workspace's team.

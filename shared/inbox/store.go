@@ -123,6 +123,8 @@ type Store interface {
 	GetLabel(ctx context.Context, workspaceID, id string) (*Label, error)
 	ListLabels(ctx context.Context, workspaceID string) ([]*Label, error)
 	DeleteLabel(ctx context.Context, l *Label) error
+
+	EmailCodes
 }
 
 // ErrVersionConflict is what a store returns when a versioned write lost a

@@ -2,6 +2,10 @@ package inbox
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 )
@@ -87,47 +91,136 @@ func (c *Conversation) VisitorOnline(now time.Time) bool {
 	return c.VisitorOnlineUntil != nil && now.Before(*c.VisitorOnlineUntil)
 }
 
-// LeaveEmail joins a visitor's conversation to the contact with that email:
-// the visitor's own contact takes the email if nobody has it; otherwise the
-// visitor's messages move into that contact's thread and the visitor's
-// handle follows, so later chats land there too. Every step is idempotent,
-// so a retried request completes a half-done join.
-func (s *Service) LeaveEmail(ctx context.Context, workspaceID, handle, email string) (*Contact, error) {
+// EmailClaim is an address a web chat visitor typed. Anyone can type anyone's
+// address, so it proves nothing: the visitor stays their own contact and the
+// agents see the claim (and which contact has that address) until the
+// visitor proves it, by the site's identity hash or a code emailed to it.
+type EmailClaim struct {
+	Address  string `json:"address"`
+	Verified bool   `json:"verified"`
+	// MatchesContactID is the contact that had the address when claimed.
+	MatchesContactID string    `json:"matchesContactId,omitempty"`
+	ClaimedAt        time.Time `json:"claimedAt"`
+}
+
+// speaksFor reports whether a web chat visitor may receive a contact's
+// replies: they proved being the contact, or the contact is nobody but a
+// visitor (no phone or email whose owner a reply could be meant for).
+func speaksFor(c *Contact, handle string) bool {
+	return slices.Contains(c.VerifiedHandles, handle) || (len(c.Phones) == 0 && len(c.Emails) == 0)
+}
+
+// visitorContact is the contact a visitor's handle belongs to, created on
+// first need.
+func (s *Service) visitorContact(ctx context.Context, workspaceID, handle string) (*Contact, error) {
+	id, _, err := s.Store.FindSender(ctx, workspaceID, Sender{Handle: handle})
+	if IsKind(err, KindNotFound) {
+		return s.contactFor(ctx, Inbound{WorkspaceID: workspaceID, From: Sender{Handle: handle}})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Store.GetContact(ctx, workspaceID, id)
+}
+
+// ClaimEmail records an address a visitor left, unverified. It is already
+// verified only when the visitor proved it before.
+func (s *Service) ClaimEmail(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
 	}
-	actor := systemActor(workspaceID)
-	visitorID, _, err := s.Store.FindSender(ctx, workspaceID, Sender{Handle: handle})
-	if IsKind(err, KindNotFound) {
-		// Not written yet: the email identifies them from the start.
-		visitor, err := s.contactFor(ctx, Inbound{WorkspaceID: workspaceID, From: Sender{Email: addr}})
-		if err != nil {
-			return nil, err
-		}
-		return s.mutateContact(ctx, actor, visitor.ID, func(c *Contact) error {
-			c.Handles = appendUnique(c.Handles, handle)
-			return nil
-		})
-	}
+	visitor, err := s.visitorContact(ctx, workspaceID, handle)
 	if err != nil {
 		return nil, err
+	}
+	if slices.Contains(visitor.Emails, addr) && speaksFor(visitor, handle) {
+		return &EmailClaim{Address: addr, Verified: true, ClaimedAt: s.now()}, nil
+	}
+	claim := &EmailClaim{Address: addr, ClaimedAt: s.now()}
+	owner, err := s.Store.FindContactByEmail(ctx, workspaceID, addr)
+	switch {
+	case err == nil:
+		claim.MatchesContactID = owner.ID
+	case !IsKind(err, KindNotFound):
+		return nil, err
+	}
+	_, err = s.mutateContact(ctx, systemActor(workspaceID), visitor.ID, func(c *Contact) error {
+		c.ClaimedEmail = claim
+		return nil
+	})
+	return claim, err
+}
+
+// IdentifyVisitor joins a visitor to the contact with an email the site
+// vouches for: identifierHash is the hex HMAC-SHA256 of the email, exactly
+// as sent, under the workspace's web chat identity secret.
+func (s *Service) IdentifyVisitor(ctx context.Context, workspaceID, handle, email, identifierHash string) (*Contact, error) {
+	addr, err := NormalizeEmail("email", email)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.Store.GetWorkspace(ctx, workspaceID) // not the cached settings: a rotated secret takes effect at once
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckIdentityHash(w.Settings.WebChatIdentitySecret, email, identifierHash); err != nil {
+		return nil, err
+	}
+	return s.joinEmail(ctx, workspaceID, handle, addr)
+}
+
+// CheckIdentityHash verifies a site's signature of a visitor's identifier.
+func CheckIdentityHash(secret, identifier, identifierHash string) error {
+	if secret == "" {
+		return &Error{Kind: KindForbidden, Field: "identifierHash", Message: "identity verification is not set up for this workspace"}
+	}
+	got, err := hex.DecodeString(identifierHash)
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(identifier))
+	if err != nil || !hmac.Equal(got, m.Sum(nil)) {
+		return &Error{Kind: KindForbidden, Field: "identifierHash", Message: "identifierHash is not the HMAC-SHA256 of this email under the workspace's identity secret"}
+	}
+	return nil
+}
+
+// joinEmail makes a proved address the visitor's: their own contact takes
+// it if nobody has it; otherwise the visitor's messages move into that
+// contact's thread and the visitor's handle follows, so later chats land
+// there too. Every step is idempotent, so a retry completes a half-done join.
+func (s *Service) joinEmail(ctx context.Context, workspaceID, handle, addr string) (*Contact, error) {
+	actor := systemActor(workspaceID)
+	visitor, err := s.visitorContact(ctx, workspaceID, handle)
+	if err != nil {
+		return nil, err
+	}
+	proved := func(c *Contact) {
+		c.VerifiedHandles = appendUnique(c.VerifiedHandles, handle)
+		if c.ClaimedEmail != nil && c.ClaimedEmail.Address == addr {
+			c.ClaimedEmail = nil
+		}
 	}
 	owner, err := s.Store.FindContactByEmail(ctx, workspaceID, addr)
-	if IsKind(err, KindNotFound) || (err == nil && owner.ID == visitorID) {
-		return s.mutateContact(ctx, actor, visitorID, func(c *Contact) error {
+	if IsKind(err, KindNotFound) || (err == nil && owner.ID == visitor.ID) {
+		return s.mutateContact(ctx, actor, visitor.ID, func(c *Contact) error {
 			c.Emails = appendUnique(c.Emails, addr)
+			proved(c)
 			return nil
 		})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return owner, s.mergeVisitor(ctx, actor, visitorID, owner, handle)
+	if len(visitor.Phones) > 0 || len(visitor.Emails) > 0 {
+		// The chat already speaks for another known contact; joining would
+		// move that contact's whole thread.
+		return nil, Errorf(KindConflict, "this chat is already verified as another contact")
+	}
+	return owner, s.mergeVisitor(ctx, actor, visitor.ID, owner, handle, proved)
 }
 
 // mergeVisitor moves a visitor's thread and handle to an existing contact.
-func (s *Service) mergeVisitor(ctx context.Context, actor Actor, visitorID string, owner *Contact, handle string) error {
+func (s *Service) mergeVisitor(ctx context.Context, actor Actor, visitorID string, owner *Contact, handle string, proved func(*Contact)) error {
 	visitor, err := s.Store.GetContact(ctx, actor.WorkspaceID, visitorID)
 	if err != nil {
 		return err
@@ -151,12 +244,15 @@ func (s *Service) mergeVisitor(ctx context.Context, actor Actor, visitorID strin
 	}
 	if _, err := s.mutateContact(ctx, actor, visitorID, func(c *Contact) error {
 		c.Handles = removeValue(c.Handles, handle)
+		c.VerifiedHandles = removeValue(c.VerifiedHandles, handle)
+		c.ClaimedEmail = nil
 		return nil
 	}); err != nil {
 		return err
 	}
 	_, err = s.mutateContact(ctx, actor, owner.ID, func(c *Contact) error {
 		c.Handles = appendUnique(c.Handles, handle)
+		proved(c)
 		return nil
 	})
 	return err

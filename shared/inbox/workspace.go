@@ -1,6 +1,9 @@
 package inbox
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Role decides what a user may do. Agents work the inbox; admins also manage
 // settings and may delete conversations.
@@ -42,6 +45,33 @@ type WorkspaceSettings struct {
 	ConsentMessage        string `json:"consentMessage,omitempty"`
 	// Templates are the approved WhatsApp templates, by name.
 	Templates map[string]TemplateSpec `json:"templates,omitempty"`
+	// WebChatIdentitySecret is the key the team's site signs a signed-in
+	// visitor's email with (identity verification). It is never shown:
+	// reads carry WebChatIdentitySecretHint, its last characters, instead.
+	WebChatIdentitySecret     string `json:"webChatIdentitySecret,omitempty"`
+	WebChatIdentitySecretHint string `json:"webChatIdentitySecretHint,omitempty"`
+}
+
+// Redacted is the workspace as callers may see it: secrets replaced by hints.
+func (w *Workspace) Redacted() *Workspace {
+	out := *w
+	if sec := out.Settings.WebChatIdentitySecret; sec != "" {
+		out.Settings.WebChatIdentitySecretHint = "…" + sec[len(sec)-4:]
+	}
+	out.Settings.WebChatIdentitySecret = ""
+	return &out
+}
+
+// validIdentitySecret: long enough not to be guessed, and plain text a
+// site can paste into its config.
+func validIdentitySecret(s string) error {
+	if s == "" {
+		return nil // removes it
+	}
+	if len(s) < 32 || len(s) > 256 || strings.IndexFunc(s, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		return Invalid("webChatIdentitySecret", "the identity secret is 32 to 256 printable ASCII characters without spaces, or \"\" to remove it")
+	}
+	return nil
 }
 
 // TemplateSpec is an approved template: its language and how many
@@ -71,6 +101,8 @@ type WorkspaceSettingsPatch struct {
 	RequireConsentMessage *bool                   `json:"requireConsentMessage,omitempty"`
 	ConsentMessage        *string                 `json:"consentMessage,omitempty"`
 	Templates             map[string]TemplateSpec `json:"templates,omitempty"`
+	// WebChatIdentitySecret sets the identity secret; "" removes it.
+	WebChatIdentitySecret *string `json:"webChatIdentitySecret,omitempty"`
 }
 
 // User is a member of a workspace.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,8 @@ func (c *Chat) routes(mux *http.ServeMux, h *Handler) {
 	mux.HandleFunc("GET /chat/{workspaceId}/messages", cors(h.chatHistory))
 	mux.HandleFunc("POST /chat/{workspaceId}/heartbeat", cors(h.chatHeartbeat))
 	mux.HandleFunc("POST /chat/{workspaceId}/email", cors(h.chatEmail))
+	mux.HandleFunc("POST /chat/{workspaceId}/email/code", cors(h.chatEmailCode))
+	mux.HandleFunc("POST /chat/{workspaceId}/email/verify", cors(h.chatEmailVerify))
 	mux.HandleFunc("OPTIONS /chat/{workspaceId}/{rest...}", cors(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -100,6 +103,13 @@ func (h *Handler) chatSession(w http.ResponseWriter, r *http.Request) {
 	}
 	id := inbox.NewID(time.Now())
 	writeJSON(w, http.StatusCreated, map[string]string{"visitorId": id, "token": h.Chat.token(r.PathValue("workspaceId"), id)})
+}
+
+// chatIdentity is an email a visitor left, and the site's signature of it
+// when the site knows who they are.
+type chatIdentity struct {
+	Email          string `json:"email"`
+	IdentifierHash string `json:"identifierHash,omitempty"`
 }
 
 func (h *Handler) chatSend(w http.ResponseWriter, r *http.Request) {
@@ -178,7 +188,44 @@ func (h *Handler) chatHeartbeat(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"onlineUntil": until})
 }
 
+// chatEmail takes an address the visitor left. With the site's identity
+// hash it is proved and the visitor joins its contact; without, it is only
+// a claim the agents see, until the visitor proves it by an emailed code.
 func (h *Handler) chatEmail(w http.ResponseWriter, r *http.Request) {
+	handle, err := h.chatAccess(r, true)
+	var in chatIdentity
+	if err == nil {
+		err = decodeChat(r, &in)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ws := r.PathValue("workspaceId")
+	if in.IdentifierHash != "" {
+		var c *inbox.Contact
+		if c, err = h.Service.IdentifyVisitor(r.Context(), ws, handle, in.Email, in.IdentifierHash); err == nil {
+			addr, _ := inbox.NormalizeEmail("email", in.Email)
+			writeJSON(w, http.StatusOK, chatEmailResult{Email: addr, Verified: slices.Contains(c.Emails, addr)})
+			return
+		}
+	} else {
+		var claim *inbox.EmailClaim
+		if claim, err = h.Service.ClaimEmail(r.Context(), ws, handle, in.Email); err == nil {
+			writeJSON(w, http.StatusOK, chatEmailResult{Email: claim.Address, Verified: claim.Verified})
+			return
+		}
+	}
+	h.fail(w, r, err)
+}
+
+type chatEmailResult struct {
+	Email    string `json:"email"`
+	Verified bool   `json:"verified"`
+}
+
+// chatEmailCode emails the visitor a one-time code for the address.
+func (h *Handler) chatEmailCode(w http.ResponseWriter, r *http.Request) {
 	handle, err := h.chatAccess(r, true)
 	var in struct {
 		Email string `json:"email"`
@@ -186,14 +233,36 @@ func (h *Handler) chatEmail(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeChat(r, &in)
 	}
+	var claim *inbox.EmailClaim
 	if err == nil {
-		_, err = h.Service.LeaveEmail(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
+		claim, err = h.Service.SendEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	w.WriteHeader(http.StatusNoContent)
+	writeJSON(w, http.StatusAccepted, chatEmailResult{Email: claim.Address, Verified: claim.Verified})
+}
+
+// chatEmailVerify checks the code the visitor typed.
+func (h *Handler) chatEmailVerify(w http.ResponseWriter, r *http.Request) {
+	handle, err := h.chatAccess(r, true)
+	var in struct {
+		Email string `json:"email"`
+		Code  string `json:"code"`
+	}
+	if err == nil {
+		err = decodeChat(r, &in)
+	}
+	if err == nil {
+		_, err = h.Service.VerifyEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email, in.Code)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	addr, _ := inbox.NormalizeEmail("email", in.Email)
+	writeJSON(w, http.StatusOK, chatEmailResult{Email: addr, Verified: true})
 }
 
 // visitorMessage is what the widget shows: no authors, statuses or ids of
@@ -207,6 +276,10 @@ func decodeChat(r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeChatBody(body, v)
+}
+
+func decodeChatBody(body []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

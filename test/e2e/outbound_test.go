@@ -176,7 +176,7 @@ func TestDefaultChannel(t *testing.T) {
 		chatSend(t, c, demoWS, sess.Token, text)
 		conv := inboxWithPreview(t, text)
 		// The visitor also leaves an address; online, chat still wins.
-		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", sess.Token, map[string]any{"email": "online." + uniq() + "@example.com"}), http.StatusNoContent)
+		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", sess.Token, map[string]any{"email": "online." + uniq() + "@example.com"}), http.StatusOK)
 		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/heartbeat", sess.Token, nil), http.StatusOK)
 		m := postOut(t, tok.agent, conv.ID, map[string]any{"body": "Sizes run small " + uniq()})
 		if m.Channel != "webchat" || m.Recipient != sess.VisitorID {
@@ -193,7 +193,9 @@ func TestDefaultChannel(t *testing.T) {
 		chatSend(t, c, demoWS, sess.Token, text)
 		conv := inboxWithPreview(t, text)
 		addr := "offline." + uniq() + "@example.com"
-		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", sess.Token, map[string]any{"email": addr}), http.StatusNoContent)
+		// The visitor proves the address with the code emailed to it.
+		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email/code", sess.Token, map[string]any{"email": addr}), http.StatusAccepted)
+		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email/verify", sess.Token, map[string]any{"email": addr, "code": emailedCode(t, addr)}), http.StatusOK)
 		// No heartbeat: the visitor is not online.
 		if got := getConversation(t, tok.agent, conv.ID); got.VisitorOnlineUntil != nil && got.VisitorOnlineUntil.After(time.Now()) {
 			t.Fatalf("visitor online until %s without a heartbeat", got.VisitorOnlineUntil)

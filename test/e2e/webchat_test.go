@@ -110,11 +110,13 @@ func TestWebChatThread(t *testing.T) {
 	}
 }
 
-// Leaving an email: a new address becomes the visitor's; an existing
-// contact's address joins the visitor's thread to that contact's.
+// Leaving an email: a proved new address becomes the visitor's; a proved
+// existing contact's address joins the visitor's thread to that contact's.
+// (An unproved one is only a claim: see safety_webchat_test.go.)
 func TestWebChatLeaveEmail(t *testing.T) {
 	t.Parallel()
 	c, _ := clientFrom(t)
+	setIdentitySecret(t)
 
 	t.Run("a new address", func(t *testing.T) {
 		s := chatSession(t, c, demoWS)
@@ -122,7 +124,10 @@ func TestWebChatLeaveEmail(t *testing.T) {
 		chatSend(t, c, demoWS, s.Token, body)
 		conv := inboxWithPreview(t, body)
 		addr := "Visitor." + uniq() + "@Example.com"
-		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s.Token, map[string]any{"email": addr}), http.StatusNoContent)
+		res := wantJSON[ChatEmailResult](t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s.Token, map[string]any{"email": addr, "identifierHash": identityHash(addr)}), http.StatusOK)
+		if res.Email != strings.ToLower(addr) || !res.Verified {
+			t.Errorf("leave a signed email answered %+v, want %s verified", res, strings.ToLower(addr))
+		}
 		contact := getContact(t, tok.agent, conv.ContactID)
 		if len(contact.Emails) != 1 || contact.Emails[0] != strings.ToLower(addr) || !containsStr(contact.Handles, "webchat:"+s.VisitorID) {
 			t.Errorf("visitor contact = %+v, want the email (lower case) and the handle", contact)
@@ -146,7 +151,7 @@ func TestWebChatLeaveEmail(t *testing.T) {
 		if visitorThread.ID == thread.ID {
 			t.Fatal("the visitor wrote into the contact's thread before leaving an email")
 		}
-		wantStatus(t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s.Token, map[string]any{"email": strings.ToUpper(addr)}), http.StatusNoContent)
+		wantJSON[ChatEmailResult](t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s.Token, map[string]any{"email": strings.ToUpper(addr), "identifierHash": identityHash(strings.ToUpper(addr))}), http.StatusOK)
 
 		msgs := listMessages(t, tok.agent, thread.ID, "")
 		if len(msgs) != 2 || msgs[0].ID != earlier.ID || msgs[1].ID != sent.ID || msgs[1].ContactID != known.ID {
@@ -174,10 +179,10 @@ func TestWebChatLeaveEmail(t *testing.T) {
 		if !seen[sent.ID] || !seen[next.ID] {
 			t.Errorf("visitor history = %+v, want both of the visitor's messages", history)
 		}
-		// Anyone can type anyone's address: it proves nothing, so it must
-		// not open the contact's earlier conversation to the visitor.
+		// Even proved, the address must not open the contact's earlier
+		// conversation to this device.
 		if seen[earlier.ID] {
-			t.Errorf("after POST /chat/%s/email with an existing contact's address (unverified), the visitor's "+
+			t.Errorf("after POST /chat/%s/email with an existing contact's address, the visitor's "+
 				"GET /chat/%s/messages shows that contact's earlier thread, e.g. the agent's email %q", demoWS, demoWS, earlier.Body)
 		}
 	})
