@@ -297,7 +297,8 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 		return s.fail(ctx, m, "no_sender", ErrNoSender.Error())
 	}
 	prev := m.Status
-	m.Status, m.UpdatedAt = MessageSending, s.now()
+	start := s.now()
+	m.Status, m.UpdatedAt = MessageSending, start
 	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return m, nil // another trigger got there first
@@ -308,7 +309,9 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 	var se *SendError
 	switch {
 	case err == nil:
-		m.Status, m.ProviderID, m.UpdatedAt = MessageSent, providerID, s.now()
+		// Sent as of the request's start: a provider's read watermark
+		// names its own receipt time, which is never earlier.
+		m.Status, m.ProviderID, m.UpdatedAt, m.SentAt = MessageSent, providerID, s.now(), &start
 		return m, s.Store.UpdateMessageStatus(ctx, m, MessageSending)
 	case errors.As(err, &se) && se.Retryable:
 		m.Status, m.UpdatedAt = prev, s.now()
