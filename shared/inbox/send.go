@@ -151,8 +151,15 @@ func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings Works
 			return m, err
 		}
 	}
-	if ReplyWindowFor(ch, conv.LastInboundAt[ch], now) == WindowClosed && in.Template == nil {
-		return m, Invalid("channel", "%s", describeWindow(ch))
+	switch ReplyWindowFor(ch, conv.LastInboundAt[ch], now) {
+	case WindowClosed:
+		if in.Template == nil {
+			return m, Invalid("channel", "%s", describeWindow(ch))
+		}
+	case WindowHumanAgent:
+		if in.Automated {
+			return m, Invalid("channel", "%s", describeAutomatedWindow(ch))
+		}
 	}
 	m = Message{Direction: DirectionOut, Kind: KindMessage, Channel: ch, Body: body, Attachments: atts, Status: MessageQueued,
 		Template: in.Template, Warnings: m.Warnings, Automated: in.Automated}
@@ -266,6 +273,9 @@ func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderR
 	window := ReplyWindowFor(ch, conv.LastInboundAt[ch], now)
 	if window == WindowClosed && m.Template == nil {
 		return s.fail(ctx, m, "window_closed", describeWindow(ch))
+	}
+	if window == WindowHumanAgent && !byPerson(m) {
+		return s.fail(ctx, m, "window_closed", describeAutomatedWindow(ch))
 	}
 	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent && m.ID != consentMessageID(contact) {
 		if err := s.sendConsentMessage(ctx, settings, contact, conv); err != nil {
