@@ -144,6 +144,7 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 	optional("timezone", m.Timezone, m.Timezone != "")
 	optional("warnings", m.Warnings, len(m.Warnings) > 0)
 	optional("recipient", m.Recipient, m.Recipient != "")
+	optional("sentAt", m.SentAt, m.SentAt != nil)
 	pk, sk, pending := pendingKeys(m)
 	optional(AttrGSI3PK, pk, pending)
 	optional(AttrGSI3SK, sk, pending)

@@ -73,7 +73,7 @@ type sesNotification struct {
 func ParseSESNotification(message string) (*Receipt, error) {
 	var n sesNotification
 	if err := json.Unmarshal([]byte(message), &n); err != nil {
-		return nil, &inbox.Error{Kind: inbox.KindInvalid, Field: "Message", Message: "SNS Message is not an SES notification", Err: err}
+		return nil, inbox.JSONProblem(err, "Message")
 	}
 	if n.NotificationType != "Received" {
 		return nil, inbox.Invalid("notificationType", "SES notification type %q is not Received", n.NotificationType)

@@ -57,7 +57,7 @@ func ParseSNS(body []byte) (*SNSMessage, error) {
 	}
 	var m SNSMessage
 	if err := json.Unmarshal(body, &m); err != nil {
-		return nil, &inbox.Error{Kind: inbox.KindInvalid, Field: "body", Message: "body is not an SNS message", Err: err}
+		return nil, inbox.JSONProblem(err, "")
 	}
 	required := []struct{ name, value string }{
 		{"MessageId", m.MessageID},

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -31,28 +30,10 @@ func decode(r *http.Request, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonProblem(err)
+		return inbox.JSONProblem(err, "")
 	}
 	if dec.More() {
 		return inbox.Invalid("", "the body must hold exactly one JSON value")
 	}
 	return nil
-}
-
-func jsonProblem(err error) error {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return inbox.Invalid("", "malformed JSON at byte %d", syntax.Offset)
-	case errors.As(err, &typ):
-		return inbox.Invalid(typ.Field, "field %q must be %s", typ.Field, typ.Type.Kind())
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return inbox.Invalid("", "the body is empty or cut short")
-	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		f = strings.Trim(f, `"`)
-		return inbox.Invalid(f, "unknown field %q", f)
-	}
-	return inbox.Invalid("", "the body is not valid JSON for this request")
 }

@@ -1,6 +1,11 @@
 package inbox
 
-import "context"
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
 
 // ProviderRef locates the message a provider id belongs to. The sender
 // records one when a provider accepts a message; status callbacks use it.
@@ -83,4 +88,69 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 		})
 	}
 	return out, err
+}
+
+// readReceiptPage bounds a read receipt's work: it looks at this many of
+// the thread's newest entries (one Query), never the whole thread. Meta
+// sends a receipt each time the contact reads, so older sends were covered
+// by earlier receipts; a send older than the page stays as it was.
+const readReceiptPage = 50
+
+// ApplyRead marks read what was sent to the reader on the receipt's channel
+// at or before its watermark. Statuses only move forward, so a receipt
+// delivered again, late or out of order changes nothing more. Receipts
+// from someone Parley has no thread with are ignored.
+func (s *Service) ApplyRead(ctx context.Context, r ReadReceipt) (int, error) {
+	to, ok := strings.CutPrefix(r.Handle, string(r.Channel)+":")
+	if r.WorkspaceID == "" || !r.Channel.Valid() || !ok || to == "" || r.Until.IsZero() {
+		return 0, Invalid("read", "a read receipt needs a workspace, a channel, the reader and a time")
+	}
+	_, convID, err := s.Store.FindSender(ctx, r.WorkspaceID, Sender{Handle: r.Handle})
+	if IsKind(err, KindNotFound) || (err == nil && convID == "") {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	page, err := s.Store.ListMessages(ctx, r.WorkspaceID, convID, PageRequest{Limit: readReceiptPage, Newest: true})
+	if IsKind(err, KindNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	marked := 0
+	for _, m := range page.Items {
+		if m.Direction != DirectionOut || m.Kind != KindMessage || m.Channel != r.Channel || m.Recipient != to {
+			continue
+		}
+		if sent := sentAt(m); sent.IsZero() || sent.After(r.Until) || !CanAdvance(m.Status, MessageRead) {
+			continue
+		}
+		prev := m.Status
+		m.Status, m.UpdatedAt = MessageRead, s.now()
+		switch err := s.Store.UpdateMessageStatus(ctx, m, prev); {
+		case errors.Is(err, ErrVersionConflict):
+			// Changed meanwhile (a delivery report, a failure): the next
+			// receipt judges it afresh.
+		case err != nil:
+			return marked, err
+		default:
+			marked++
+		}
+	}
+	return marked, nil
+}
+
+// sentAt is when a message went to its provider. Messages sent before
+// SentAt was recorded fall back to their last update while still "sent",
+// and otherwise count as unknown, so they are never marked read on a guess.
+func sentAt(m *Message) time.Time {
+	switch {
+	case m.SentAt != nil:
+		return *m.SentAt
+	case m.Status == MessageSent:
+		return m.UpdatedAt
+	}
+	return time.Time{}
 }

@@ -66,3 +66,13 @@ type DeliveryUpdate struct {
 	ErrorReason string
 	At          time.Time
 }
+
+// ReadReceipt says a contact has read everything the workspace sent them on
+// a channel up to Until (Messenger's and Instagram's read watermark), rather
+// than naming the messages read.
+type ReadReceipt struct {
+	WorkspaceID string
+	Channel     Channel
+	Handle      string // the reader, as Inbound.From.Handle names them
+	Until       time.Time
+}

@@ -33,6 +33,18 @@ func providerKey(in Inbound) keyHash {
 }
 
 func (in *Inbound) validate() error {
+	if err := in.validateSender(); err != nil {
+		return err
+	}
+	if _, err := validateBody(in.Body, false); err != nil {
+		return err
+	}
+	return nil
+}
+
+// validateSender checks what names an item's thread and dedupes it: enough
+// to file a refusal in its place.
+func (in *Inbound) validateSender() error {
 	switch {
 	case in.WorkspaceID == "":
 		return Invalid("workspace", "workspace is required")
@@ -54,9 +66,6 @@ func (in *Inbound) validate() error {
 	if n != 1 {
 		return Invalid("from", "the sender needs exactly one of phone, email or handle")
 	}
-	if _, err := validateBody(in.Body, false); err != nil {
-		return err
-	}
 	return nil
 }
 
@@ -72,6 +81,60 @@ func (in *Inbound) validate() error {
 func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
+	}
+	return s.ingest(ctx, in, "")
+}
+
+// Refuse files, in place of an inbound message Parley cannot keep (a body
+// past its limits, a malformed item), an activity in the sender's thread
+// saying why, so the team knows the contact wrote. It is filed exactly
+// once per provider id, as Ingest files messages, and opens the reply
+// window as the message would have. Only the sender must be valid.
+func (s *Service) Refuse(ctx context.Context, in Inbound, reason string) (*IngestResult, error) {
+	if err := in.validateSender(); err != nil {
+		return nil, err
+	}
+	if in.Kind != KindMessage {
+		return nil, Invalid("kind", "only messages are refused in a thread")
+	}
+	in.Body, in.Attachments, in.Call, in.Email = "", nil, nil, nil
+	if reason == "" {
+		reason = "it could not be read"
+	}
+	return s.ingest(ctx, in, reason)
+}
+
+// refusalNote is the activity Refuse files: it says who wrote on what, and
+// why it is not in the thread.
+func refusalNote(in Inbound, reason string) string {
+	return fmt.Sprintf("A %s message from the contact could not be filed: %s. (Provider message id %s.)", channelName(in.Channel), strings.TrimSuffix(reason, "."), in.ProviderID)
+}
+
+func channelName(ch Channel) string {
+	switch ch {
+	case ChannelSMS, ChannelMMS:
+		return strings.ToUpper(string(ch))
+	case ChannelWhatsApp:
+		return "WhatsApp"
+	case ChannelMessenger:
+		return "Messenger"
+	case ChannelInstagram:
+		return "Instagram"
+	case ChannelWebchat:
+		return "web chat"
+	}
+	return string(ch)
+}
+
+// ingest files in, or, when refusal is set, a note of it (see Refuse).
+func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*IngestResult, error) {
+	entry := func(conv *Conversation, contactID, id string, at time.Time) *Message {
+		m := inboundMessage(in, conv, contactID, id, at)
+		if refusal != "" {
+			m.Kind, m.Direction, m.Channel, m.ProviderID = KindActivity, "", "", ""
+			m.Body = refusalNote(in, refusal)
+		}
+		return m
 	}
 	key := providerKey(in)
 	if in.Call != nil && in.Call.RecordingURL != "" {
@@ -90,7 +153,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 			return err
 		}
 		if id, ok := conv.claimFor(key); ok {
-			m := inboundMessage(in, conv, contactID, id, ulid.Time(ulid.MustParse(id).Time()))
+			m := entry(conv, contactID, id, ulid.Time(ulid.MustParse(id).Time()))
 			res = &IngestResult{Conversation: conv, Message: m, Duplicate: true}
 			// Finish what the first delivery may not have: all idempotent.
 			return s.finishIngest(ctx, in, m)
@@ -100,22 +163,22 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 			// against a record that outlives the conversation's claims.
 			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, in.Channel, in.ProviderID)
 			if err == nil {
-				res = &IngestResult{Conversation: conv, Message: inboundMessage(in, conv, contactID, ref.MessageID, s.now()), Duplicate: true}
+				res = &IngestResult{Conversation: conv, Message: entry(conv, contactID, ref.MessageID, s.now()), Duplicate: true}
 				return nil
 			} else if !IsKind(err, KindNotFound) {
 				return err
 			}
 		}
 		now := s.now()
-		m := inboundMessage(in, conv, contactID, key.newID(now), now)
-		if m.Direction == DirectionIn {
+		m := entry(conv, contactID, key.newID(now), now)
+		if in.Call == nil || in.Call.Direction != DirectionOut {
 			if conv.Status == StatusComplete {
 				conv.Status = StatusOpen // a reply reopens a finished conversation
 			}
 			conv.Archived = false
 			conv.Unread = true
 		}
-		if m.Channel != "" && m.Direction == DirectionIn {
+		if in.Channel != "" && (in.Call == nil || in.Call.Direction != DirectionOut) {
 			// Reply windows run from when the contact wrote, which the
 			// provider's timestamp says better than our receipt time.
 			wrote := now
@@ -125,11 +188,14 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 			if conv.LastInboundAt == nil {
 				conv.LastInboundAt = map[Channel]time.Time{}
 			}
-			if wrote.After(conv.LastInboundAt[m.Channel]) {
-				conv.LastInboundAt[m.Channel] = wrote
+			if wrote.After(conv.LastInboundAt[in.Channel]) {
+				conv.LastInboundAt[in.Channel] = wrote
 			}
 		}
 		conv.RecordMessage(m)
+		if refusal != "" && m.ID > conv.ActivityID {
+			conv.ActivityID = m.ID // the contact wrote: the thread rises in the inbox as for a message
+		}
 		conv.addClaim(m.ID)
 		if err := s.Store.PutConversation(ctx, conv); err != nil {
 			return err

@@ -66,6 +66,9 @@ type Message struct {
 	Automated bool `json:"automated,omitempty"`
 	// RunID names the drip or automation run that created the message.
 	RunID string `json:"runId,omitempty"`
+	// SentAt is when Parley handed the message to its provider (just
+	// before the provider's own timestamp), which read watermarks compare.
+	SentAt *time.Time `json:"sentAt,omitempty"`
 	// SendAt is when a scheduled message goes out, given in Timezone.
 	SendAt   *time.Time `json:"sendAt,omitempty"`
 	Timezone string     `json:"timezone,omitempty"`

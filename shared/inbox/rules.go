@@ -189,6 +189,18 @@ func ReplyWindowFor(ch Channel, lastInbound, now time.Time) WindowDecision {
 	return WindowOpen
 }
 
+// byPerson reports whether a person wrote or approved the message: only
+// then may it use Meta's HUMAN_AGENT tag. Integrations' automated messages
+// and what drips and automations create (even unflagged scheduled ones) are
+// not; an automation's draft an agent sent is the agent's.
+func byPerson(m *Message) bool {
+	return !m.Automated && m.AuthorID != "" && m.AuthorID != automationUser
+}
+
+func describeAutomatedWindow(ch Channel) string {
+	return fmt.Sprintf("the contact last wrote on %s more than 24 hours ago: after that Meta allows only a person's reply (tagged HUMAN_AGENT, up to 7 days), so automated messages are not sent", ch)
+}
+
 func describeWindow(ch Channel) string {
 	if ch == ChannelWhatsApp {
 		return fmt.Sprintf("the contact last wrote on %s more than 24 hours ago, so only an approved template may be sent", ch)

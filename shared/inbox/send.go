@@ -152,8 +152,15 @@ func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings Works
 			return m, err
 		}
 	}
-	if ReplyWindowFor(ch, conv.LastInboundAt[ch], now) == WindowClosed && in.Template == nil {
-		return m, Invalid("channel", "%s", describeWindow(ch))
+	switch ReplyWindowFor(ch, conv.LastInboundAt[ch], now) {
+	case WindowClosed:
+		if in.Template == nil {
+			return m, Invalid("channel", "%s", describeWindow(ch))
+		}
+	case WindowHumanAgent:
+		if in.Automated {
+			return m, Invalid("channel", "%s", describeAutomatedWindow(ch))
+		}
 	}
 	m = Message{Direction: DirectionOut, Kind: KindMessage, Channel: ch, Body: body, Attachments: atts, Status: MessageQueued,
 		Template: in.Template, Warnings: m.Warnings, Automated: in.Automated}
@@ -268,6 +275,9 @@ func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderR
 	if window == WindowClosed && m.Template == nil {
 		return s.fail(ctx, m, "window_closed", describeWindow(ch))
 	}
+	if window == WindowHumanAgent && !byPerson(m) {
+		return s.fail(ctx, m, "window_closed", describeAutomatedWindow(ch))
+	}
 	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent && m.ID != consentMessageID(contact) {
 		if err := s.sendConsentMessage(ctx, settings, contact, conv); err != nil {
 			return nil, err
@@ -298,7 +308,8 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 		return s.fail(ctx, m, "no_sender", ErrNoSender.Error())
 	}
 	prev := m.Status
-	m.Status, m.UpdatedAt = MessageSending, s.now()
+	start := s.now()
+	m.Status, m.UpdatedAt = MessageSending, start
 	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return m, nil // another trigger got there first
@@ -309,7 +320,9 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 	var se *SendError
 	switch {
 	case err == nil:
-		m.Status, m.ProviderID, m.UpdatedAt = MessageSent, providerID, s.now()
+		// Sent as of the request's start: a provider's read watermark
+		// names its own receipt time, which is never earlier.
+		m.Status, m.ProviderID, m.UpdatedAt, m.SentAt = MessageSent, providerID, s.now(), &start
 		return m, s.Store.UpdateMessageStatus(ctx, m, MessageSending)
 	case errors.As(err, &se) && se.Retryable:
 		m.Status, m.UpdatedAt = prev, s.now()

@@ -19,7 +19,15 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		b, _ := meta.Parse("demo", body)
+		b, err := meta.Parse("demo", body)
+		if err != nil && (strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "meta.")) {
+			t.Errorf("problem speaks of Go: %v", err)
+		}
+		for _, r := range b.Refused {
+			if r.Inbound.ProviderID == "" || r.Reason == "" || (r.Inbound.From.Phone == "") == (r.Inbound.From.Handle == "") {
+				t.Errorf("refusal without provider id, reason or exactly one sender: %+v", r)
+			}
+		}
 		for _, m := range b.Messages {
 			if m.ProviderID == "" {
 				t.Errorf("message without ProviderID: %+v", m)

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -51,15 +52,16 @@ var attachmentTypes = map[string]string{
 	"audio": "audio/*",
 }
 
-func (p *parser) messaging(ch inbox.Channel, e entry) {
-	for _, raw := range e.Messaging {
+func (p *parser) messaging(ch inbox.Channel, e entry, at string) {
+	for i, raw := range e.Messaging {
+		at := fmt.Sprintf("%s.messaging[%d]", at, i)
 		var ev fbEvent
 		if err := json.Unmarshal(raw, &ev); err != nil {
-			p.skip("%s event: %v", ch, err)
+			p.fbMalformed(ch, e, raw, at, err)
 			continue
 		}
 		if ev.Sender.ID == "" {
-			p.skip("%s event without sender.id", ch)
+			p.skip("%s: a %s event needs sender.id", at, ch)
 			continue
 		}
 		if ev.Sender.ID == e.ID {
@@ -67,7 +69,7 @@ func (p *parser) messaging(ch inbox.Channel, e entry) {
 		}
 		switch {
 		case ev.Message != nil:
-			p.fbMessage(ch, ev)
+			p.fbMessage(ch, ev, at)
 		case ev.Postback != nil && ev.Postback.MID != "":
 			in := p.fbInbound(ch, ev, ev.Postback.MID)
 			in.Body = ev.Postback.Title
@@ -84,7 +86,7 @@ func (p *parser) messaging(ch inbox.Channel, e entry) {
 		case ev.Read != nil && ev.Read.MID != "":
 			p.fbStatus(ch, ev.Read.MID, inbox.MessageRead, millis(ev.Timestamp))
 		case ev.Read != nil && ev.Read.Watermark > 0:
-			p.batch.Reads = append(p.batch.Reads, ReadReceipt{
+			p.batch.Reads = append(p.batch.Reads, inbox.ReadReceipt{
 				WorkspaceID: p.workspace,
 				Channel:     ch,
 				Handle:      inbox.Handle(ch, ev.Sender.ID),
@@ -95,13 +97,39 @@ func (p *parser) messaging(ch inbox.Channel, e entry) {
 	}
 }
 
-func (p *parser) fbMessage(ch inbox.Channel, ev fbEvent) {
+// fbMalformed refuses, in the sender's thread, a message event that does
+// not decode but still names its sender and mid; anything else can only be
+// described.
+func (p *parser) fbMalformed(ch inbox.Channel, e entry, raw json.RawMessage, at string, err error) {
+	var ids struct {
+		Sender struct {
+			ID string `json:"id"`
+		} `json:"sender"`
+		Timestamp int64 `json:"timestamp"`
+		Message   struct {
+			MID    string `json:"mid"`
+			IsEcho bool   `json:"is_echo"`
+		} `json:"message"`
+	}
+	if json.Unmarshal(raw, &ids) == nil && ids.Sender.ID != "" && ids.Message.MID != "" {
+		if ids.Sender.ID == e.ID || ids.Message.IsEcho {
+			return // our own send
+		}
+		var ev fbEvent
+		ev.Sender.ID, ev.Timestamp = ids.Sender.ID, ids.Timestamp
+		p.refuse(p.fbInbound(ch, ev, ids.Message.MID), inbox.JSONProblem(err, at).Message)
+		return
+	}
+	p.problem(err, at)
+}
+
+func (p *parser) fbMessage(ch inbox.Channel, ev fbEvent, at string) {
 	m := ev.Message
 	if m.IsEcho || m.IsDeleted {
 		return // our own send, or an unsend of a message already filed
 	}
 	if m.MID == "" {
-		p.skip("%s message without mid", ch)
+		p.skip("%s.message: a %s message needs a mid", at, ch)
 		return
 	}
 	in := p.fbInbound(ch, ev, m.MID)

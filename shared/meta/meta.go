@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -55,48 +54,60 @@ type Batch struct {
 	Statuses []inbox.DeliveryUpdate
 	// Reads are Messenger and Instagram read receipts, which name a time
 	// rather than the messages read.
-	Reads []ReadReceipt
+	Reads []inbox.ReadReceipt
+	// Refused are messages from a known sender that cannot be filed as
+	// sent; each is to be noted in its sender's thread.
+	Refused []Refusal
 }
 
-// ReadReceipt says a contact has read everything the page or account sent
-// them up to Until.
-type ReadReceipt struct {
-	WorkspaceID string
-	Channel     inbox.Channel
-	Handle      string // the reader's PSID or IGSID
-	Until       time.Time
+// Empty reports whether the delivery held nothing to file or note.
+func (b Batch) Empty() bool {
+	return len(b.Messages) == 0 && len(b.Statuses) == 0 && len(b.Reads) == 0 && len(b.Refused) == 0
+}
+
+// Refusal is a message Parley cannot keep, with the reason, and as much of
+// it (sender, provider id, channel) as names its thread.
+type Refusal struct {
+	Inbound inbox.Inbound
+	Reason  string
 }
 
 // Parse turns a webhook body into a Batch for workspaceID. A body that is
 // not Meta's JSON, or comes from an unsupported product, is a KindInvalid
-// error with an empty Batch. Items that lack a required field are left out
-// and described in a KindInvalid error returned alongside the rest of the
-// Batch: callers should file what was parsed, log the error and still
+// error with an empty Batch. Each entry, change and item is decoded on its
+// own, so one odd item cannot sink the others: an item from a known sender
+// becomes a Refusal; one that names no sender is left out and described,
+// by its JSON path, in a KindInvalid error returned alongside the rest of
+// the Batch. Callers should file what was parsed, log the error and still
 // answer 200, because Meta would otherwise redeliver the same body for days.
 func Parse(workspaceID string, body []byte) (Batch, error) {
 	var env struct {
-		Object string  `json:"object"`
-		Entry  []entry `json:"entry"`
+		Object string            `json:"object"`
+		Entry  []json.RawMessage `json:"entry"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return Batch{}, inbox.Invalid("body", "webhook body is not Meta webhook JSON")
+		return Batch{}, inbox.JSONProblem(err, "")
 	}
 	p := &parser{workspace: workspaceID}
+	var each func(entry, string)
 	switch env.Object {
 	case "whatsapp_business_account":
-		for _, e := range env.Entry {
-			p.whatsApp(e)
-		}
+		each = p.whatsApp
 	case "page":
-		for _, e := range env.Entry {
-			p.messaging(inbox.ChannelMessenger, e)
-		}
+		each = func(e entry, at string) { p.messaging(inbox.ChannelMessenger, e, at) }
 	case "instagram":
-		for _, e := range env.Entry {
-			p.messaging(inbox.ChannelInstagram, e)
-		}
+		each = func(e entry, at string) { p.messaging(inbox.ChannelInstagram, e, at) }
 	default:
 		return Batch{}, inbox.Invalid("object", "unsupported webhook object %q", env.Object)
+	}
+	for i, raw := range env.Entry {
+		at := fmt.Sprintf("entry[%d]", i)
+		var e entry
+		if err := json.Unmarshal(raw, &e); err != nil {
+			p.problem(err, at)
+			continue
+		}
+		each(e, at)
 	}
 	if len(p.problems) > 0 {
 		return p.batch, inbox.Invalid("body", "skipped %d item(s): %s", len(p.problems), strings.Join(p.problems, "; "))
@@ -108,7 +119,7 @@ func Parse(workspaceID string, body []byte) (Batch, error) {
 // decoded one by one, so a single odd item cannot sink the whole delivery.
 type entry struct {
 	ID        string            `json:"id"`
-	Changes   []change          `json:"changes"`   // WhatsApp
+	Changes   []json.RawMessage `json:"changes"`   // WhatsApp
 	Messaging []json.RawMessage `json:"messaging"` // Messenger, Instagram
 }
 
@@ -125,4 +136,14 @@ type parser struct {
 
 func (p *parser) skip(format string, args ...any) {
 	p.problems = append(p.problems, fmt.Sprintf(format, args...))
+}
+
+// problem records an item that could not be decoded, in the request's
+// words (its JSON path and the type expected there).
+func (p *parser) problem(err error, at string) {
+	p.problems = append(p.problems, inbox.JSONProblem(err, at).Message)
+}
+
+func (p *parser) refuse(in inbox.Inbound, reason string) {
+	p.batch.Refused = append(p.batch.Refused, Refusal{Inbound: in, Reason: reason})
 }

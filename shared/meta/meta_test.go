@@ -118,7 +118,7 @@ func TestSamplesVerifyAndParse(t *testing.T) {
 				{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, ProviderID: "m_Xdqnmaal5qAdTPC6rZgkxI5aSA6SMyGoW9rteZI1jglexA0So40X9EHCzgVqFzNhG5WPLq70mXRBGpn9a5pS05", Status: inbox.MessageDelivered, At: at(9, 29, 51, 204)},
 				{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, ProviderID: "m_ABWEvox3cfAVuzDfF8dBKLh7mdJ-T5IOVl_-vcT7i3ii5C7mLf-e-_GamCm06recAqQTKMHlbFxQDY1ngzz2VD", Status: inbox.MessageDelivered, At: at(9, 29, 51, 204)},
 			},
-			Reads: []meta.ReadReceipt{{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, Handle: "messenger:" + psid, Until: at(9, 29, 55, 870)}},
+			Reads: []inbox.ReadReceipt{{WorkspaceID: "demo", Channel: inbox.ChannelMessenger, Handle: "messenger:" + psid, Until: at(9, 29, 55, 870)}},
 		}},
 		// The sample also holds the account's own echo, which must not appear.
 		{"meta-instagram-message.json", meta.Batch{Messages: []inbox.Inbound{{
@@ -292,8 +292,46 @@ func TestParseKeepsGoodItemsAndReportsBadOnes(t *testing.T) {
 	if len(got.Messages) != 1 || got.Messages[0].ProviderID != "wamid.GOOD" {
 		t.Errorf("messages = %+v, want only wamid.GOOD", got.Messages)
 	}
-	if !inbox.IsKind(err, inbox.KindInvalid) || !strings.Contains(err.Error(), "skipped 5 item(s)") {
-		t.Errorf("error = %v, want invalid, naming 5 skipped items", err)
+	// A message from a known sender that cannot be filed is refused in
+	// their thread; the rest name no usable sender and are described by
+	// their JSON path.
+	if len(got.Refused) != 1 || got.Refused[0].Inbound.ProviderID != "wamid.NOMEDIA" || got.Refused[0].Inbound.From.Phone != "+14155550142" ||
+		!strings.Contains(got.Refused[0].Reason, "media id") {
+		t.Errorf("refused = %+v, want wamid.NOMEDIA from +14155550142, saying its media id is missing", got.Refused)
+	}
+	if !inbox.IsKind(err, inbox.KindInvalid) || !strings.Contains(err.Error(), "skipped 4 item(s)") ||
+		!strings.Contains(err.Error(), "entry[0].changes[0].value.messages[5].from must be a string, not a number") {
+		t.Errorf("error = %v, want invalid, naming 4 skipped items by path", err)
+	}
+}
+
+func TestParseRefusesMalformedItemsOfKnownSenders(t *testing.T) {
+	wa := waBody(`{"from":"14155550142","id":"wamid.BADTEXT","timestamp":"1795253352","type":"text","text":5}`)
+	got, err := meta.Parse("demo", wa)
+	if err != nil || len(got.Refused) != 1 || got.Refused[0].Inbound.ProviderID != "wamid.BADTEXT" ||
+		got.Refused[0].Reason != "entry[0].changes[0].value.messages[0].text must be an object, not a number" {
+		t.Errorf("Parse = %+v, %v; want wamid.BADTEXT refused, naming text's path and type", got, err)
+	}
+	fb := `{"object":"page","entry":[{"id":"107234567890123","messaging":[
+		{"sender":{"id":"6735418290567182"},"recipient":{"id":"107234567890123"},"timestamp":1795253390000,"message":{"mid":"m_BAD","text":["x"]}}]}]}`
+	got, err = meta.Parse("demo", []byte(fb))
+	if err != nil || len(got.Refused) != 1 || got.Refused[0].Inbound.From.Handle != "messenger:6735418290567182" ||
+		!strings.Contains(got.Refused[0].Reason, "message.text must be a string, not an array") {
+		t.Errorf("Parse = %+v, %v; want m_BAD refused, naming message.text", got, err)
+	}
+}
+
+func TestParseProblemsSpeakOfTheRequest(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"object":"page","entry":{"id":"1"}}`: "entry must be an array, not an object",
+		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messages":"hi"}}]}]}`: "entry[0].changes[0].value.messages must be an array, not a string",
+		`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":"x"}]}`:                                              "entry[0].changes must be an array, not a string",
+		`{"object":"instagram","entry":[{"id":"1","messaging":[7]}]}`:                                                            "entry[0].messaging[0] must be an object, not a number",
+	} {
+		got, err := meta.Parse("demo", []byte(body))
+		if !got.Empty() || err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "Go ") {
+			t.Errorf("Parse(%s) = %+v, %v; want nothing and an error saying %q", body, got, err, want)
+		}
 	}
 }
 

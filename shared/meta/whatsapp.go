@@ -23,14 +23,16 @@ type waValue struct {
 	Metadata struct {
 		PhoneNumberID string `json:"phone_number_id"`
 	} `json:"metadata"`
-	Contacts []struct {
-		WaID    string `json:"wa_id"`
-		Profile struct {
-			Name string `json:"name"`
-		} `json:"profile"`
-	} `json:"contacts"`
+	Contacts []json.RawMessage `json:"contacts"`
 	Messages []json.RawMessage `json:"messages"`
 	Statuses []json.RawMessage `json:"statuses"`
+}
+
+type waContact struct {
+	WaID    string `json:"wa_id"`
+	Profile struct {
+		Name string `json:"name"`
+	} `json:"profile"`
 }
 
 type waMessage struct {
@@ -107,62 +109,91 @@ var waStatuses = map[string]inbox.MessageStatus{
 	"failed":    inbox.MessageFailed,
 }
 
-func (p *parser) whatsApp(e entry) {
-	for _, c := range e.Changes {
+func (p *parser) whatsApp(e entry, at string) {
+	for i, raw := range e.Changes {
+		at := fmt.Sprintf("%s.changes[%d]", at, i)
+		var c change
+		if err := json.Unmarshal(raw, &c); err != nil {
+			p.problem(err, at)
+			continue
+		}
 		if c.Field != "messages" {
 			continue // account, template and quality updates are not conversations
 		}
 		var v waValue
 		if err := json.Unmarshal(c.Value, &v); err != nil {
-			p.skip("whatsapp change: %v", err)
+			p.problem(err, at+".value")
 			continue
 		}
 		names := map[string]string{}
-		for _, c := range v.Contacts {
-			names[c.WaID] = c.Profile.Name
+		for _, raw := range v.Contacts {
+			var c waContact
+			if json.Unmarshal(raw, &c) == nil { // names are cosmetic: a bad one is no reason to refuse
+				names[c.WaID] = c.Profile.Name
+			}
 		}
-		for _, raw := range v.Messages {
-			p.waMessage(raw, v.Metadata.PhoneNumberID, names)
+		for j, raw := range v.Messages {
+			p.waMessage(raw, fmt.Sprintf("%s.value.messages[%d]", at, j), v.Metadata.PhoneNumberID, names)
 		}
-		for _, raw := range v.Statuses {
-			p.waStatus(raw)
+		for j, raw := range v.Statuses {
+			p.waStatus(raw, fmt.Sprintf("%s.value.statuses[%d]", at, j))
 		}
 	}
 }
 
-func (p *parser) waMessage(raw json.RawMessage, to string, names map[string]string) {
+func (p *parser) waMessage(raw json.RawMessage, at, to string, names map[string]string) {
 	var m waMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		p.skip("whatsapp message: %v", err)
+		// A malformed message from a known sender is refused in their
+		// thread; without a sender it can only be described.
+		var sender struct {
+			From string `json:"from"`
+			ID   string `json:"id"`
+		}
+		if json.Unmarshal(raw, &sender) == nil && sender.ID != "" {
+			if phone, perr := waPhone(sender.From); perr == nil {
+				p.refuse(p.waInbound(sender.ID, phone, to, names[sender.From], ""), inbox.JSONProblem(err, at).Message)
+				return
+			}
+		}
+		p.problem(err, at)
 		return
 	}
 	if m.ID == "" || m.From == "" {
-		p.skip("whatsapp message without id or from")
+		p.skip("%s: a WhatsApp message needs id and from", at)
 		return
 	}
 	// Users who hide their number behind a username arrive without a
 	// valid from; they are rejected until Parley has a place for their id.
-	phone, err := inbox.NormalizePhone("from", "+"+strings.TrimPrefix(m.From, "+"))
+	phone, err := waPhone(m.From)
 	if err != nil {
-		p.skip("whatsapp message %s: from %q is not a phone number", m.ID, m.From)
+		p.skip("%s.from: %q is not a phone number", at, m.From)
 		return
 	}
+	in := p.waInbound(m.ID, phone, to, names[m.From], m.Timestamp)
 	body, attachments, err := m.content()
 	if err != nil {
-		p.skip("whatsapp message %s: %v", m.ID, err)
+		p.refuse(in, err.Error())
 		return
 	}
-	p.batch.Messages = append(p.batch.Messages, inbox.Inbound{
+	in.Body, in.Attachments = body, attachments
+	p.batch.Messages = append(p.batch.Messages, in)
+}
+
+func waPhone(from string) (string, error) {
+	return inbox.NormalizePhone("from", "+"+strings.TrimPrefix(from, "+"))
+}
+
+func (p *parser) waInbound(id, phone, to, name, timestamp string) inbox.Inbound {
+	return inbox.Inbound{
 		WorkspaceID: p.workspace,
 		Channel:     inbox.ChannelWhatsApp,
 		Kind:        inbox.KindMessage,
-		ProviderID:  m.ID,
-		From:        inbox.Sender{Phone: phone, Name: names[m.From]},
+		ProviderID:  id,
+		From:        inbox.Sender{Phone: phone, Name: name},
 		To:          to,
-		Body:        body,
-		Attachments: attachments,
-		SentAt:      unixSeconds(m.Timestamp),
-	})
+		SentAt:      unixSeconds(timestamp),
+	}
 }
 
 // content renders every message type as text and attachments, so that
@@ -214,14 +245,14 @@ func (m waMessage) content() (string, []inbox.Attachment, error) {
 	return "[unsupported message]", nil, nil
 }
 
-func (p *parser) waStatus(raw json.RawMessage) {
+func (p *parser) waStatus(raw json.RawMessage, at string) {
 	var s waStatus
 	if err := json.Unmarshal(raw, &s); err != nil {
-		p.skip("whatsapp status: %v", err)
+		p.problem(err, at)
 		return
 	}
 	if s.ID == "" {
-		p.skip("whatsapp status without id")
+		p.skip("%s: a WhatsApp status needs an id", at)
 		return
 	}
 	status, ok := waStatuses[s.Status]

@@ -283,7 +283,7 @@ func decodeChatBody(body []byte, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return inbox.Invalid("", "the body must be a JSON object with the documented fields")
+		return inbox.JSONProblem(err, "")
 	}
 	return nil
 }

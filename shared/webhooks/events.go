@@ -82,7 +82,7 @@ func ParseExternalEvent(body []byte) (inbox.ExternalEvent, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return in, inbox.Invalid("", "the event is not valid JSON of the documented shape: %v", err)
+		return in, inbox.JSONProblem(err, "")
 	}
 	if dec.More() {
 		return in, inbox.Invalid("", "the body holds more than one JSON value")

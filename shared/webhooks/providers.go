@@ -1,6 +1,8 @@
 package webhooks
 
 import (
+	"context"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -119,23 +121,58 @@ func (h *Handler) metaEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	batch, perr := meta.Parse(r.PathValue("workspaceId"), body)
-	if perr != nil && len(batch.Messages) == 0 && len(batch.Statuses) == 0 && len(batch.Reads) == 0 {
+	if perr != nil && batch.Empty() {
 		h.fail(w, r, perr)
 		return
 	}
 	if perr != nil {
-		// Some items were unusable: file the rest and say 200, or Meta
+		// Some items named no sender: file the rest and say 200, or Meta
 		// would resend a body that can never fully succeed.
 		h.Log.WarnContext(r.Context(), "meta webhook: skipped items", "err", perr)
 	}
-	if err := h.ingestAll(r.Context(), batch.Messages); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.applyAll(r.Context(), batch.Statuses); err != nil {
+	if err := h.fileMeta(r.Context(), batch); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("EVENT_RECEIVED"))
+}
+
+// fileMeta files each item of a delivery on its own: a message Parley
+// cannot keep is refused in its sender's thread, and one bad item never
+// keeps the others from being filed. Only a failure worth retrying (the
+// store unavailable) fails the delivery, after every other item has been
+// tried; Meta then redelivers and what was filed dedupes.
+func (h *Handler) fileMeta(ctx context.Context, b meta.Batch) error {
+	var retry error
+	settle := func(what string, err error) {
+		switch {
+		case err == nil:
+		case inbox.IsKind(err, inbox.KindInvalid):
+			h.Log.WarnContext(ctx, "meta webhook: item refused", "item", what, "err", err)
+		case retry == nil:
+			retry = err
+		}
+	}
+	for _, in := range b.Messages {
+		_, err := h.Service.Ingest(ctx, in)
+		var e *inbox.Error
+		if errors.As(err, &e) && e.Kind == inbox.KindInvalid {
+			_, err = h.Service.Refuse(ctx, in, e.Message)
+		}
+		settle(in.ProviderID, err)
+	}
+	for _, ref := range b.Refused {
+		_, err := h.Service.Refuse(ctx, ref.Inbound, ref.Reason)
+		settle(ref.Inbound.ProviderID, err)
+	}
+	for _, u := range b.Statuses {
+		_, err := h.Service.ApplyDelivery(ctx, u)
+		settle(u.ProviderID, err)
+	}
+	for _, rr := range b.Reads {
+		_, err := h.Service.ApplyRead(ctx, rr)
+		settle(rr.Handle, err)
+	}
+	return retry
 }

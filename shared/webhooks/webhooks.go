@@ -5,7 +5,6 @@
 package webhooks
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -131,24 +130,4 @@ func (h *Handler) credentials(r *http.Request) (providers.Credentials, error) {
 		return providers.Credentials{}, errUnknown
 	}
 	return c, nil
-}
-
-// ingestAll files each inbound item; the first failure fails the request
-// so the provider retries, and items already filed dedupe on retry.
-func (h *Handler) ingestAll(ctx context.Context, items []inbox.Inbound) error {
-	for _, in := range items {
-		if _, err := h.Service.Ingest(ctx, in); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (h *Handler) applyAll(ctx context.Context, updates []inbox.DeliveryUpdate) error {
-	for _, u := range updates {
-		if _, err := h.Service.ApplyDelivery(ctx, u); err != nil {
-			return err
-		}
-	}
-	return nil
 }
