@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 	"time"
 )
@@ -32,6 +33,9 @@ func TestSafetyClaimsManyChatSessionsLeavingOneEmail(t *testing.T) {
 	}
 	after := getContact(t, tok.agent, contact.ID)
 	t.Logf("after %d sessions the contact holds %d phones, %d emails, %d handles", sessions, len(after.Phones), len(after.Emails), len(after.Handles))
+	if len(after.Handles) > 10 {
+		t.Errorf("after %d sessions the contact holds %d handles, want at most 10 (the oldest released)", sessions, len(after.Handles))
+	}
 
 	// The customer texts: Twilio must get its 200, and the SMS is filed.
 	body := "Where is my order? " + uniq()
@@ -64,5 +68,32 @@ func deleteConversation(t *testing.T, id string) {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// An agent takes a handle off a contact: the handle is released, so that
+// visitor's next chat message starts a contact of its own.
+func TestSafetyClaimsRemoveHandle(t *testing.T) {
+	t.Parallel()
+	c, _ := clientFrom(t)
+	s := chatSession(t, c, demoWS)
+	first := "Please forget this device " + uniq()
+	chatSend(t, c, demoWS, s.Token, first)
+	conv := inboxWithPreview(t, first)
+	handle := "webchat:" + s.VisitorID
+	path := "/contacts/" + conv.ContactID + "/handles/" + url.PathEscape(handle)
+
+	wantProblem(t, do(t, "DELETE", path, tok.other, nil), http.StatusNotFound, "not_found", "")
+	wantProblem(t, do(t, "DELETE", "/contacts/"+conv.ContactID+"/handles/webchat:"+ulidLike(), tok.agent, nil), http.StatusNotFound, "not_found", "")
+	got := wantJSON[Contact](t, do(t, "DELETE", path, tok.agent, nil), http.StatusOK)
+	if containsStr(got.Handles, handle) || got.ID != conv.ContactID {
+		t.Errorf("after DELETE %s the contact is %+v, want it without %s", path, got, handle)
+	}
+	wantProblem(t, do(t, "DELETE", path, tok.agent, nil), http.StatusNotFound, "not_found", "")
+
+	next := "New me " + uniq()
+	chatSend(t, c, demoWS, s.Token, next)
+	if again := inboxWithPreview(t, next); again.ContactID == conv.ContactID || again.ID == conv.ID {
+		t.Errorf("after the handle was removed the visitor's message went to %s of contact %s, want a new contact", again.ID, again.ContactID)
 	}
 }
