@@ -135,11 +135,19 @@ func TestContactWithManyClaimsKeepsItsThread(t *testing.T) {
 	if conv.ContactID != c.ID {
 		t.Fatalf("filed under contact %s, want %s", conv.ContactID, c.ID)
 	}
-	// Every claim routes to the thread, whether or not its link was written.
+	// Every claim routes to the thread. The oldest handle's link was left
+	// for later: routing falls back to the contact's, and repairs it.
+	oldest := inbox.Sender{Handle: c.Handles[0]}
+	if _, linked, err := f.store.FindSender(ctx, f.actor.WorkspaceID, oldest); err != nil || linked != "" {
+		t.Fatalf("the oldest handle links %q (%v), want no link yet", linked, err)
+	}
 	chat := inbox.Inbound{WorkspaceID: f.actor.WorkspaceID, Channel: inbox.ChannelWebchat, Kind: inbox.KindMessage,
-		ProviderID: "webchat-1", From: inbox.Sender{Handle: c.Handles[0]}, Body: "from the widget"}
+		ProviderID: "webchat-1", From: oldest, Body: "from the widget"}
 	if got, err := f.svc.Ingest(ctx, chat); err != nil || got.Conversation.ID != conv.ID {
 		t.Fatalf("chat from the oldest handle = %v, %v; want conversation %s", got, err, conv.ID)
+	}
+	if _, linked, err := f.store.FindSender(ctx, f.actor.WorkspaceID, oldest); err != nil || linked != conv.ID {
+		t.Errorf("after routing, the oldest handle links %q (%v), want %s", linked, err, conv.ID)
 	}
 
 	if err := f.svc.DeleteConversation(ctx, f.actor, conv.ID); err != nil {

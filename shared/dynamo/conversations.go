@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -92,8 +93,11 @@ func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation, c
 	contact.ConversationID = c.ID
 	contact.Version++
 	claims := contactClaims(contact)
+	// Phones and emails first, then the newest handles: the likeliest to
+	// write next. The rest are linked when they are used.
+	slices.Reverse(claims[len(contact.Phones)+len(contact.Emails):])
 	if len(claims) > maxEagerLinks {
-		claims = claims[:maxEagerLinks] // the rest are linked when they are used
+		claims = claims[:maxEagerLinks]
 	}
 	for _, cl := range claims {
 		// Best effort: a link not written costs one extra read when used.
