@@ -195,18 +195,11 @@ func (it *contactItem) domain() *inbox.Contact {
 }
 
 // FindSender routes an inbound sender with one eventually consistent read of
-// its claim: the contact and, if it has one, the conversation.
+// its claim: the contact and, as a hint, the conversation.
 func (s *Store) FindSender(ctx context.Context, ws string, from inbox.Sender) (contactID, conversationID string, err error) {
-	var pk string
-	switch {
-	case from.Phone != "":
-		pk = phonePK(ws, from.Phone)
-	case from.Email != "":
-		pk = emailPK(ws, from.Email)
-	case from.Handle != "":
-		pk = handlePK(ws, from.Handle)
-	default:
-		return "", "", inbox.Invalid("from", "the sender has no phone, email or handle")
+	pk, err := senderPK(ws, from)
+	if err != nil {
+		return "", "", err
 	}
 	var u uniqueItem
 	ok, err := s.getItem(ctx, "FindSender", key(pk, skUnique), false, &u)
@@ -217,6 +210,18 @@ func (s *Store) FindSender(ctx context.Context, ws string, from inbox.Sender) (c
 		return "", "", notFound("sender", pk)
 	}
 	return u.Owner, u.ConversationID, nil
+}
+
+func senderPK(ws string, from inbox.Sender) (string, error) {
+	switch {
+	case from.Phone != "":
+		return phonePK(ws, from.Phone), nil
+	case from.Email != "":
+		return emailPK(ws, from.Email), nil
+	case from.Handle != "":
+		return handlePK(ws, from.Handle), nil
+	}
+	return "", inbox.Invalid("from", "the sender has no phone, email or handle")
 }
 
 func (s *Store) findByClaim(ctx context.Context, ws, pk, what, value string) (*inbox.Contact, error) {

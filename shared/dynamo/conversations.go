@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -54,6 +55,10 @@ func (it *conversationItem) domain(ws string) *inbox.Conversation {
 	return &c
 }
 
+// CreateConversation commits the conversation and the contact's link to it
+// in one transaction of two items, whatever the contact's claim count. The
+// claims' links are routing hints written afterwards: routing falls back to
+// the contact's link when one is missing or stale, and repairs it.
 func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation, contact *inbox.Contact) error {
 	c.Version = 1
 	item, err := marshal(conversationRecord(c))
@@ -61,19 +66,23 @@ func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation, c
 		return inbox.Internal(err)
 	}
 	// Linking the contact bumps its version, so a contact update that read
-	// the contact before the link cannot erase it; the version condition
-	// makes sure the claims updated below are the contact's current ones.
+	// the contact before the link cannot erase it. A link the caller saw
+	// (to a deleted or deleting thread) is replaced.
+	link := &types.Update{
+		TableName:                 &s.table,
+		Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
+		UpdateExpression:          aws.String("SET conversationId = :c, version = version + :one"),
+		ConditionExpression:       aws.String("version = :v AND attribute_not_exists(conversationId)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1), ":v": num(contact.Version)},
+	}
+	if contact.ConversationID != "" {
+		link.ConditionExpression = aws.String("version = :v AND conversationId = :stale")
+		link.ExpressionAttributeValues[":stale"] = str(contact.ConversationID)
+	}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{
-			TableName:                 &s.table,
-			Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
-			UpdateExpression:          aws.String("SET conversationId = :c, version = version + :one"),
-			ConditionExpression:       aws.String("version = :v AND attribute_not_exists(conversationId)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1), ":v": num(contact.Version)},
-		}},
+		{Update: link},
 	}
-	items = append(items, s.linkClaims(contact, c.ID)...)
 	if err := s.transact(ctx, items); err != nil {
 		c.Version = 0
 		if len(cancelledAt(err)) > 0 {
@@ -83,28 +92,64 @@ func (s *Store) CreateConversation(ctx context.Context, c *inbox.Conversation, c
 	}
 	contact.ConversationID = c.ID
 	contact.Version++
+	claims := contactClaims(contact)
+	// Phones and emails first, then the newest handles: the likeliest to
+	// write next. The rest are linked when they are used.
+	slices.Reverse(claims[len(contact.Phones)+len(contact.Emails):])
+	if len(claims) > maxEagerLinks {
+		claims = claims[:maxEagerLinks]
+	}
+	for _, cl := range claims {
+		// Best effort: a link not written costs one extra read when used.
+		_ = s.linkClaim(ctx, cl.pk, contact.ID, "", c.ID)
+	}
 	return nil
 }
 
-// linkClaims points each of a contact's claims at a conversation ("" unlinks).
-func (s *Store) linkClaims(contact *inbox.Contact, conversationID string) []types.TransactWriteItem {
-	var items []types.TransactWriteItem
-	for _, cl := range contactClaims(contact) {
-		u := &types.Update{
-			TableName:                 &s.table,
-			Key:                       key(cl.pk, skUnique),
-			UpdateExpression:          aws.String("REMOVE conversationId"),
-			ConditionExpression:       aws.String("#o = :o"),
-			ExpressionAttributeNames:  map[string]string{"#o": "owner"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(contact.ID)},
-		}
-		if conversationID != "" {
-			u.UpdateExpression = aws.String("SET conversationId = :c")
-			u.ExpressionAttributeValues[":c"] = str(conversationID)
-		}
-		items = append(items, types.TransactWriteItem{Update: u})
+// maxEagerLinks bounds the writes a new conversation makes to link its
+// contact's claims.
+const maxEagerLinks = 32
+
+// linkClaim points a claim the owner still holds at a conversation ("" to
+// unlink). With from set, only a claim linked to from is changed. A claim
+// that no longer matches is left alone: it is not the owner's, or someone
+// linked it since.
+func (s *Store) linkClaim(ctx context.Context, pk, owner, from, to string) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(pk, skUnique),
+		UpdateExpression:          aws.String("REMOVE conversationId"),
+		ConditionExpression:       aws.String("#o = :o"),
+		ExpressionAttributeNames:  map[string]string{"#o": "owner"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":o": str(owner)},
+		ReturnConsumedCapacity:    capacityMode(ctx),
 	}
-	return items
+	if to != "" {
+		in.UpdateExpression = aws.String("SET conversationId = :c")
+		in.ExpressionAttributeValues[":c"] = str(to)
+	}
+	if from != "" {
+		in.ConditionExpression = aws.String("#o = :o AND conversationId = :from")
+		in.ExpressionAttributeValues[":from"] = str(from)
+	}
+	out, err := s.db.UpdateItem(ctx, in)
+	if isConditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("LinkClaim", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+// LinkSender repairs a sender's claim to point at its contact's conversation.
+func (s *Store) LinkSender(ctx context.Context, ws string, from inbox.Sender, contactID, conversationID string) error {
+	pk, err := senderPK(ws, from)
+	if err != nil {
+		return err
+	}
+	return s.linkClaim(ctx, pk, contactID, "", conversationID)
 }
 
 func (s *Store) GetConversation(ctx context.Context, ws, id string) (*inbox.Conversation, error) {
@@ -175,10 +220,16 @@ func (s *Store) PutConversation(ctx context.Context, c *inbox.Conversation) erro
 	return nil
 }
 
+// DeleteConversation takes a conversation apart in steps that are each
+// idempotent and none of which grows with the contact's claims, so a delete
+// interrupted anywhere is finished by running it again. The contact is
+// released first, so its next message starts a new thread at once; the
+// conversation item goes last, so a retry still finds the job.
 func (s *Store) DeleteConversation(ctx context.Context, c *inbox.Conversation) error {
 	pk := conversationPK(c.WorkspaceID, c.ID)
-	// Messages first, in pages; the conversation item goes last so a crash
-	// leaves something a retried delete can find.
+	if err := s.unlinkContact(ctx, c); err != nil {
+		return err
+	}
 	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefixMessage))
 	expr, err := expression.NewBuilder().WithKeyCondition(kc).
 		WithProjection(expression.NamesList(expression.Name(AttrPK), expression.Name(AttrSK))).Build()
@@ -208,24 +259,41 @@ func (s *Store) DeleteConversation(ctx context.Context, c *inbox.Conversation) e
 	if err != nil && !inbox.IsKind(err, inbox.KindNotFound) {
 		return err
 	}
-	items := []types.TransactWriteItem{{Delete: &types.Delete{TableName: &s.table, Key: key(pk, skConversation)}}}
-	if contact != nil && contact.ConversationID == c.ID {
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName:                 &s.table,
-			Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
-			UpdateExpression:          aws.String("REMOVE conversationId SET version = version + :one"),
-			ConditionExpression:       aws.String("conversationId = :c AND version = :v"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1), ":v": num(contact.Version)},
-		}})
-		items = append(items, s.linkClaims(contact, "")...)
+	if contact != nil {
+		for _, cl := range contactClaims(contact) {
+			if err := s.linkClaim(ctx, cl.pk, contact.ID, c.ID, ""); err != nil {
+				return err
+			}
+		}
 	}
-	err = s.transact(ctx, items)
-	if len(cancelledAt(err)) > 0 {
-		return inbox.ErrVersionConflict
-	}
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: key(pk, skConversation), ReturnConsumedCapacity: capacityMode(ctx),
+	})
 	if err != nil {
 		return unavailable("DeleteConversation", err)
 	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+// unlinkContact removes the contact's link to c, if it still has it. The
+// version bump stops a contact update that read the link from restoring it.
+func (s *Store) unlinkContact(ctx context.Context, c *inbox.Conversation) error {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(contactPK(c.WorkspaceID, c.ContactID), skContact),
+		UpdateExpression:          aws.String("REMOVE conversationId SET version = version + :one"),
+		ConditionExpression:       aws.String("conversationId = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": str(c.ID), ":one": num(1)},
+		ReturnConsumedCapacity:    capacityMode(ctx),
+	})
+	if isConditionFailed(err) {
+		return nil // already released, or linked to a newer thread
+	}
+	if err != nil {
+		return unavailable("UnlinkContact", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
 	return nil
 }
 

@@ -70,6 +70,7 @@ func (a *API) routes() {
 	a.handle("GET /contacts", a.searchContacts)
 	a.handle("GET /contacts/{contactId}", a.getContact)
 	a.handle("PATCH /contacts/{contactId}", a.patchContact)
+	a.handle("DELETE /contacts/{contactId}/handles/{handle}", a.removeHandle)
 	a.handle("POST /contacts/{contactId}/opt-out", a.setConsent(inbox.ConsentOptedOut))
 	a.handle("POST /contacts/{contactId}/opt-in", a.setConsent(inbox.ConsentOptedIn))
 	a.handle("GET /contacts/{contactId}/runs", a.listContactRuns)

@@ -108,6 +108,15 @@ func (a *API) patchContact(w http.ResponseWriter, r *http.Request, actor inbox.A
 	return nil
 }
 
+func (a *API) removeHandle(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	c, err := a.svc.RemoveHandle(r.Context(), actor, r.PathValue("contactId"), r.PathValue("handle"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
 func (a *API) setConsent(status inbox.ConsentStatus) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 		var in struct {

@@ -245,36 +245,44 @@ func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conv
 			return nil, "", err
 		}
 	}
-	contactID, convID, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
+	contactID, linked, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
 	if IsKind(err, KindNotFound) {
 		c, err := s.contactFor(ctx, in)
 		if err != nil {
 			return nil, "", err
 		}
-		contactID, convID = c.ID, c.ConversationID
+		contactID, linked = c.ID, c.ConversationID
 	} else if err != nil {
 		return nil, "", err
 	}
-	if convID != "" {
+	if linked != "" {
 		read := s.Store.PeekConversation
 		if latest {
 			read = s.Store.GetConversation
 		}
-		conv, err := read(ctx, in.WorkspaceID, convID)
-		if err == nil && conv.Deleting {
-			return nil, "", Errorf(KindUnavailable, "the conversation is being deleted; retry shortly")
+		conv, err := read(ctx, in.WorkspaceID, linked)
+		if err == nil && !conv.Deleting && conv.ContactID == contactID {
+			return conv, contactID, nil
 		}
-		if !IsKind(err, KindNotFound) {
-			return conv, contactID, err
+		if err != nil && !IsKind(err, KindNotFound) {
+			return nil, "", err
 		}
-		// A stale claim (the thread was deleted): start a new thread.
+		// A stale link: the thread was deleted or is being deleted.
 	}
 	contact, err := s.Store.GetContact(ctx, in.WorkspaceID, contactID)
 	if err != nil {
 		return nil, "", err
 	}
-	conv, _, err := s.conversationFor(ctx, contact)
-	return conv, contactID, err
+	conv, created, err := s.conversationFor(ctx, contact)
+	if err != nil {
+		return nil, "", err
+	}
+	if !created && conv.ID != linked {
+		// Repair the hint so the next message routes in one read; routing
+		// does not depend on it.
+		_ = s.Store.LinkSender(ctx, in.WorkspaceID, in.From, contactID, conv.ID)
+	}
+	return conv, contactID, nil
 }
 
 // contactFor creates the contact of a new sender, or finds the one a

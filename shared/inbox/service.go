@@ -322,6 +322,7 @@ func (s *Service) mutateContact(ctx context.Context, actor Actor, id string, cha
 		if err := change(&next); err != nil {
 			return err
 		}
+		capHandles(prev, &next)
 		next.UpdatedAt = s.now()
 		if err := s.Store.UpdateContact(ctx, prev, &next); err != nil {
 			return err

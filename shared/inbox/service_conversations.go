@@ -59,7 +59,13 @@ func (s *Service) conversationFor(ctx context.Context, contact *Contact) (*Conve
 	for range maxAttempts {
 		if contact.ConversationID != "" {
 			c, err := s.Store.GetConversation(ctx, contact.WorkspaceID, contact.ConversationID)
-			return c, false, err
+			if err == nil && !c.Deleting {
+				return c, false, nil
+			}
+			if err != nil && !IsKind(err, KindNotFound) {
+				return nil, false, err
+			}
+			// The thread was deleted, or is being deleted: start another.
 		}
 		conv := NewConversation(contact, s.now())
 		err := s.Store.CreateConversation(ctx, conv, contact)

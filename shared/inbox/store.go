@@ -47,9 +47,10 @@ type Store interface {
 	FindContactByEmail(ctx context.Context, workspaceID, email string) (*Contact, error)
 	SearchContactsByName(ctx context.Context, workspaceID, prefix string, limit int) ([]*Contact, error)
 
-	// CreateConversation stores a conversation and links it to its contact
-	// (and the contact's claims), failing with ErrVersionConflict if the
-	// contact changed or already has one.
+	// CreateConversation stores a conversation and links it to its contact,
+	// replacing the contact's link to a deleted thread, and failing with
+	// ErrVersionConflict if the contact changed. Claims are linked after,
+	// as routing hints.
 	CreateConversation(ctx context.Context, c *Conversation, contact *Contact) error
 	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 	GetConversations(ctx context.Context, workspaceID string, ids []string) ([]*Conversation, error)
@@ -57,11 +58,15 @@ type Store interface {
 	// c.Version, and increments c.Version.
 	PutConversation(ctx context.Context, c *Conversation) error
 	// DeleteConversation removes a conversation, all its messages, and its
-	// contact's link to it. ErrVersionConflict means retry.
+	// contact's and claims' links to it. Repeating it finishes one that
+	// was interrupted.
 	DeleteConversation(ctx context.Context, c *Conversation) error
 	// FindSender routes an inbound sender to its contact and conversation
-	// ("" when the contact has none); KindNotFound for a new sender.
+	// ("" when the contact has none); KindNotFound for a new sender. The
+	// conversation is a hint: it may be missing, or deleted.
 	FindSender(ctx context.Context, workspaceID string, from Sender) (contactID, conversationID string, err error)
+	// LinkSender points a sender's claim at its contact's conversation.
+	LinkSender(ctx context.Context, workspaceID string, from Sender, contactID, conversationID string) error
 	// PeekConversation is GetConversation from an eventually consistent
 	// read, for hot paths whose versioned write catches a stale copy.
 	PeekConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)

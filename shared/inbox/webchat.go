@@ -23,15 +23,37 @@ const (
 )
 
 // visitorThread finds a visitor's conversation, if they have written yet.
+// The handle's link is a hint; the contact's link decides.
 func (s *Service) visitorThread(ctx context.Context, workspaceID, handle string) (*Conversation, error) {
-	_, convID, err := s.Store.FindSender(ctx, workspaceID, Sender{Handle: handle})
+	from := Sender{Handle: handle}
+	contactID, linked, err := s.Store.FindSender(ctx, workspaceID, from)
 	if err != nil {
 		return nil, err
 	}
-	if convID == "" {
+	if linked != "" {
+		conv, err := s.Store.PeekConversation(ctx, workspaceID, linked)
+		if err == nil && !conv.Deleting && conv.ContactID == contactID {
+			return conv, nil
+		}
+		if err != nil && !IsKind(err, KindNotFound) {
+			return nil, err
+		}
+	}
+	contact, err := s.Store.GetContact(ctx, workspaceID, contactID)
+	if err != nil {
+		return nil, err
+	}
+	if contact.ConversationID == "" {
 		return nil, Errorf(KindNotFound, "no conversation yet")
 	}
-	return s.Store.PeekConversation(ctx, workspaceID, convID)
+	conv, err := s.Store.PeekConversation(ctx, workspaceID, contact.ConversationID)
+	if err == nil && conv.Deleting {
+		return nil, Errorf(KindNotFound, "no conversation yet")
+	}
+	if err == nil {
+		_ = s.Store.LinkSender(ctx, workspaceID, from, contactID, conv.ID)
+	}
+	return conv, err
 }
 
 // VisitorHistory pages through what a visitor may see: this device's web
