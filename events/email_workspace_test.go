@@ -144,4 +144,3 @@ func signSNS(t *testing.T, m *email.SNSMessage, key *rsa.PrivateKey) {
 	}
 	m.Signature = base64.StdEncoding.EncodeToString(sig)
 }
-
