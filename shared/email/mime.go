@@ -81,6 +81,7 @@ func ParseMIMEWith(workspaceID string, raw []byte, opts MIMEOptions) (inbox.Inbo
 		Attachments: attachments(env),
 		SentAt:      opts.ReceivedAt,
 		Email: &inbox.EmailDetails{
+			From:       addr,
 			Subject:    clean(env.GetHeader("Subject"), maxSubject),
 			MessageID:  messageID,
 			InReplyTo:  firstID(env.GetHeader("In-Reply-To")),

@@ -23,7 +23,8 @@ type Inbound struct {
 	Call   *CallDetails
 	Email  *EmailDetails
 	// ThreadHint names the conversation a reply belongs to when its headers
-	// say so; it wins over the sender's own thread.
+	// say so; it wins over the sender's own thread only when it is a thread
+	// of the sender's own contact.
 	ThreadHint string
 }
 
@@ -46,6 +47,9 @@ type CallDetails struct {
 
 // EmailDetails carry what threads a reply.
 type EmailDetails struct {
+	// From is the sender's address as the From header gave it: the
+	// contact may hold several, and a thread may hear from others.
+	From       string   `json:"from,omitempty"`
 	Subject    string   `json:"subject,omitempty"`
 	MessageID  string   `json:"messageId,omitempty"`
 	InReplyTo  string   `json:"inReplyTo,omitempty"`
