@@ -55,6 +55,9 @@ type EmailDetails struct {
 	InReplyTo  string   `json:"inReplyTo,omitempty"`
 	References []string `json:"references,omitempty"`
 	HTML       bool     `json:"html,omitempty"` // the body came from an HTML-only part
+	// Partial says the email was past Parley's parsing limits (size,
+	// nesting, parts): Body is an excerpt of its raw text with a note.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // DeliveryUpdate is a provider's report on a message it was asked to send.
