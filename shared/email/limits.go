@@ -18,13 +18,13 @@ import (
 //
 // Measured (TestParseMIMEBudget): enmime allocates about 10 bytes per byte
 // of a text part and takes about 25 ns per byte per open multipart, so
-// these keep the worst case near 0.3 s and 50 MB. Larger mail (SES takes
+// these keep the worst case near 0.3 s and 40 MB on a free core. Larger mail (SES takes
 // up to 40 MB, mostly attachments) is filed partially.
 const (
-	maxParseBytes = 5 << 20
+	maxParseBytes = 4 << 20
 	// maxParseWork bounds bytes × the multiparts that may be open around
 	// them.
-	maxParseWork   = 12 << 20
+	maxParseWork   = 8 << 20
 	maxMultiparts  = 32 // real mail nests a handful deep
 	maxParts       = 500
 	maxHTMLConvert = 256 << 10
