@@ -35,7 +35,7 @@ func (h *HTTPCerts) Certificate(ctx context.Context, url string) (*x509.Certific
 	if c, ok := h.cache.Load(url); ok {
 		return c.(*x509.Certificate), nil
 	}
-	if _, err := snsURL(url); err != nil {
+	if _, err := snsURL(url, ""); err != nil {
 		return nil, forbidden("SNS signing certificate URL is not trusted", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, certTimeout)

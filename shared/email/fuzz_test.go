@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -89,6 +90,11 @@ func FuzzParseMIME(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add(msg("hi", "From: Jo <Jo@Example.com>", "Message-ID: <a@b>"))
+	// Past the parsing limits (the pre-scan's guard) and just inside them.
+	f.Add(nestedBomb(40))
+	f.Add(nestedBomb(30))
+	f.Add(manyParts(600))
+	f.Add(bigHTML(300 << 10))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		in, err := email.ParseMIMEWith("demo", raw, email.MIMEOptions{FallbackID: "ses-1"})
 		if err != nil {
@@ -103,6 +109,9 @@ func FuzzParseMIME(f *testing.F) {
 		}
 		if in.ProviderID == "" || len(in.ProviderID) > 512 || in.Channel != inbox.ChannelEmail || in.Email == nil || len(in.Attachments) > 10 {
 			t.Fatalf("incomplete inbound: %+v", in)
+		}
+		if in.Email.Partial && (len(in.Attachments) != 0 || !strings.HasSuffix(in.Body, "kept as received.]")) {
+			t.Fatalf("partial inbound without its note, or with attachments: %+v", in)
 		}
 	})
 }

@@ -25,8 +25,9 @@ const (
 	truncatedNote  = "\n\n[Message shortened; the full email is kept as received.]"
 )
 
-// parser drops a part it cannot read rather than the whole email.
-var parser = enmime.NewParser(enmime.SkipMalformedParts(true))
+// parser drops a part it cannot read rather than the whole email. HTML is
+// converted here, within a bound (htmlText), not by enmime.
+var parser = enmime.NewParser(enmime.SkipMalformedParts(true), enmime.DisableTextConversion(true))
 
 // MIMEOptions are what the delivery knows that the message may not, or
 // that the sender could not fake.
@@ -55,11 +56,43 @@ func ParseMIME(workspaceID string, raw []byte) (inbox.Inbound, error) {
 // ProviderID is the Message-ID, else opts.FallbackID, else a hash of raw.
 // SentAt and To come from opts when set, else from Date and To.
 // A message without a valid From address is KindInvalid.
+//
+// A message past the parsing limits (see tooBig) is not given to the MIME
+// parser: it is filed from its headers with an excerpt of its raw text and
+// a note, and Email.Partial says so.
 func ParseMIMEWith(workspaceID string, raw []byte, opts MIMEOptions) (inbox.Inbound, error) {
+	if why := tooBig(raw); why != "" {
+		return partialMIME(workspaceID, raw, opts, why)
+	}
 	env, err := parser.ReadEnvelope(bytes.NewReader(raw))
 	if err != nil {
 		return inbox.Inbound{}, &inbox.Error{Kind: inbox.KindInvalid, Field: "message", Message: "email is not a MIME message", Err: err}
 	}
+	text, shortened := env.Text, false
+	if text == "" && env.HTML != "" {
+		text, shortened = htmlText(env.HTML)
+	}
+	return inbound(workspaceID, raw, env, opts, body(text, shortened), attachments(env))
+}
+
+// partialMIME files a message past the limits from its header block alone.
+func partialMIME(workspaceID string, raw []byte, opts MIMEOptions, why string) (inbox.Inbound, error) {
+	head, rest := headerBlock(raw)
+	env, err := parser.ReadEnvelope(bytes.NewReader(head))
+	if err != nil {
+		return inbox.Inbound{}, &inbox.Error{Kind: inbox.KindInvalid, Field: "message", Message: "email is not a MIME message", Err: err}
+	}
+	note := "\n\n[Parley did not read this email in full (" + why + "); above is the start of its raw text. The full email is kept as received.]"
+	text := strings.TrimSpace(excerpt(rest, maxBody-utf8.RuneCountInString(note)) + note)
+	in, err := inbound(workspaceID, raw, env, opts, text, nil)
+	if err == nil {
+		in.Email.Partial, in.Email.HTML = true, false
+	}
+	return in, err
+}
+
+// inbound builds the message from what the parser read.
+func inbound(workspaceID string, raw []byte, env *enmime.Envelope, opts MIMEOptions, text string, atts []inbox.Attachment) (inbox.Inbound, error) {
 	from, err := env.AddressList("From")
 	if err != nil || len(from) == 0 {
 		return inbox.Inbound{}, inbox.Invalid("from", "email has no From address")
@@ -77,10 +110,11 @@ func ParseMIMEWith(workspaceID string, raw []byte, opts MIMEOptions) (inbox.Inbo
 		ProviderID:  messageID,
 		From:        inbox.Sender{Email: addr, Name: clean(from[0].Name, maxName)},
 		To:          strings.ToLower(opts.Recipient),
-		Body:        body(env.Text),
-		Attachments: attachments(env),
+		Body:        text,
+		Attachments: atts,
 		SentAt:      opts.ReceivedAt,
 		Email: &inbox.EmailDetails{
+			From:       addr,
 			Subject:    clean(env.GetHeader("Subject"), maxSubject),
 			MessageID:  messageID,
 			InReplyTo:  firstID(env.GetHeader("In-Reply-To")),
@@ -168,15 +202,22 @@ func clean(s string, max int) string {
 	return s
 }
 
-func body(text string) string {
+// body makes text storable, at most maxBody runes; shortened says the
+// text is already a cut, which the note then says too.
+func body(text string, shortened bool) string {
+	// Cut before copying: no more than 8 bytes per kept rune matter.
+	if len(text) > 8*maxBody {
+		text, shortened = text[:8*maxBody], true
+	}
 	text = strings.ToValidUTF8(text, "\uFFFD")
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\x00", "")
 	text = strings.TrimSpace(text)
-	if utf8.RuneCountInString(text) <= maxBody {
+	n := utf8.RuneCountInString(text)
+	if n <= maxBody && !shortened {
 		return text
 	}
-	keep := maxBody - utf8.RuneCountInString(truncatedNote)
+	keep := min(n, maxBody-utf8.RuneCountInString(truncatedNote))
 	return strings.TrimRightFunc(string([]rune(text)[:keep]), func(r rune) bool { return r == ' ' || r == '\n' }) + truncatedNote
 }
 

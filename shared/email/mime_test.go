@@ -58,6 +58,7 @@ func TestParseMIMEPlainText(t *testing.T) {
 		Body:       "Hello there.\n\nJo",
 		SentAt:     time.Date(2026, 11, 21, 17, 41, 7, 0, time.UTC),
 		Email: &inbox.EmailDetails{
+			From:    "jo@example.com",
 			Subject: "Élève", MessageID: "bare-id@example.com", InReplyTo: "a@parley.example",
 			References: []string{"a@parley.example", "b@parley.example", "c@parley.example"},
 		},

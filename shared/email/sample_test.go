@@ -91,6 +91,7 @@ var want = map[string]inbox.Inbound{
 		Attachments: []inbox.Attachment{{Name: "delivery-note-10482.pdf", ContentType: "application/pdf", Size: 607}},
 		SentAt:      time.Date(2026, 11, 21, 17, 41, 8, 0, time.UTC),
 		Email: &inbox.EmailDetails{
+			From:       "jo.customer@example.com",
 			Subject:    "Re: Your order",
 			MessageID:  "CAJx7Kq3Vn2p8Lz+Fw1bD4eH6gT9rS0uY5mQcA8xN2kP@mail.example.com",
 			InReplyTo:  "01JDA8Z6Q4M3X5V7B9N2K4P6R8@parley.example",
@@ -107,6 +108,7 @@ var want = map[string]inbox.Inbound{
 		Body:        "Bonjour,\n\nI run a small café in Lyon and would like to order *40 units* a month. Do you offer wholesale pricing?\n\nMerci,\nRenée",
 		SentAt:      time.Date(2026, 11, 21, 9, 5, 32, 0, time.UTC),
 		Email: &inbox.EmailDetails{
+			From:      "renee.dubois@example.org",
 			Subject:   "Question about wholesale pricing – café order",
 			MessageID: "4f1e9b2c-7d3a-4c8e-9a61-2b5d0e7f3c19@example.org",
 			HTML:      true,

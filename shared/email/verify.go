@@ -33,18 +33,38 @@ type Verifier struct {
 	Certs    CertSource
 }
 
-// snsHost is where SNS serves signing certificates and confirmation links.
-var snsHost = regexp.MustCompile(`^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$`)
+// snsHost is where SNS serves signing certificates and confirmation links:
+// sns.<region>.amazonaws.com, or .com.cn in China. A looser pattern would
+// admit other amazonaws.com hosts, such as the S3 bucket sns.s3.amazonaws.com.
+var snsHost = regexp.MustCompile(`^sns\.[a-z]{2}(-[a-z]+)+-[0-9]+\.amazonaws\.com(\.cn)?$`)
 
-// snsURL parses raw and accepts it only as https on an SNS host, with no
-// userinfo, port or escaping that could make a client connect elsewhere.
-func snsURL(raw string) (*url.URL, error) {
+// topicARN reads the partition and region of an SNS topic ARN.
+var topicARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):sns:([a-z]{2}(?:-[a-z]+)+-[0-9]+):[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+
+// hostForTopic is the one SNS host that serves a topic's certificates and
+// confirmation links: SNS in the topic's own region.
+func hostForTopic(arn string) (string, error) {
+	m := topicARN.FindStringSubmatch(arn)
+	if m == nil {
+		return "", fmt.Errorf("%q is not an SNS topic ARN", arn)
+	}
+	host := "sns." + m[2] + ".amazonaws.com"
+	if m[1] == "aws-cn" {
+		host += ".cn"
+	}
+	return host, nil
+}
+
+// snsURL parses raw and accepts it only as https on host (any SNS host when
+// host is empty), with no userinfo, port or escaping that could make a
+// client connect elsewhere.
+func snsURL(raw, host string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	if u.Scheme != "https" || u.User != nil || u.Opaque != "" || u.Fragment != "" || !snsHost.MatchString(u.Host) {
-		return nil, fmt.Errorf("%q is not an https URL on an SNS host", raw)
+	if u.Scheme != "https" || u.User != nil || u.Opaque != "" || u.Fragment != "" || !snsHost.MatchString(u.Host) || (host != "" && u.Host != host) {
+		return nil, fmt.Errorf("%q is not an https URL on the topic's SNS host", raw)
 	}
 	// Whatever the parser normalised, the text itself must start with the
 	// host we checked.
@@ -70,7 +90,11 @@ func (v *Verifier) Verify(ctx context.Context, m *SNSMessage) error {
 	if m.TopicArn != v.TopicARN {
 		return forbidden("SNS message is for another topic", nil)
 	}
-	u, err := snsURL(m.SigningCertURL)
+	host, err := hostForTopic(v.TopicARN)
+	if err != nil {
+		return forbidden("SNS message cannot be verified", err)
+	}
+	u, err := snsURL(m.SigningCertURL, host)
 	if err != nil || u.RawQuery != "" || !strings.HasSuffix(u.Path, ".pem") {
 		return forbidden("SNS signing certificate URL is not trusted", err)
 	}
@@ -147,7 +171,11 @@ func (v *Verifier) Confirm(ctx context.Context, client *http.Client, m *SNSMessa
 	if err := v.Verify(ctx, m); err != nil {
 		return err
 	}
-	u, err := snsURL(m.SubscribeURL)
+	host, err := hostForTopic(v.TopicARN)
+	if err != nil {
+		return forbidden("SNS message cannot be verified", err)
+	}
+	u, err := snsURL(m.SubscribeURL, host)
 	if err != nil {
 		return forbidden("SNS SubscribeURL is not trusted", err)
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // IngestEmail files an inbound email: in the thread its In-Reply-To or
-// References point at, when Parley knows one of those messages, else in the
+// References point at, when that is a reply of Parley's or an email the
+// same sender sent, and the thread is the sender's contact's; else in the
 // sender's thread.
 func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, error) {
 	if in.Email != nil {
@@ -21,7 +22,8 @@ func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, e
 				in.ThreadHint = ref.ConversationID
 				break
 			}
-			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, ChannelEmail, id)
+			// Message-IDs are unique only per sender (see dedupeID).
+			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, ChannelEmail, emailRef(in.From.Email, id))
 			if err == nil {
 				in.ThreadHint = ref.ConversationID
 				break

@@ -23,7 +23,8 @@ type Inbound struct {
 	Call   *CallDetails
 	Email  *EmailDetails
 	// ThreadHint names the conversation a reply belongs to when its headers
-	// say so; it wins over the sender's own thread.
+	// say so; it wins over the sender's own thread only when it is a thread
+	// of the sender's own contact.
 	ThreadHint string
 }
 
@@ -46,11 +47,17 @@ type CallDetails struct {
 
 // EmailDetails carry what threads a reply.
 type EmailDetails struct {
+	// From is the sender's address as the From header gave it: the
+	// contact may hold several, and a thread may hear from others.
+	From       string   `json:"from,omitempty"`
 	Subject    string   `json:"subject,omitempty"`
 	MessageID  string   `json:"messageId,omitempty"`
 	InReplyTo  string   `json:"inReplyTo,omitempty"`
 	References []string `json:"references,omitempty"`
 	HTML       bool     `json:"html,omitempty"` // the body came from an HTML-only part
+	// Partial says the email was past Parley's parsing limits (size,
+	// nesting, parts): Body is an excerpt of its raw text with a note.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // DeliveryUpdate is a provider's report on a message it was asked to send.

@@ -2,6 +2,8 @@ package inbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +31,23 @@ func providerKey(in Inbound) keyHash {
 	if in.Kind == KindCall {
 		family = "call"
 	}
-	return hashKey(Actor{WorkspaceID: in.WorkspaceID, UserID: "provider:" + family}, in.ProviderID)
+	return hashKey(Actor{WorkspaceID: in.WorkspaceID, UserID: "provider:" + family}, in.dedupeID())
+}
+
+// dedupeID is the id a redelivery repeats and a stranger cannot: senders
+// choose their own email Message-IDs, so one is unique only together with
+// the sender's address.
+func (in *Inbound) dedupeID() string {
+	if in.Channel != ChannelEmail {
+		return in.ProviderID
+	}
+	return emailRef(in.From.Email, in.ProviderID)
+}
+
+// emailRef names the email with Message-ID id that from sent.
+func emailRef(from, id string) string {
+	sum := sha256.Sum256([]byte(from + "\x00" + id))
+	return "from-sha256:" + hex.EncodeToString(sum[:])
 }
 
 func (in *Inbound) validate() error {
@@ -161,7 +179,7 @@ func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*Inge
 		if durable(in) {
 			// Providers that redeliver for days (Meta, SNS) are checked
 			// against a record that outlives the conversation's claims.
-			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, in.Channel, in.ProviderID)
+			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, in.Channel, in.dedupeID())
 			if err == nil {
 				res = &IngestResult{Conversation: conv, Message: entry(conv, contactID, ref.MessageID, s.now()), Duplicate: true}
 				return nil
@@ -217,7 +235,7 @@ func (s *Service) finishIngest(ctx context.Context, in Inbound, m *Message) erro
 		return err
 	}
 	if durable(in) {
-		if err := s.Store.PutProviderRef(ctx, in.WorkspaceID, in.Channel, in.ProviderID, ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}); err != nil {
+		if err := s.Store.PutProviderRef(ctx, in.WorkspaceID, in.Channel, in.dedupeID(), ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}); err != nil {
 			return err
 		}
 	}
@@ -236,16 +254,18 @@ func durable(in Inbound) bool {
 // first attempt reads eventually consistently; a retry after a version
 // conflict reads the latest.
 func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conversation, string, error) {
-	if in.ThreadHint != "" {
+	contactID, linked, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
+	if in.ThreadHint != "" && err == nil {
+		// A hint is the sender's own word: it may pick only a thread of
+		// the sender's contact, never post into someone else's as them.
 		conv, err := s.Store.GetConversation(ctx, in.WorkspaceID, in.ThreadHint)
-		if err == nil && !conv.Deleting {
-			return conv, conv.ContactID, nil
+		if err == nil && !conv.Deleting && conv.ContactID == contactID {
+			return conv, contactID, nil
 		}
 		if err != nil && !IsKind(err, KindNotFound) {
 			return nil, "", err
 		}
 	}
-	contactID, linked, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
 	if IsKind(err, KindNotFound) {
 		c, err := s.contactFor(ctx, in)
 		if err != nil {

@@ -19,7 +19,7 @@ type EmailIntake struct {
 	ConfirmSubscriptions bool
 	// KeyPrefix, when set, is the object key prefix of a workspace's mail
 	// ("inbound/<ws>/"): the topic is shared, so a notification naming
-	// another workspace's object is refused.
+	// another workspace's object, or no object (inline content), is refused.
 	KeyPrefix func(workspaceID string) string
 	HTTP      *http.Client
 }
@@ -75,8 +75,12 @@ func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
 	if err != nil {
 		return err
 	}
-	if h.Email.KeyPrefix != nil && receipt.Content == nil && !strings.HasPrefix(receipt.Key, h.Email.KeyPrefix(r.PathValue("workspaceId"))) {
-		return &inbox.Error{Kind: inbox.KindForbidden, Message: "the notification names another workspace's mail"}
+	// Every action passes the same check: mail inline (an SNS action) names
+	// no object, so nothing in it says whose it is, and a signed
+	// notification can be replayed to any workspace's webhook. The stack's
+	// receipt rules all use the S3 action.
+	if h.Email.KeyPrefix != nil && !strings.HasPrefix(receipt.Key, h.Email.KeyPrefix(r.PathValue("workspaceId"))) {
+		return &inbox.Error{Kind: inbox.KindForbidden, Message: "the notification does not name this workspace's mail"}
 	}
 	raw := receipt.Content
 	if raw == nil {
