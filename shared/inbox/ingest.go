@@ -3,7 +3,6 @@ package inbox
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -265,7 +264,7 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 	if m.Kind != KindMessage || m.Channel.ConsentChannel() != ChannelSMS {
 		return nil
 	}
-	action := Keyword(m.Body)
+	action, word := ReadKeyword(m.Body)
 	if action == NoKeyword {
 		return nil
 	}
@@ -279,7 +278,6 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 		}
 		return &draft
 	}
-	word := strings.ToUpper(strings.TrimSpace(m.Body))
 	if action == KeywordHelp {
 		settings, err := s.settings(ctx, in.WorkspaceID)
 		if err != nil {
