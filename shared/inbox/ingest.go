@@ -294,10 +294,8 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 	if action == KeywordOptIn {
 		status, verb = ConsentOptedIn, "opted back in to"
 	}
-	if _, err := s.mutateContact(ctx, systemActor(in.WorkspaceID), m.ContactID, func(c *Contact) error {
-		c.SetConsent(ChannelSMS, status, ConsentSourceKeyword, "", m.CreatedAt)
-		return nil
-	}); err != nil {
+	if _, err := s.changeConsent(ctx, in.WorkspaceID, m.ContactID, ConsentRecord{Channel: ChannelSMS, Status: status,
+		Source: ConsentSourceKeyword, ChangedAt: m.CreatedAt, MessageID: m.ID, Keyword: word}); err != nil {
 		return err
 	}
 	note := fmt.Sprintf("Contact %s SMS by replying %s", verb, word)
