@@ -72,6 +72,7 @@ func (a *API) routes() {
 	a.handle("PATCH /contacts/{contactId}", a.patchContact)
 	a.handle("POST /contacts/{contactId}/opt-out", a.setConsent(inbox.ConsentOptedOut))
 	a.handle("POST /contacts/{contactId}/opt-in", a.setConsent(inbox.ConsentOptedIn))
+	a.handle("GET /contacts/{contactId}/consent", a.listContactConsent)
 	a.handle("GET /contacts/{contactId}/runs", a.listContactRuns)
 	a.handle("POST /contacts/{contactId}/runs/{runId}/cancel", a.cancelRun)
 
