@@ -121,3 +121,18 @@ func TestConsentHistory(t *testing.T) {
 		t.Errorf("another workspace's history: %v, want not found", err)
 	}
 }
+
+// The cost of a STOP on an existing thread, all of it: the message, the
+// consent change and its note. Logged for the report; no budget.
+func TestStopCost(t *testing.T) {
+	svc, _, actor := newService(t)
+	ctx := context.Background()
+	if _, err := svc.Ingest(ctx, sms(actor.WorkspaceID, "+14155550177", "SM-c1", "Hi")); err != nil {
+		t.Fatal(err)
+	}
+	var m dynamo.Meter
+	if _, err := svc.Ingest(dynamo.WithMeter(ctx, &m), sms(actor.WorkspaceID, "+14155550177", "SM-c2", "STOP")); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("inbound STOP to an existing thread: %.1f RRU %.1f WRU", m.Read, m.Write)
+}
