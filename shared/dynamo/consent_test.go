@@ -69,6 +69,11 @@ func TestConsentIsRecordedOnAFullContact(t *testing.T) {
 	if n := len(outbox.List(actor.WorkspaceID)); n != 0 {
 		t.Errorf("sent %d messages after STOP, want none", n)
 	}
+	// A contact too large to grow is bad input, not a server fault.
+	name := strings.Repeat("N", 150)
+	if _, err := svc.UpdateContact(ctx, actor, conv.ContactID, inbox.ContactPatch{Name: &name}); !inbox.IsKind(err, inbox.KindInvalid) {
+		t.Errorf("PATCH of a full contact: %v, want invalid", err)
+	}
 }
 
 // Every consent change leaves a history entry: who, when, how, from what.
