@@ -53,27 +53,29 @@ func Events(c Change) ([]inbox.Event, error) {
 		if c.Old == nil {
 			out = append(out, emit(inbox.EventContactCreated, e))
 		}
-		for ch, now := range after.Consent {
-			was := before.Contact.ConsentOn(ch).Status
-			if c.Old == nil {
-				was = inbox.ConsentOptedIn
-			}
-			if now.Status == was {
-				continue
-			}
-			ce := e
-			ce.Channel, ce.Source = ch, now.Source
-			t := inbox.EventContactOptedOut
-			if now.Status == inbox.ConsentOptedIn {
-				t = inbox.EventContactOptedIn
-			}
-			out = append(out, emit(t, ce))
-		}
 		if added := newTags(before.Tags, after.Tags); len(added) > 0 {
 			te := e
 			te.Tags = added
 			out = append(out, emit(inbox.EventContactTagged, te))
 		}
+	case strings.HasPrefix(sk, prefixConsent):
+		// The first consent recorded on a channel is a change too: a new
+		// contact who subscribes fires contact.opted_in (contact.subscribed).
+		var before, after consentItem
+		if err := decodeImages(c, &before, &after); err != nil {
+			return nil, err
+		}
+		if c.New == nil || (c.Old != nil && before.Status == after.Status) {
+			return nil, nil
+		}
+		e := base
+		e.ContactID, _ = contactOf(pk)
+		e.Channel, e.Source = after.Channel, after.Source
+		t := inbox.EventContactOptedOut
+		if after.Status == inbox.ConsentOptedIn {
+			t = inbox.EventContactOptedIn
+		}
+		out = append(out, emit(t, e))
 	case sk == skConversation:
 		var before, after conversationItem
 		if err := decodeImages(c, &before, &after); err != nil {
@@ -160,6 +162,12 @@ func workspaceOf(pk string) (string, bool) {
 	}
 	ws, _, _ := strings.Cut(rest, "#")
 	return ws, ws != ""
+}
+
+// contactOf reads the contact id from "WS#<ws>#CONTACT#<id>".
+func contactOf(pk string) (string, bool) {
+	_, id, ok := strings.Cut(pk, "#CONTACT#")
+	return id, ok
 }
 
 // conversationOf reads the conversation id from "WS#<ws>#CONV#<id>".

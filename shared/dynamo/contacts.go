@@ -176,15 +176,7 @@ func diffClaims(prev, next []claim) (added, removed []claim) {
 }
 
 func (s *Store) GetContact(ctx context.Context, ws, id string) (*inbox.Contact, error) {
-	var it contactItem
-	ok, err := s.getItem(ctx, "GetContact", key(contactPK(ws, id), skContact), true, &it)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, notFound("contact", id)
-	}
-	return it.domain(), nil
+	return s.getContactWithConsent(ctx, ws, id)
 }
 
 // domain fills what DynamoDB cannot keep: empty lists and maps.

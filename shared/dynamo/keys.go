@@ -20,6 +20,8 @@ import (
 //	WS#w                      RUNCOUNT#s        run counts of a campaign or automation, by status
 //	WS#w#LABELNAME#name       #UNIQUE           label name claim
 //	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name prefix)
+//	WS#w#CONTACT#c            #CONSENT#<ch>     current consent on a channel (read with the contact)
+//	WS#w#CONTACT#c            CONSENTLOG#r      consent history entry, r a ULID
 //	WS#w#CONTACT#c            RUN#r             sequence run, r a ULID (GSI4: sequence's runs by status)
 //	WS#w#TASK#t               #TASK             manual task (GSI4 while open: assignee's queue)
 //	WS#w#PHONE#+1415...       #UNIQUE           phone claim -> contact

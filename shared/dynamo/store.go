@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -85,7 +86,18 @@ func unavailable(op string, err error) error {
 	if errors.As(err, &throttled) || errors.As(err, &limit) || errors.Is(err, context.DeadlineExceeded) {
 		return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the database is busy; retry shortly", Err: err}
 	}
+	if tooLarge(err) {
+		return &inbox.Error{Kind: inbox.KindInvalid, Message: "this would make the record larger than the database's 400 KB item limit; remove some tags, handles or text", Err: err}
+	}
 	return inbox.Internal(fmt.Errorf("dynamodb %s: %w", op, err))
+}
+
+// tooLarge reports DynamoDB refusing an item past its 400 KB limit. The
+// budgets of the domain keep new writes under it; records grown before
+// those existed still get a 400 saying why rather than a 500.
+func tooLarge(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(api.ErrorMessage(), "size has exceeded")
 }
 
 func isConditionFailed(err error) bool {

@@ -73,6 +73,7 @@ func (a *API) routes() {
 	a.handle("DELETE /contacts/{contactId}/handles/{handle}", a.removeHandle)
 	a.handle("POST /contacts/{contactId}/opt-out", a.setConsent(inbox.ConsentOptedOut))
 	a.handle("POST /contacts/{contactId}/opt-in", a.setConsent(inbox.ConsentOptedIn))
+	a.handle("GET /contacts/{contactId}/consent", a.listContactConsent)
 	a.handle("GET /contacts/{contactId}/runs", a.listContactRuns)
 	a.handle("POST /contacts/{contactId}/runs/{runId}/cancel", a.cancelRun)
 

@@ -134,6 +134,19 @@ func (a *API) setConsent(status inbox.ConsentStatus) handlerFunc {
 	}
 }
 
+func (a *API) listContactConsent(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.ConsentHistory(r.Context(), actor, r.PathValue("contactId"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
 // ---- conversations ----
 
 func (a *API) startConversation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {

@@ -127,7 +127,7 @@ func (a *Automation) Validate(refs AutomationRefs) error {
 			return err
 		}
 	}
-	return nil
+	return checkStoredSize("steps", "an automation", a)
 }
 
 func (t *Trigger) validate() error {
@@ -175,12 +175,23 @@ func (s *AutomationStep) validate(field string, refs AutomationRefs) error {
 		if len(s.Add)+len(s.Remove) == 0 {
 			return Invalid(field, "a %s step adds or removes at least one", s.Type)
 		}
-		for _, v := range append(append([]string{}, s.Add...), s.Remove...) {
-			if s.Type == StepLabel && (refs.LabelExists == nil || !refs.LabelExists(v)) {
-				return Invalid(field, "label %q does not exist in this workspace", v)
+		if s.Type == StepTag {
+			// The limits of a contact's tags, as the API applies them.
+			var err error
+			if s.Add, err = validateTags(field+".add", s.Add); err != nil {
+				return err
 			}
-			if s.Type == StepTag && (strings.TrimSpace(v) == "" || utf8.RuneCountInString(v) > maxNameLen) {
-				return Invalid(field, "tags are 1 to %d characters", maxNameLen)
+			if s.Remove, err = validateTags(field+".remove", s.Remove); err != nil {
+				return err
+			}
+			break
+		}
+		if len(s.Add) > maxTags || len(s.Remove) > maxTags {
+			return Invalid(field, "a conversation has at most %d labels", maxTags)
+		}
+		for _, v := range append(append([]string{}, s.Add...), s.Remove...) {
+			if refs.LabelExists == nil || !refs.LabelExists(v) {
+				return Invalid(field, "label %q does not exist in this workspace", v)
 			}
 		}
 	case StepAssign:

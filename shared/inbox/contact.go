@@ -242,15 +242,20 @@ func normalizeEmails(raw []string) ([]string, error) {
 	return out, nil
 }
 
-func normalizeTags(raw []string) ([]string, error) {
+func normalizeTags(raw []string) ([]string, error) { return validateTags("tags", raw) }
+
+// validateTags applies the limits of a contact's tags, wherever tags come
+// from (the API, an automation's tag step): at most maxTags, each 1 to
+// maxTagLen characters; trimmed, deduplicated and sorted.
+func validateTags(field string, raw []string) ([]string, error) {
 	if len(raw) > maxTags {
-		return nil, Invalid("tags", "a contact has at most %d tags", maxTags)
+		return nil, Invalid(field, "a contact has at most %d tags", maxTags)
 	}
 	out := make([]string, 0, len(raw))
 	for _, t := range raw {
 		t = strings.TrimSpace(t)
 		if t == "" || utf8.RuneCountInString(t) > maxTagLen || !utf8.ValidString(t) {
-			return nil, Invalid("tags", "tags are 1 to %d characters", maxTagLen)
+			return nil, Invalid(field, "tags are 1 to %d characters", maxTagLen)
 		}
 		out = appendUnique(out, t)
 	}

@@ -82,10 +82,8 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 	if matched && u.ErrorCode == TwilioOptedOutCode && out.ContactID != "" {
 		// The carrier says the recipient opted out: record it, so nothing
 		// automated is sent to them again.
-		_, err = s.mutateContact(ctx, systemActor(u.WorkspaceID), out.ContactID, func(c *Contact) error {
-			c.SetConsent(ChannelSMS, ConsentOptedOut, ConsentSourceProvider, "", u.At)
-			return nil
-		})
+		_, err = s.changeConsent(ctx, u.WorkspaceID, out.ContactID, ConsentRecord{Channel: ChannelSMS, Status: ConsentOptedOut,
+			Source: ConsentSourceProvider, ChangedAt: u.At, MessageID: out.ID})
 	}
 	return out, err
 }

@@ -68,7 +68,7 @@ func (c *Campaign) Validate(settings WorkspaceSettings) error {
 			return err
 		}
 	}
-	return nil
+	return checkStoredSize("steps", "a campaign", c)
 }
 
 // StepAt is when step i of a campaign applied at applied is due.

@@ -362,7 +362,7 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 	if m.Kind != KindMessage || m.Channel.ConsentChannel() != ChannelSMS {
 		return nil
 	}
-	action := Keyword(m.Body)
+	action, word := ReadKeyword(m.Body)
 	if action == NoKeyword {
 		return nil
 	}
@@ -376,7 +376,6 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 		}
 		return &draft
 	}
-	word := strings.ToUpper(strings.TrimSpace(m.Body))
 	if action == KeywordHelp {
 		settings, err := s.settings(ctx, in.WorkspaceID)
 		if err != nil {
@@ -393,10 +392,8 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 	if action == KeywordOptIn {
 		status, verb = ConsentOptedIn, "opted back in to"
 	}
-	if _, err := s.mutateContact(ctx, systemActor(in.WorkspaceID), m.ContactID, func(c *Contact) error {
-		c.SetConsent(ChannelSMS, status, ConsentSourceKeyword, "", m.CreatedAt)
-		return nil
-	}); err != nil {
+	if _, err := s.changeConsent(ctx, in.WorkspaceID, m.ContactID, ConsentRecord{Channel: ChannelSMS, Status: status,
+		Source: ConsentSourceKeyword, ChangedAt: m.CreatedAt, MessageID: m.ID, Keyword: word}); err != nil {
 		return err
 	}
 	note := fmt.Sprintf("Contact %s SMS by replying %s", verb, word)

@@ -302,11 +302,11 @@ func (s *Service) SetConsent(ctx context.Context, actor Actor, id string, channe
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	return s.mutateContact(ctx, actor, id, func(c *Contact) error {
-		c.SetConsent(ch, status, ConsentSourceManual, actor.UserID, now)
-		return nil
-	})
+	if !ValidID(id) {
+		return nil, Errorf(KindNotFound, "contact %q not found", id)
+	}
+	return s.changeConsent(ctx, actor.WorkspaceID, id, ConsentRecord{Channel: ch, Status: status,
+		Source: ConsentSourceManual, ChangedBy: actor.UserID, ChangedAt: s.now()})
 }
 
 func (s *Service) mutateContact(ctx context.Context, actor Actor, id string, change func(*Contact) error) (*Contact, error) {

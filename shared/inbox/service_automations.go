@@ -218,7 +218,9 @@ func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState,
 					for _, t := range step.Remove {
 						c.Tags = removeFold(c.Tags, t)
 					}
-					return nil
+					tags, err := normalizeTags(c.Tags) // a full contact skips the step
+					c.Tags = tags
+					return err
 				})
 				if err == nil {
 					rc.contact = c
@@ -237,7 +239,9 @@ func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState,
 				}
 				_, err = s.mutateConversation(ctx, automationActor(st.WorkspaceID), convID, func(c *Conversation) error {
 					for _, l := range step.Add {
-						c.Labels = appendUnique(c.Labels, l)
+						if err := addLabel(c, l); err != nil {
+							return err
+						}
 					}
 					for _, l := range step.Remove {
 						c.Labels = removeValue(c.Labels, l)

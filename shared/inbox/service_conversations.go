@@ -233,13 +233,16 @@ func (s *Service) AddLabel(ctx context.Context, actor Actor, id, labelID string)
 		}
 		return nil, err
 	}
-	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error {
-		if len(c.Labels) >= maxTags && !contains(c.Labels, labelID) {
-			return Invalid("labelId", "a conversation has at most %d labels", maxTags)
-		}
-		c.Labels = appendUnique(c.Labels, labelID)
-		return nil
-	})
+	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error { return addLabel(c, labelID) })
+}
+
+// addLabel labels a conversation within the limit every path obeys.
+func addLabel(c *Conversation, labelID string) error {
+	if len(c.Labels) >= maxTags && !contains(c.Labels, labelID) {
+		return Invalid("labelId", "a conversation has at most %d labels", maxTags)
+	}
+	c.Labels = appendUnique(c.Labels, labelID)
+	return nil
 }
 
 // RemoveLabel takes a label off a conversation.

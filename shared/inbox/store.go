@@ -46,6 +46,12 @@ type Store interface {
 	FindContactByPhone(ctx context.Context, workspaceID, e164 string) (*Contact, error)
 	FindContactByEmail(ctx context.Context, workspaceID, email string) (*Contact, error)
 	SearchContactsByName(ctx context.Context, workspaceID, prefix string, limit int) ([]*Contact, error)
+	// RecordConsent stores a contact's consent on one channel, and its
+	// history entry, if the stored consent is still prev (nil: none);
+	// otherwise ErrVersionConflict. GetContact's Consent includes it.
+	RecordConsent(ctx context.Context, prev *ChannelConsent, r *ConsentRecord) error
+	// ListConsentHistory pages through a contact's consent records, newest first.
+	ListConsentHistory(ctx context.Context, workspaceID, contactID string, p PageRequest) (Page[*ConsentRecord], error)
 
 	// CreateConversation stores a conversation and links it to its contact,
 	// replacing the contact's link to a deleted thread, and failing with

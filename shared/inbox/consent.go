@@ -1,0 +1,84 @@
+package inbox
+
+import (
+	"context"
+	"time"
+)
+
+// ConsentRecord is one entry of a contact's consent history: who changed
+// consent on which channel, when, how, and from what.
+type ConsentRecord struct {
+	ID          string        `json:"id"`
+	WorkspaceID string        `json:"workspaceId"`
+	ContactID   string        `json:"contactId"`
+	Channel     Channel       `json:"channel"`
+	Status      ConsentStatus `json:"status"`
+	// Previous is the status before; empty when this is the first consent
+	// recorded on the channel.
+	Previous  ConsentStatus `json:"previous,omitempty"`
+	Source    ConsentSource `json:"source"`
+	ChangedBy string        `json:"changedBy,omitempty"`
+	ChangedAt time.Time     `json:"changedAt"`
+	// MessageID is the inbound message (a keyword) or the outbound one (a
+	// carrier's opt-out report) that made the change; Keyword the keyword.
+	MessageID string `json:"messageId,omitempty"`
+	Keyword   string `json:"keyword,omitempty"`
+}
+
+func (r *ConsentRecord) current() ChannelConsent {
+	return ChannelConsent{Status: r.Status, ChangedAt: r.ChangedAt, Source: r.Source, ChangedBy: r.ChangedBy}
+}
+
+// changeConsent records a consent change on the contact's own consent
+// items, never on the contact item: a contact grown large by anything else
+// can always be opted out. Nothing is written when the channel's recorded
+// status is already rec.Status; the first consent recorded on a channel is
+// a change even if it matches the default, so a new subscriber is one
+// (contact.opted_in, the contact.subscribed trigger).
+func (s *Service) changeConsent(ctx context.Context, workspaceID, contactID string, rec ConsentRecord) (*Contact, error) {
+	var out *Contact
+	err := retryOnConflict(func() error {
+		c, err := s.Store.GetContact(ctx, workspaceID, contactID)
+		if err != nil {
+			return err
+		}
+		r := rec
+		r.Channel = r.Channel.ConsentChannel()
+		if r.ChangedAt.IsZero() {
+			r.ChangedAt = s.now()
+		}
+		prev, recorded := c.Consent[r.Channel]
+		if recorded && prev.Status == r.Status {
+			out = c
+			return nil
+		}
+		var prevp *ChannelConsent
+		if recorded {
+			prevp = &prev
+			r.Previous = prev.Status
+		}
+		r.ID, r.WorkspaceID, r.ContactID = NewID(r.ChangedAt), workspaceID, contactID
+		if err := s.Store.RecordConsent(ctx, prevp, &r); err != nil {
+			return err
+		}
+		c.Consent = cloneMap(c.Consent)
+		if c.Consent == nil {
+			c.Consent = map[Channel]ChannelConsent{}
+		}
+		c.Consent[r.Channel] = r.current()
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// ConsentHistory pages through a contact's consent changes, newest first.
+func (s *Service) ConsentHistory(ctx context.Context, actor Actor, contactID string, p PageRequest) (Page[*ConsentRecord], error) {
+	if _, err := s.GetContact(ctx, actor, contactID); err != nil {
+		return Page[*ConsentRecord]{}, err
+	}
+	if err := normalizePage(&p); err != nil {
+		return Page[*ConsentRecord]{}, err
+	}
+	return s.Store.ListConsentHistory(ctx, actor.WorkspaceID, contactID, p)
+}
