@@ -2,8 +2,6 @@ package events_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -14,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/parley-inbox/parley/shared/localstack"
 	"github.com/parley-inbox/parley/shared/objectstore"
 	"github.com/parley-inbox/parley/shared/providers"
+	"github.com/parley-inbox/parley/shared/twilio"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
@@ -185,7 +183,7 @@ func BenchmarkTwilioInboundWebhook(b *testing.B) {
 			RawPath: path, Body: form.Encode(),
 			Headers: map[string]string{
 				"content-type":       "application/x-www-form-urlencoded",
-				"x-twilio-signature": signTwilio("twilio-test-auth-token", "https://api.parley.example"+path, form),
+				"x-twilio-signature": twilio.Sign("twilio-test-auth-token", "https://api.parley.example"+path, form),
 			},
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path}},
 		}
@@ -194,21 +192,4 @@ func BenchmarkTwilioInboundWebhook(b *testing.B) {
 			b.Fatalf("status %d: %v %s", res.StatusCode, err, res.Body)
 		}
 	}
-}
-
-// signTwilio is Twilio's documented signature: HMAC-SHA1 of the URL and
-// the sorted parameters, base64.
-func signTwilio(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := fullURL
-	for _, k := range keys {
-		s += k + form.Get(k)
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }

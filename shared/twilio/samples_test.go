@@ -2,8 +2,6 @@ package twilio_test
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
@@ -11,10 +9,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-inbox/parley/shared/twilio"
 )
 
 // The samples in ../../events/twilio-*.json are generated here, so their
@@ -183,7 +182,7 @@ func (s sample) render() []byte {
 			"x-forwarded-port":           "443",
 			"x-forwarded-proto":          "https",
 			"x-home-region":              "us1",
-			"x-twilio-signature":         sign(testToken, publicBase+s.path, form),
+			"x-twilio-signature":         twilio.Sign(testToken, publicBase+s.path, form),
 		},
 		PathParameters: map[string]string{"proxy": strings.TrimPrefix(s.path, "/webhooks/")},
 		RequestContext: apiContext{
@@ -209,25 +208,6 @@ func (s sample) render() []byte {
 		panic(err)
 	}
 	return out.Bytes()
-}
-
-// sign computes X-Twilio-Signature independently of twilio-go: HMAC-SHA1
-// over the URL followed by each parameter's name and value, sorted by name.
-func sign(token, publicURL string, form url.Values) string {
-	names := make([]string, 0, len(form))
-	for name := range form {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	msg := publicURL
-	for _, name := range names {
-		for _, v := range form[name] {
-			msg += name + v
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(msg))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 func TestSamplesAreGenerated(t *testing.T) {

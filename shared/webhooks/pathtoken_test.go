@@ -1,14 +1,10 @@
 package webhooks_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 
@@ -17,23 +13,6 @@ import (
 	"github.com/parley-inbox/parley/shared/twilio"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
-
-// twilioSignature signs as Twilio documents it: HMAC-SHA1 over the URL
-// followed by each parameter's name and value, sorted by name.
-func twilioSignature(authToken, fullURL string, form url.Values) string {
-	names := make([]string, 0, len(form))
-	for name := range form {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	s := fullURL
-	for _, name := range names {
-		s += name + form.Get(name)
-	}
-	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write([]byte(s))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
 
 // With a path token, only requests under it reach a provider route: junk
 // without it is refused before any work (and, deployed, lands on other
@@ -60,7 +39,7 @@ func TestWebhookPathToken(t *testing.T) {
 		t.Helper()
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("X-Twilio-Signature", twilioSignature(authToken, public+signedFor, form))
+		r.Header.Set("X-Twilio-Signature", twilio.Sign(authToken, public+signedFor, form))
 		w := httptest.NewRecorder()
 		routes.ServeHTTP(w, r)
 		return w.Code

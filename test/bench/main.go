@@ -8,9 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha1"
-	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,7 +21,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -37,6 +34,7 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/shared/localstack"
 	"github.com/parley-inbox/parley/shared/providers"
+	"github.com/parley-inbox/parley/shared/twilio"
 	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
@@ -223,7 +221,7 @@ func (b *bench) sms(from, sid string, meter *dynamo.Meter) int {
 	path := "/webhooks/" + localstack.DemoWorkspace + "/twilio/messages"
 	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilioSignature(twilioToken, "https://api.parley.example"+path, form))
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(twilioToken, "https://api.parley.example"+path, form))
 	if meter != nil {
 		req = req.WithContext(dynamo.WithMeter(req.Context(), meter))
 	}
@@ -245,24 +243,6 @@ func (b *bench) measureSMS(op string, budgetWRU, budgetRRU float64, from, sid st
 	var m dynamo.Meter
 	b.sms(from, sid, &m)
 	b.rows = append(b.rows, row{op: op, read: m.Read, write: m.Write, calls: m.Calls, budgetWRU: budgetWRU, budgetRRU: budgetRRU})
-}
-
-// twilioSignature is Twilio's documented scheme: HMAC-SHA1 over the URL
-// followed by each POST parameter name and value, sorted by name.
-func twilioSignature(token, fullURL string, form url.Values) string {
-	keys := make([]string, 0, len(form))
-	for k := range form {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var sb strings.Builder
-	sb.WriteString(fullURL)
-	for _, k := range keys {
-		sb.WriteString(k + form.Get(k))
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(sb.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 func (b *bench) request(method, path string, body any, headers map[string]string, meter *dynamo.Meter) (int, []byte) {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-inbox/parley/shared/twilio"
 )
 
 // checkDelivered waits for a posted message to go out and checks the send
@@ -416,7 +418,7 @@ func TestTwilioStatusCallbacks(t *testing.T) {
 		ref := m.ConversationID + "." + m.ID
 		// The signature covers the query: one made for the bare path fails.
 		form := twilioStatusForm(m.ProviderID, "delivered", "", phone)
-		bare := twilioSignature(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form)
+		bare := twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form)
 		wantProblem(t, twilioPostRaw(t, demoWS, "status?ref="+ref, form.Encode(), bare), http.StatusForbidden, "forbidden", "")
 
 		wantStatus(t, twilioStatus(t, demoWS, ref, form), http.StatusNoContent)

@@ -24,7 +24,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +31,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/parley-inbox/parley/shared/twilio"
 )
 
 // The test secrets of the local stack (shared/localstack), which the signed
@@ -53,28 +54,6 @@ const (
 var eventsDir = filepath.Join("..", "..", "events")
 
 // ---- signatures ----
-
-// twilioSignature is X-Twilio-Signature: base64 of HMAC-SHA1 under the auth
-// token of the full URL followed by every field's name and value, sorted
-// by name.
-func twilioSignature(token, fullURL string, form url.Values) string {
-	names := make([]string, 0, len(form))
-	for name := range form {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, name := range names {
-		for _, v := range form[name] {
-			b.WriteString(name)
-			b.WriteString(v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(token))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
 
 // metaSignature is X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256
 // of the raw body under the app secret.
@@ -219,7 +198,7 @@ func twilioCallForm(from, status string, seconds int, recording string) url.Valu
 // one, such as the signature).
 func twilioPost(t testing.TB, ws, route string, form url.Values, hdr ...string) *reply {
 	t.Helper()
-	return twilioPostRaw(t, ws, route, form.Encode(), twilioSignature(twilioAuthToken, publicURL+"/webhooks/"+ws+"/twilio/"+route, form), hdr...)
+	return twilioPostRaw(t, ws, route, form.Encode(), twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+ws+"/twilio/"+route, form), hdr...)
 }
 
 func twilioPostRaw(t testing.TB, ws, route, body, signature string, hdr ...string) *reply {

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/parley-inbox/parley/shared/twilio"
 )
 
 // samplesURL is the public URL the samples in events/ are signed for.
@@ -22,7 +24,7 @@ func TestSignersMatchSamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got, want := twilioSignature(twilioAuthToken, samplesURL+s.Path, form), s.Header["x-twilio-signature"]; got != want {
+		if got, want := twilio.Sign(twilioAuthToken, samplesURL+s.Path, form), s.Header["x-twilio-signature"]; got != want {
 			t.Errorf("%s: Twilio signature %s, the sample has %s", name, got, want)
 		}
 	}

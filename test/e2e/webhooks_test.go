@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-inbox/parley/shared/twilio"
 )
 
 // A contact has one thread across channels: an SMS and then a WhatsApp
@@ -54,7 +56,7 @@ func TestWebhookDuplicates(t *testing.T) {
 		form := twilioSMSForm(phone, "Ten times "+uniq())
 		statuses := deliverConcurrently(t, 10, func() (*reply, error) {
 			body := form.Encode()
-			sig := twilioSignature(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/messages", form)
+			sig := twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/messages", form)
 			return send(t, "POST", "/webhooks/"+demoWS+"/twilio/messages", "", body,
 				"Content-Type", "application/x-www-form-urlencoded", "X-Twilio-Signature", sig)
 		})
@@ -194,21 +196,21 @@ func TestWebhookBadSignatures(t *testing.T) {
 			post func(form url.Values) *reply
 		}{
 			{"tampered body", func(form url.Values) *reply {
-				sig := twilioSignature(twilioAuthToken, messagesURL, form)
+				sig := twilio.Sign(twilioAuthToken, messagesURL, form)
 				form.Set("Body", "Please refund me twice")
 				return twilioPostRaw(t, demoWS, "messages", form.Encode(), sig)
 			}},
 			{"wrong auth token", func(form url.Values) *reply {
-				return twilioPostRaw(t, demoWS, "messages", form.Encode(), twilioSignature("not-the-token", messagesURL, form))
+				return twilioPostRaw(t, demoWS, "messages", form.Encode(), twilio.Sign("not-the-token", messagesURL, form))
 			}},
 			{"missing header", func(form url.Values) *reply {
 				return twilioPost(t, demoWS, "messages", form, "X-Twilio-Signature", "")
 			}},
 			{"signed for another URL", func(form url.Values) *reply {
-				return twilioPostRaw(t, demoWS, "messages", form.Encode(), twilioSignature(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form))
+				return twilioPostRaw(t, demoWS, "messages", form.Encode(), twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form))
 			}},
 			{"an unsigned second value", func(form url.Values) *reply {
-				sig := twilioSignature(twilioAuthToken, messagesURL, form)
+				sig := twilio.Sign(twilioAuthToken, messagesURL, form)
 				return twilioPostRaw(t, demoWS, "messages", form.Encode()+"&Body=injected", sig)
 			}},
 		} {
