@@ -109,3 +109,43 @@ func TestSafetyWebChatAgentDismissesClaim(t *testing.T) {
 	}
 	wantProblem(t, do(t, "POST", claimedEmailPath(visitorThread.ContactID)+"/accept", tok.agent, map[string]any{}), http.StatusBadRequest, "invalid", "address")
 }
+
+// Accepting an address nobody has gives it to the visitor, noted in their
+// own thread; a claim whose address went to a contact since is a conflict.
+func TestSafetyWebChatAgentAcceptsNewAddress(t *testing.T) {
+	t.Parallel()
+	c, _ := clientFrom(t)
+
+	s, visitorThread := visitorWith(t, c, "New customer here "+uniq())
+	fresh := "fresh." + uniq() + "@example.com"
+	wantJSON[ChatEmailResult](t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s.Token, map[string]any{"email": fresh}), http.StatusOK)
+	for range 2 {
+		v := wantJSON[AcceptedContact](t, do(t, "POST", claimedEmailPath(visitorThread.ContactID)+"/accept", tok.admin, map[string]any{"address": strings.ToUpper(fresh)}), http.StatusOK)
+		if v.ID != visitorThread.ContactID || !containsStr(v.Emails, fresh) || !containsStr(v.VerifiedHandles, "webchat:"+s.VisitorID) {
+			t.Errorf("accepting a new address answered %+v (verified %q), want the visitor with %s", v.Contact, v.VerifiedHandles, fresh)
+		}
+		if cl := v.ClaimedEmail; cl == nil || !cl.Verified || cl.AcceptedBy != demoAdmin || cl.MatchesContactID != "" {
+			t.Errorf("claim after accepting = %+v, want verified, acceptedBy %s", cl, demoAdmin)
+		}
+	}
+	notes := 0
+	for _, m := range listMessages(t, tok.agent, visitorThread.ID, "") {
+		if m.Kind == "activity" && strings.Contains(m.Body, demoAdmin) && strings.Contains(m.Body, fresh) {
+			notes++
+		}
+	}
+	if notes != 1 {
+		t.Errorf("visitor's thread has %d notes of the accept, want 1", notes)
+	}
+
+	// The address went to a contact after the claim: the agent saw a claim
+	// matching nobody, so accepting now would merge into someone unseen.
+	s2, thread2 := visitorWith(t, c, "Another newcomer "+uniq())
+	later := "later." + uniq() + "@example.com"
+	wantJSON[ChatEmailResult](t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s2.Token, map[string]any{"email": later}), http.StatusOK)
+	createContact(t, tok.agent, map[string]any{"name": "Came later " + uniq(), "emails": []string{later}})
+	wantProblem(t, do(t, "POST", claimedEmailPath(thread2.ContactID)+"/accept", tok.agent, map[string]any{"address": later}), http.StatusConflict, "conflict", "")
+	if v := wantJSON[AcceptedContact](t, do(t, "GET", "/contacts/"+thread2.ContactID, tok.agent, nil), http.StatusOK); v.ClaimedEmail == nil || v.ClaimedEmail.Verified {
+		t.Errorf("a refused accept changed the claim: %+v", v.ClaimedEmail)
+	}
+}
