@@ -71,6 +71,8 @@ func (a *API) routes() {
 	a.handle("GET /contacts/{contactId}", a.getContact)
 	a.handle("PATCH /contacts/{contactId}", a.patchContact)
 	a.handle("DELETE /contacts/{contactId}/handles/{handle}", a.removeHandle)
+	a.handle("POST /contacts/{contactId}/claimed-email/accept", a.acceptClaimedEmail)
+	a.handle("DELETE /contacts/{contactId}/claimed-email", a.dismissClaimedEmail)
 	a.handle("POST /contacts/{contactId}/opt-out", a.setConsent(inbox.ConsentOptedOut))
 	a.handle("POST /contacts/{contactId}/opt-in", a.setConsent(inbox.ConsentOptedIn))
 	a.handle("GET /contacts/{contactId}/consent", a.listContactConsent)

@@ -117,6 +117,30 @@ func (a *API) removeHandle(w http.ResponseWriter, r *http.Request, actor inbox.A
 	return nil
 }
 
+func (a *API) acceptClaimedEmail(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in struct {
+		Address string `json:"address"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.svc.AcceptClaimedEmail(r.Context(), actor, r.PathValue("contactId"), in.Address)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *API) dismissClaimedEmail(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	c, err := a.svc.DismissClaimedEmail(r.Context(), actor, r.PathValue("contactId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
 func (a *API) setConsent(status inbox.ConsentStatus) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 		var in struct {

@@ -116,14 +116,24 @@ func (c *Conversation) VisitorOnline(now time.Time) bool {
 // EmailClaim is an address a web chat visitor typed. Anyone can type anyone's
 // address, so it proves nothing: the visitor stays their own contact and the
 // agents see the claim (and which contact has that address) until the
-// visitor proves it, by the site's identity hash or a code emailed to it.
+// visitor proves it, by the site's identity hash or a code emailed to it, or
+// an agent vouches for it (AcceptClaimedEmail). An accepted claim stays on
+// the visitor's contact, Verified, as the record of who vouched.
 type EmailClaim struct {
 	Address  string `json:"address"`
 	Verified bool   `json:"verified"`
-	// MatchesContactID is the contact that had the address when claimed.
-	MatchesContactID string    `json:"matchesContactId,omitempty"`
-	ClaimedAt        time.Time `json:"claimedAt"`
+	// MatchesContactID is the contact that had the address when claimed
+	// (when accepted, the contact the visitor joined).
+	MatchesContactID string `json:"matchesContactId,omitempty"`
+	// Handle is the chat that made the claim.
+	Handle     string     `json:"handle,omitempty"`
+	ClaimedAt  time.Time  `json:"claimedAt"`
+	AcceptedBy string     `json:"acceptedBy,omitempty"`
+	AcceptedAt *time.Time `json:"acceptedAt,omitempty"`
 }
+
+// pending reports whether a claim still waits for proof.
+func (cl *EmailClaim) pending() bool { return cl != nil && !cl.Verified }
 
 // speaksFor reports whether a web chat visitor may receive a contact's
 // replies: they proved being the contact, or the contact is nobody but a
@@ -159,7 +169,7 @@ func (s *Service) ClaimEmail(ctx context.Context, workspaceID, handle, email str
 	if slices.Contains(visitor.Emails, addr) && speaksFor(visitor, handle) {
 		return &EmailClaim{Address: addr, Verified: true, ClaimedAt: s.now()}, nil
 	}
-	claim := &EmailClaim{Address: addr, ClaimedAt: s.now()}
+	claim := &EmailClaim{Address: addr, Handle: handle, ClaimedAt: s.now()}
 	owner, err := s.Store.FindContactByEmail(ctx, workspaceID, addr)
 	switch {
 	case err == nil:
@@ -218,7 +228,7 @@ func (s *Service) joinEmail(ctx context.Context, workspaceID, handle, addr strin
 	}
 	proved := func(c *Contact) {
 		c.VerifiedHandles = appendUnique(c.VerifiedHandles, handle)
-		if c.ClaimedEmail != nil && c.ClaimedEmail.Address == addr {
+		if c.ClaimedEmail.pending() && c.ClaimedEmail.Address == addr {
 			c.ClaimedEmail = nil
 		}
 	}
@@ -267,7 +277,9 @@ func (s *Service) mergeVisitor(ctx context.Context, actor Actor, visitorID strin
 	if _, err := s.mutateContact(ctx, actor, visitorID, func(c *Contact) error {
 		c.Handles = removeValue(c.Handles, handle)
 		c.VerifiedHandles = removeValue(c.VerifiedHandles, handle)
-		c.ClaimedEmail = nil
+		if c.ClaimedEmail.pending() {
+			c.ClaimedEmail = nil
+		}
 		return nil
 	}); err != nil {
 		return err
