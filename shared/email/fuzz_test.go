@@ -92,7 +92,8 @@ func FuzzParseMIME(f *testing.F) {
 	f.Add(msg("hi", "From: Jo <Jo@Example.com>", "Message-ID: <a@b>"))
 	// Past the parsing limits (the pre-scan's guard) and just inside them.
 	f.Add(nestedBomb(40))
-	f.Add(nestedBomb(30))
+	f.Add(nestedBomb(15))
+	f.Add(unterminatedBomb(30))
 	f.Add(manyParts(600))
 	f.Add(bigHTML(300 << 10))
 	f.Fuzz(func(t *testing.T, raw []byte) {
