@@ -222,24 +222,26 @@ func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, i
 // subscribe records a signup as consent on its channel, through the same
 // path as keywords and the API: the first consent recorded there fires
 // contact.opted_in, which starts contact.subscribed automations. Marketing
-// is set first, so a welcome message sent at once already sees it. A
-// redelivery finds both already recorded and writes nothing.
+// is set first, so a welcome message sent at once already sees it; consent
+// is recorded even when marketing cannot be (a contact item too large), and
+// that error is returned after. A redelivery finds both recorded and writes
+// nothing.
 func (s *Service) subscribe(ctx context.Context, ws string, c *Contact, in ExternalEvent, at time.Time) error {
+	var marketingErr error
 	if in.Marketing && !c.Marketing[in.Channel] {
-		_, err := s.mutateContact(ctx, automationActor(ws), c.ID, func(c *Contact) error {
+		_, marketingErr = s.mutateContact(ctx, automationActor(ws), c.ID, func(c *Contact) error {
 			if c.Marketing == nil {
 				c.Marketing = map[Channel]bool{}
 			}
 			c.Marketing[in.Channel] = true
 			return nil
 		})
-		if err != nil {
-			return err
-		}
 	}
-	_, err := s.changeConsent(ctx, ws, c.ID, ConsentRecord{Channel: in.Channel, Status: ConsentOptedIn,
-		Source: ConsentSourceForm, ChangedAt: at, EventID: in.ID})
-	return err
+	if _, err := s.changeConsent(ctx, ws, c.ID, ConsentRecord{Channel: in.Channel, Status: ConsentOptedIn,
+		Source: ConsentSourceForm, ChangedAt: at, EventID: in.ID}); err != nil {
+		return err
+	}
+	return marketingErr
 }
 
 func (s *Service) externalContact(ctx context.Context, ws string, in ExternalContact) (*Contact, error) {
