@@ -205,6 +205,7 @@ func TestExternalEventsMatchTheirSchemas(t *testing.T) {
 		{ID: "order-1", Type: inbox.EventOrderPlaced, OccurredAt: &at, Reference: "#1001", Contact: inbox.ExternalContact{Phone: "+14155550190"}},
 		{ID: "cart-1", Type: inbox.EventCartAbandoned, OccurredAt: &at, Contact: inbox.ExternalContact{Email: "sam@example.com"}},
 		{ID: "list-1", Type: inbox.EventContactAddedToList, OccurredAt: &at, List: "Newsletter", Contact: inbox.ExternalContact{Phone: "+14155550190"}},
+		{ID: "form-1", Type: inbox.EventContactSubscribed, OccurredAt: &at, Channel: inbox.ChannelMMS, Marketing: true, Contact: inbox.ExternalContact{Email: "new@example.com"}},
 	} {
 		e, err := svc.AcceptExternalEvent(ctx, ws, in)
 		if err != nil {

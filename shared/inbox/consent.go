@@ -23,6 +23,9 @@ type ConsentRecord struct {
 	// carrier's opt-out report) that made the change; Keyword the keyword.
 	MessageID string `json:"messageId,omitempty"`
 	Keyword   string `json:"keyword,omitempty"`
+	// EventID is the sender's id of the external event (a form signup)
+	// that made the change.
+	EventID string `json:"eventId,omitempty"`
 }
 
 func (r *ConsentRecord) current() ChannelConsent {
@@ -34,7 +37,9 @@ func (r *ConsentRecord) current() ChannelConsent {
 // can always be opted out. Nothing is written when the channel's recorded
 // status is already rec.Status; the first consent recorded on a channel is
 // a change even if it matches the default, so a new subscriber is one
-// (contact.opted_in, the contact.subscribed trigger).
+// (contact.opted_in, the contact.subscribed trigger). An opt-in older than
+// the recorded consent (a late or redelivered signup) does not undo a newer
+// decision; an opt-out always applies.
 func (s *Service) changeConsent(ctx context.Context, workspaceID, contactID string, rec ConsentRecord) (*Contact, error) {
 	var out *Contact
 	err := retryOnConflict(func() error {
@@ -48,7 +53,7 @@ func (s *Service) changeConsent(ctx context.Context, workspaceID, contactID stri
 			r.ChangedAt = s.now()
 		}
 		prev, recorded := c.Consent[r.Channel]
-		if recorded && prev.Status == r.Status {
+		if recorded && (prev.Status == r.Status || (r.Status == ConsentOptedIn && prev.ChangedAt.After(r.ChangedAt))) {
 			out = c
 			return nil
 		}

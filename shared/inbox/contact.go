@@ -59,6 +59,8 @@ const (
 	ConsentSourceAPI     ConsentSource = "api"
 	// ConsentSourceProvider is a carrier or platform reporting an opt-out.
 	ConsentSourceProvider ConsentSource = "provider"
+	// ConsentSourceForm is a signup form, reported as an external event.
+	ConsentSourceForm ConsentSource = "form"
 )
 
 // ChannelConsent is the current opt-in state of one channel, and how it got there.

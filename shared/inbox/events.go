@@ -26,6 +26,9 @@ const (
 	EventOrderPlaced        EventType = "order.placed"
 	EventCartAbandoned      EventType = "cart.abandoned"
 	EventContactAddedToList EventType = "contact.added_to_list"
+	// EventContactSubscribed is a signup (a form) recorded as consent; the
+	// consent's own contact.opted_in is what starts automations.
+	EventContactSubscribed EventType = "contact.subscribed"
 )
 
 // SequenceEvents are the events HandleEvent acts on: triggers, replies,

@@ -137,8 +137,9 @@ func (s *Service) startAutomationRun(ctx context.Context, a *Automation, e Event
 }
 
 // ExternalEvent is what a shop or another system posts: an order, an
-// abandoned cart, or a contact added to one of its lists. The contact is
-// named by id, or by phone or email (a new one is created).
+// abandoned cart, a contact added to one of its lists, or a signup (a
+// form) on a channel. The contact is named by id, or by phone or email (a
+// new one is created).
 type ExternalEvent struct {
 	ID         string          `json:"id"`
 	Type       EventType       `json:"type"`
@@ -147,6 +148,10 @@ type ExternalEvent struct {
 	// Reference is the order or cart id; List the list's name.
 	Reference string `json:"reference"`
 	List      string `json:"list"`
+	// Channel is what a contact.subscribed signs up to; Marketing says the
+	// signup also agreed to marketing messages there.
+	Channel   Channel `json:"channel"`
+	Marketing bool    `json:"marketing"`
 }
 
 type ExternalContact struct {
@@ -172,8 +177,20 @@ func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, i
 		if in.List = strings.TrimSpace(in.List); in.List == "" || utf8.RuneCountInString(in.List) > maxNameLen {
 			return Event{}, Invalid("list", "contact.added_to_list needs the list's name")
 		}
+	case EventContactSubscribed:
+		if in.Channel == "" {
+			return Event{}, Invalid("channel", "contact.subscribed needs the channel the contact signed up to")
+		}
+		ch, err := parseChannel("channel", string(in.Channel))
+		if err != nil {
+			return Event{}, err
+		}
+		in.Channel = ch.ConsentChannel()
 	default:
-		return Event{}, Invalid("type", "unknown event type %q; use order.placed, cart.abandoned or contact.added_to_list", in.Type)
+		return Event{}, Invalid("type", "unknown event type %q; use order.placed, cart.abandoned, contact.added_to_list or contact.subscribed", in.Type)
+	}
+	if in.Type != EventContactSubscribed && (in.Channel != "" || in.Marketing) {
+		return Event{}, Invalid("channel", "channel and marketing belong to contact.subscribed only")
 	}
 	if len(in.Reference) > maxExternalIDLen {
 		return Event{}, Invalid("reference", "reference is at most %d characters", maxExternalIDLen)
@@ -192,9 +209,39 @@ func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, i
 	if err != nil {
 		return Event{}, err
 	}
+	if in.Type == EventContactSubscribed {
+		if err := s.subscribe(ctx, workspaceID, contact, in, at); err != nil {
+			return Event{}, err
+		}
+	}
 	sum := sha256.Sum256([]byte(workspaceID + "\x00" + in.ID))
 	return Event{ID: "ext-" + hex.EncodeToString(sum[:16]), Type: in.Type, WorkspaceID: workspaceID, OccurredAt: at,
-		ContactID: contact.ID, ConversationID: contact.ConversationID, List: in.List, Reference: in.Reference}, nil
+		ContactID: contact.ID, ConversationID: contact.ConversationID, List: in.List, Reference: in.Reference, Channel: in.Channel}, nil
+}
+
+// subscribe records a signup as consent on its channel, through the same
+// path as keywords and the API: the first consent recorded there fires
+// contact.opted_in, which starts contact.subscribed automations. Marketing
+// is set first, so a welcome message sent at once already sees it; consent
+// is recorded even when marketing cannot be (a contact item too large), and
+// that error is returned after. A redelivery finds both recorded and writes
+// nothing.
+func (s *Service) subscribe(ctx context.Context, ws string, c *Contact, in ExternalEvent, at time.Time) error {
+	var marketingErr error
+	if in.Marketing && !c.Marketing[in.Channel] {
+		_, marketingErr = s.mutateContact(ctx, automationActor(ws), c.ID, func(c *Contact) error {
+			if c.Marketing == nil {
+				c.Marketing = map[Channel]bool{}
+			}
+			c.Marketing[in.Channel] = true
+			return nil
+		})
+	}
+	if _, err := s.changeConsent(ctx, ws, c.ID, ConsentRecord{Channel: in.Channel, Status: ConsentOptedIn,
+		Source: ConsentSourceForm, ChangedAt: at, EventID: in.ID}); err != nil {
+		return err
+	}
+	return marketingErr
 }
 
 func (s *Service) externalContact(ctx context.Context, ws string, in ExternalContact) (*Contact, error) {

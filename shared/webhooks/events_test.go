@@ -39,6 +39,7 @@ func TestEventSignature(t *testing.T) {
 func FuzzExternalEvent(f *testing.F) {
 	f.Add("t=1800000000,v1=abcd", []byte(`{"id":"o-1","type":"order.placed","contact":{"phone":"+14155550123"},"reference":"o-1"}`))
 	f.Add("v1=,t=", []byte(`{"id":"l","type":"contact.added_to_list","list":"VIP","contact":{"email":"a@b.c"}}`))
+	f.Add("v1=,t=", []byte(`{"id":"f","type":"contact.subscribed","channel":"whatsapp","marketing":true,"contact":{"phone":"+14155550190"}}`))
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
 		now := time.Unix(1_800_000_000, 0)
 		_ = webhooks.VerifyEventSignature("secret", header, body, now)
