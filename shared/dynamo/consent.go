@@ -83,33 +83,12 @@ func (s *Store) RecordConsent(ctx context.Context, prev *inbox.ChannelConsent, r
 // ListConsentHistory pages through a contact's consent records, newest first.
 func (s *Store) ListConsentHistory(ctx context.Context, ws, contactID string, p inbox.PageRequest) (inbox.Page[*inbox.ConsentRecord], error) {
 	var page inbox.Page[*inbox.ConsentRecord]
-	pk := contactPK(ws, contactID)
-	scope := "consent:" + contactID
-	start, err := s.cursors.decode(scope, pk, p.Cursor)
+	items, next, err := s.queryPrefix(ctx, "ListConsentHistory", "consent:"+contactID, contactPK(ws, contactID), prefixConsentLog, false, p)
 	if err != nil {
 		return page, err
 	}
-	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefixConsentLog))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return page, inbox.Internal(err)
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(p.Limit)),
-		ExclusiveStartKey:         start,
-		ReturnConsumedCapacity:    capacityMode(ctx),
-	})
-	if err != nil {
-		return page, unavailable("ListConsentHistory", err)
-	}
-	record(ctx, reading, out.ConsumedCapacity)
-	page.Items = make([]*inbox.ConsentRecord, 0, len(out.Items))
-	for _, item := range out.Items {
+	page.Items = make([]*inbox.ConsentRecord, 0, len(items))
+	for _, item := range items {
 		var it consentLogItem
 		if err := unmarshal(item, &it); err != nil {
 			return page, inbox.Internal(err)
@@ -117,7 +96,7 @@ func (s *Store) ListConsentHistory(ctx context.Context, ws, contactID string, p 
 		r := it.ConsentRecord
 		page.Items = append(page.Items, &r)
 	}
-	page.NextCursor = s.cursors.encode(scope, out.LastEvaluatedKey)
+	page.NextCursor = next
 	return page, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -87,44 +88,54 @@ func (s *Store) GetMessage(ctx context.Context, ws, conversationID, id string) (
 
 func (s *Store) ListMessages(ctx context.Context, ws, conversationID string, p inbox.PageRequest) (inbox.Page[*inbox.Message], error) {
 	var page inbox.Page[*inbox.Message]
-	pk := conversationPK(ws, conversationID)
 	scope := "messages:" + conversationID
 	if p.Newest {
 		scope += ":newest"
 	}
-	start, err := s.cursors.decode(scope, pk, p.Cursor)
+	items, next, err := s.queryPrefix(ctx, "ListMessages", scope, conversationPK(ws, conversationID), prefixMessage, !p.Newest, p)
 	if err != nil {
 		return page, err
 	}
-	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefixMessage))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return page, inbox.Internal(err)
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(!p.Newest),
-		Limit:                     aws.Int32(int32(p.Limit)),
-		ExclusiveStartKey:         start,
-		ReturnConsumedCapacity:    capacityMode(ctx),
-	})
-	if err != nil {
-		return page, unavailable("ListMessages", err)
-	}
-	record(ctx, reading, out.ConsumedCapacity)
-	page.Items = make([]*inbox.Message, 0, len(out.Items))
-	for _, item := range out.Items {
+	page.Items = make([]*inbox.Message, 0, len(items))
+	for _, item := range items {
 		var it messageItem
 		if err := unmarshal(item, &it); err != nil {
 			return page, inbox.Internal(err)
 		}
 		page.Items = append(page.Items, it.domain(ws, conversationID))
 	}
-	page.NextCursor = s.cursors.encode(scope, out.LastEvaluatedKey)
+	page.NextCursor = next
 	return page, nil
+}
+
+// queryPrefix reads one page of a partition's items whose sort keys start
+// with prefix, resuming from a cursor issued for the same scope and
+// partition, and returns the cursor to the next page.
+func (s *Store) queryPrefix(ctx context.Context, op, scope, pk, prefix string, forward bool, p inbox.PageRequest) ([]map[string]types.AttributeValue, string, error) {
+	start, err := s.cursors.decode(scope, pk, p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefix))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
+	if err != nil {
+		return nil, "", inbox.Internal(err)
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(forward),
+		Limit:                     aws.Int32(int32(p.Limit)),
+		ExclusiveStartKey:         start,
+		ReturnConsumedCapacity:    capacityMode(ctx),
+	})
+	if err != nil {
+		return nil, "", unavailable(op, err)
+	}
+	record(ctx, reading, out.ConsumedCapacity)
+	return out.Items, s.cursors.encode(scope, out.LastEvaluatedKey), nil
 }
 
 func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev inbox.MessageStatus) error {
