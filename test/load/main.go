@@ -49,6 +49,7 @@ const (
 
 type options struct {
 	n, contacts, c int
+	dupWindow      int
 	timeout        time.Duration
 	channel        string
 	publicURL      string
@@ -60,6 +61,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 2000, "distinct messages to send (10% more are sent as exact duplicates)")
 	flag.IntVar(&o.contacts, "contacts", 200, "distinct sender phone numbers the messages spread over")
 	flag.IntVar(&o.c, "c", 8, "concurrent requests")
+	flag.IntVar(&o.dupWindow, "dup-window", 100, "a duplicate follows its first copy within this many requests, as a provider's quick redelivery does (0: anywhere in the run)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "the most the whole run may take")
 	flag.StringVar(&o.channel, "channel", "sms", "inbound channel to drive (only sms so far)")
 	flag.StringVar(&o.publicURL, "public-url", "https://api.parley.example", "the server's PARLEY_PUBLIC_URL, which Twilio signs")
@@ -89,6 +91,8 @@ func (o options) check() error {
 		return fmt.Errorf("-contacts must be 1..%d and at most -n", maxContacts)
 	case o.c < 1 || o.c > maxConcurrency:
 		return fmt.Errorf("-c must be 1..%d", maxConcurrency)
+	case o.dupWindow < 0:
+		return errors.New("-dup-window must be 0 or more")
 	case o.timeout <= 0:
 		return errors.New("-timeout must be positive")
 	}
@@ -118,7 +122,7 @@ func run(o options) (bool, error) {
 		return false, err
 	}
 
-	plan, err := newPlan(o.n, o.contacts)
+	plan, err := newPlan(o.n, o.contacts, o.dupWindow)
 	if err != nil {
 		return false, err
 	}
@@ -139,11 +143,25 @@ func run(o options) (bool, error) {
 		perRequest(serverBefore, serverAfter, res.sent), perRequest(javaBefore, javaAfter, res.sent), clockTicks)
 
 	v := &verifier{base: s.baseURL, token: token, client: client}
-	lost, dup, err := v.verify(ctx, plan, o.c)
+	lostSids, dupSids, err := v.verify(ctx, plan, o.c)
 	if err != nil {
 		return false, fmt.Errorf("verify: %w", err)
 	}
+	lost, dup := len(lostSids), len(dupSids)
 	fmt.Printf("verify: %d conversations checked; lost %d, duplicated %d\n", plan.contacts(), lost, dup)
+	if dup > 0 {
+		fewest := -1
+		for _, sid := range dupSids {
+			if g := plan.threadGap(sid); fewest < 0 || g < fewest {
+				fewest = g
+			}
+		}
+		fmt.Printf("verify: every duplicated message had at least %d messages of its thread sent between its copies, e.g. %s\n",
+			fewest, strings.Join(dupSids[:min(dup, 3)], " "))
+	}
+	for _, sid := range lostSids[:min(lost, 3)] {
+		fmt.Printf("  lost: %s\n", sid)
+	}
 	non2xx := res.non2xx()
 	ok := lost == 0 && dup == 0 && non2xx == 0 && res.sent == len(plan.requests)
 	if !ok {
@@ -209,8 +227,9 @@ type sms struct {
 	sid, from, body string
 }
 
-// plan is what the run sends: every distinct message once, and 10% of them
-// a second time, shuffled together so duplicates race their originals.
+// plan is what the run sends: every distinct message once, in a random
+// order, and 10% of them a second time, each within window requests after
+// its first copy (anywhere in the run when window is 0).
 type plan struct {
 	messages []sms
 	requests []sms
@@ -219,7 +238,7 @@ type plan struct {
 
 func (p *plan) contacts() int { return len(p.byPhone) }
 
-func newPlan(n, contacts int) (*plan, error) {
+func newPlan(n, contacts, window int) (*plan, error) {
 	run := randHex(8)
 	// A random exchange keeps runs against one server apart.
 	exchange := 220 + rand.IntN(660)
@@ -240,12 +259,48 @@ func newPlan(n, contacts int) (*plan, error) {
 		p.messages = append(p.messages, m)
 		p.byPhone[m.from] = append(p.byPhone[m.from], m)
 	}
-	p.requests = append(p.requests, p.messages...)
-	for _, i := range rand.Perm(n)[:n/10] {
-		p.requests = append(p.requests, p.messages[i])
+	type slot struct {
+		at float64
+		m  sms
 	}
-	rand.Shuffle(len(p.requests), func(i, j int) { p.requests[i], p.requests[j] = p.requests[j], p.requests[i] })
+	slots := make([]slot, 0, n+n/10)
+	order := rand.Perm(n)
+	for pos, i := range order {
+		slots = append(slots, slot{float64(pos), p.messages[i]})
+	}
+	for _, pos := range rand.Perm(n)[:n/10] {
+		at := rand.Float64() * float64(n)
+		if window > 0 {
+			at = float64(pos) + 0.5 + float64(rand.IntN(window))
+		}
+		slots = append(slots, slot{at, p.messages[order[pos]]})
+	}
+	sort.SliceStable(slots, func(i, j int) bool { return slots[i].at < slots[j].at })
+	for _, sl := range slots {
+		p.requests = append(p.requests, sl.m)
+	}
 	return p, nil
+}
+
+// threadGap counts the other messages of sid's thread sent between its
+// first and last copies: past the thread's dedupe memory, a copy is new.
+func (p *plan) threadGap(sid string) int {
+	first, last, from := -1, -1, ""
+	for i, m := range p.requests {
+		if m.sid == sid {
+			if first < 0 {
+				first = i
+			}
+			last, from = i, m.from
+		}
+	}
+	seen := map[string]bool{}
+	for _, m := range p.requests[max(first, 0)+1 : max(last, 0)+1] {
+		if m.from == from && m.sid != sid {
+			seen[m.sid] = true
+		}
+	}
+	return len(seen)
 }
 
 func randHex(n int) string {
@@ -377,7 +432,7 @@ type verifier struct {
 
 // verify reads each sender's conversations and counts the sent messages
 // missing from them (lost) and the copies beyond one (duplicated).
-func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup int, err error) {
+func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup []string, err error) {
 	phones := make(chan string)
 	var mu sync.Mutex
 	var firstErr error
@@ -389,7 +444,7 @@ func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup int, e
 			for phone := range phones {
 				l, d, err := v.checkPhone(ctx, phone, p.byPhone[phone])
 				mu.Lock()
-				lost, dup = lost+l, dup+d
+				lost, dup = append(lost, l...), append(dup, d...)
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
@@ -405,7 +460,7 @@ func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup int, e
 	return lost, dup, firstErr
 }
 
-func (v *verifier) checkPhone(ctx context.Context, phone string, sent []sms) (lost, dup int, err error) {
+func (v *verifier) checkPhone(ctx context.Context, phone string, sent []sms) (lost, dup []string, err error) {
 	var contacts struct {
 		Items []struct {
 			ID             string `json:"id"`
@@ -413,7 +468,7 @@ func (v *verifier) checkPhone(ctx context.Context, phone string, sent []sms) (lo
 		} `json:"items"`
 	}
 	if err := v.get(ctx, "/contacts?phone="+url.QueryEscape(phone), &contacts); err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	// Counted by MessageSid over every conversation of every contact the
 	// number maps to, so a second contact or thread shows as a duplicate.
@@ -437,7 +492,7 @@ func (v *verifier) checkPhone(ctx context.Context, phone string, sent []sms) (lo
 				path += "&cursor=" + url.QueryEscape(cursor)
 			}
 			if err := v.get(ctx, path, &page); err != nil {
-				return 0, 0, err
+				return nil, nil, err
 			}
 			for _, m := range page.Items {
 				if m.Direction == inbox.DirectionIn && m.ProviderID != "" {
@@ -453,9 +508,11 @@ func (v *verifier) checkPhone(ctx context.Context, phone string, sent []sms) (lo
 	for _, m := range sent {
 		switch n := seen[m.sid+"\x00"+m.body]; {
 		case n == 0:
-			lost++
+			lost = append(lost, m.sid)
 		case n > 1:
-			dup += n - 1
+			for range n - 1 {
+				dup = append(dup, m.sid)
+			}
 		}
 	}
 	return lost, dup, nil
