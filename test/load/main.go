@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&o.contacts, "contacts", 200, "distinct sender phone numbers the messages spread over")
 	flag.IntVar(&o.c, "c", 8, "concurrent requests")
 	flag.IntVar(&o.dupWindow, "dup-window", 100, "a duplicate follows its first copy within this many requests, as a provider's quick redelivery does (0: anywhere in the run)")
-	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "the most the whole run may take")
+	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "the most firing and verifying may take (the stack's start is not counted)")
 	flag.StringVar(&o.channel, "channel", "sms", "inbound channel to drive (only sms so far)")
 	flag.StringVar(&o.publicURL, "public-url", "https://api.parley.example", "the server's PARLEY_PUBLIC_URL, which Twilio signs")
 	flag.IntVar(&o.pid, "pid", 0, "pid of the server under PARLEY_LOAD_BASE_URL, for its CPU figures")
@@ -100,8 +100,6 @@ func (o options) check() error {
 }
 
 func run(o options) (bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
-	defer cancel()
 	s, err := target(o)
 	if err != nil {
 		return false, err
@@ -131,6 +129,8 @@ func run(o options) (bool, error) {
 	f := &firer{base: s.baseURL, signURL: strings.TrimRight(o.publicURL, "/") + "/webhooks/" + workspace + "/twilio/messages",
 		authToken: creds.TwilioAuthToken, client: client}
 
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
 	javaPid := javaDescendant(s.pid)
 	serverBefore, javaBefore := cpuMillis(s.pid), cpuMillis(javaPid)
 	fmt.Printf("load: %s, %d distinct SMS + %d duplicates from %d numbers, concurrency %d\n",
@@ -142,6 +142,10 @@ func run(o options) (bool, error) {
 	fmt.Printf("cpu: server %s, DynamoDB Local %s (CPU-ms per request; %d Hz ticks)\n",
 		perRequest(serverBefore, serverAfter, res.sent), perRequest(javaBefore, javaAfter, res.sent), clockTicks)
 
+	if res.sent < len(plan.requests) {
+		fmt.Printf("load: FAILED: -timeout %s ended the run after %d of %d requests\n", o.timeout, res.sent, len(plan.requests))
+		return false, nil
+	}
 	v := &verifier{base: s.baseURL, token: token, client: client}
 	lostSids, dupSids, err := v.verify(ctx, plan, o.c)
 	if err != nil {
