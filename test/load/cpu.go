@@ -25,7 +25,10 @@ func readStat(pid int) procStat {
 	if err != nil {
 		return procStat{readFailed: true}
 	}
-	s := string(raw)
+	return parseStat(string(raw))
+}
+
+func parseStat(s string) procStat {
 	// comm is in parentheses and may itself hold spaces or parentheses.
 	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
 	if open < 0 || closing < open {
