@@ -65,9 +65,7 @@ func FuzzParseStat(f *testing.F) {
 	f.Add("4242 (odd) name) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 31 0 0 20 0 9 0 123 0 0")
 	f.Add(")(")
 	f.Fuzz(func(t *testing.T, s string) {
-		st := parseStat(s)
-		if !st.readFailed && st.ppid < 0 && st.comm == "" {
-			t.Skip()
-		}
+		// Any text, such as a stat line cut short, must not panic.
+		_ = parseStat(s)
 	})
 }
