@@ -6,7 +6,7 @@ import (
 )
 
 func TestPlanSendsEachMessageOnceAndTenPercentTwiceWithinTheWindow(t *testing.T) {
-	p, err := newPlan(1000, 50, 30)
+	p, err := newPlan(1000, 50, 30, "sms")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-// Command load fires signed inbound Twilio SMS webhooks at a local Parley
+// Command load fires signed inbound Twilio SMS (or WhatsApp) webhooks at a local Parley
 // stack, with exact duplicates interleaved, then checks through the API
 // that every conversation holds exactly the distinct messages sent. It
 // prints throughput, latency, status counts, lost and duplicated counts,
@@ -11,7 +11,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -63,7 +68,7 @@ func main() {
 	flag.IntVar(&o.c, "c", 8, "concurrent requests")
 	flag.IntVar(&o.dupWindow, "dup-window", 100, "a duplicate follows its first copy within this many requests, as a provider's quick redelivery does (0: anywhere in the run)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "the most firing and verifying may take (the stack's start is not counted)")
-	flag.StringVar(&o.channel, "channel", "sms", "inbound channel to drive (only sms so far)")
+	flag.StringVar(&o.channel, "channel", "sms", "inbound channel to drive: sms (Twilio) or whatsapp (Meta)")
 	flag.StringVar(&o.publicURL, "public-url", "https://api.parley.example", "the server's PARLEY_PUBLIC_URL, which Twilio signs")
 	flag.IntVar(&o.pid, "pid", 0, "pid of the server under PARLEY_LOAD_BASE_URL, for its CPU figures")
 	flag.Parse()
@@ -83,8 +88,8 @@ func main() {
 
 func (o options) check() error {
 	switch {
-	case o.channel != "sms":
-		return fmt.Errorf("-channel %q is not supported; only sms is", o.channel)
+	case o.channel != "sms" && o.channel != "whatsapp":
+		return fmt.Errorf("-channel %q is not supported; use sms or whatsapp", o.channel)
 	case o.n < 1 || o.n > maxMessages:
 		return fmt.Errorf("-n must be 1..%d", maxMessages)
 	case o.contacts < 1 || o.contacts > maxContacts || o.contacts > o.n:
@@ -120,21 +125,24 @@ func run(o options) (bool, error) {
 		return false, err
 	}
 
-	plan, err := newPlan(o.n, o.contacts, o.dupWindow)
+	plan, err := newPlan(o.n, o.contacts, o.dupWindow, o.channel)
 	if err != nil {
 		return false, err
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: o.c * 2, MaxIdleConnsPerHost: o.c * 2, IdleConnTimeout: time.Minute}}
 	f := &firer{base: s.baseURL, signURL: strings.TrimRight(o.publicURL, "/") + "/webhooks/" + workspace + "/twilio/messages",
-		authToken: creds.TwilioAuthToken, client: client}
+		authToken: creds.TwilioAuthToken, appSecret: creds.MetaAppSecret, channel: o.channel, client: client}
+	if o.channel == "whatsapp" && f.appSecret == "" {
+		return false, fmt.Errorf("providers.json has no Meta app secret for workspace %q", workspace)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	javaPid := javaDescendant(s.pid)
 	serverBefore, javaBefore := cpuMillis(s.pid), cpuMillis(javaPid)
-	fmt.Printf("load: %s, %d distinct SMS + %d duplicates from %d numbers, concurrency %d\n",
-		s.baseURL, o.n, len(plan.requests)-o.n, o.contacts, o.c)
+	fmt.Printf("load: %s, %d distinct %s messages + %d duplicates from %d numbers, concurrency %d\n",
+		s.baseURL, o.n, o.channel, len(plan.requests)-o.n, o.contacts, o.c)
 	res := f.fire(ctx, plan.requests, o.c)
 	serverAfter, javaAfter := cpuMillis(s.pid), cpuMillis(javaPid)
 
@@ -226,8 +234,8 @@ func perRequest(before, after float64, requests int) string {
 	return fmt.Sprintf("%.2f", (after-before)/float64(requests))
 }
 
-// sms is one distinct inbound message.
-type sms struct {
+// inboundMessage is one distinct message a contact sends.
+type inboundMessage struct {
 	sid, from, body string
 }
 
@@ -235,14 +243,14 @@ type sms struct {
 // order, and 10% of them a second time, each within window requests after
 // its first copy (anywhere in the run when window is 0).
 type plan struct {
-	messages []sms
-	requests []sms
-	byPhone  map[string][]sms
+	messages []inboundMessage
+	requests []inboundMessage
+	byPhone  map[string][]inboundMessage
 }
 
 func (p *plan) contacts() int { return len(p.byPhone) }
 
-func newPlan(n, contacts, window int) (*plan, error) {
+func newPlan(n, contacts, window int, channel string) (*plan, error) {
 	run := randHex(8)
 	// A random exchange keeps runs against one server apart.
 	exchange := 220 + rand.IntN(660)
@@ -257,15 +265,19 @@ func newPlan(n, contacts, window int) (*plan, error) {
 		}
 		phones[i] = p
 	}
-	p := &plan{byPhone: map[string][]sms{}}
+	p := &plan{byPhone: map[string][]inboundMessage{}}
 	for i := 0; i < n; i++ {
-		m := sms{sid: "SM" + randHex(32), from: phones[i%contacts], body: fmt.Sprintf("load %s message %d", run, i)}
+		sid := "SM" + randHex(32)
+		if channel == "whatsapp" {
+			sid = "wamid." + base64.StdEncoding.EncodeToString([]byte("load-"+randHex(24)))
+		}
+		m := inboundMessage{sid: sid, from: phones[i%contacts], body: fmt.Sprintf("load %s message %d", run, i)}
 		p.messages = append(p.messages, m)
 		p.byPhone[m.from] = append(p.byPhone[m.from], m)
 	}
 	type slot struct {
 		at float64
-		m  sms
+		m  inboundMessage
 	}
 	slots := make([]slot, 0, n+n/10)
 	order := rand.Perm(n)
@@ -317,7 +329,7 @@ func randHex(n int) string {
 }
 
 // smsForm is an inbound SMS webhook as Twilio posts it.
-func smsForm(m sms) url.Values {
+func smsForm(m inboundMessage) url.Values {
 	return url.Values{
 		"ToCountry": {"US"}, "ToState": {"CA"}, "SmsMessageSid": {m.sid}, "NumMedia": {"0"}, "ToCity": {"SAN FRANCISCO"},
 		"FromZip": {"94105"}, "SmsSid": {m.sid}, "FromState": {"CA"}, "SmsStatus": {"received"}, "FromCity": {"SAN FRANCISCO"},
@@ -329,6 +341,7 @@ func smsForm(m sms) url.Values {
 
 type firer struct {
 	base, signURL, authToken string
+	appSecret, channel       string
 	client                   *http.Client
 }
 
@@ -340,8 +353,8 @@ type results struct {
 }
 
 // fire posts every request with c workers, until done or ctx ends.
-func (f *firer) fire(ctx context.Context, reqs []sms, c int) *results {
-	jobs := make(chan sms)
+func (f *firer) fire(ctx context.Context, reqs []inboundMessage, c int) *results {
+	jobs := make(chan inboundMessage)
 	var mu sync.Mutex
 	res := &results{statuses: map[string]int{}}
 	var wg sync.WaitGroup
@@ -374,16 +387,11 @@ feed:
 	return res
 }
 
-func (f *firer) post(ctx context.Context, m sms) (string, time.Duration) {
-	form := smsForm(m)
-	body := form.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.base+"/webhooks/"+workspace+"/twilio/messages", strings.NewReader(body))
+func (f *firer) post(ctx context.Context, m inboundMessage) (string, time.Duration) {
+	req, err := f.request(ctx, m)
 	if err != nil {
 		return "error", 0
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilio.Sign(f.authToken, f.signURL, form))
-	req.Header.Set("User-Agent", "TwilioProxy/1.1")
 	start := time.Now()
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -392,6 +400,49 @@ func (f *firer) post(ctx context.Context, m sms) (string, time.Duration) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return fmt.Sprint(resp.StatusCode), time.Since(start)
+}
+
+// request is m as its provider posts it, signed.
+func (f *firer) request(ctx context.Context, m inboundMessage) (*http.Request, error) {
+	if f.channel == "whatsapp" {
+		body := whatsAppText(m)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.base+"/webhooks/"+workspace+"/meta", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		mac := hmac.New(sha256.New, []byte(f.appSecret))
+		mac.Write(body)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		req.Header.Set("User-Agent", "facebookexternalua")
+		return req, nil
+	}
+	form := smsForm(m)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.base+"/webhooks/"+workspace+"/twilio/messages", strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(f.authToken, f.signURL, form))
+	req.Header.Set("User-Agent", "TwilioProxy/1.1")
+	return req, nil
+}
+
+// whatsAppText is a WhatsApp Cloud API inbound text message, as
+// events/meta-whatsapp-text.json; m.sid is its wamid.
+func whatsAppText(m inboundMessage) []byte {
+	waID := strings.TrimPrefix(m.from, "+")
+	body, _ := json.Marshal(map[string]any{
+		"object": "whatsapp_business_account",
+		"entry": []any{map[string]any{"id": "114209384756120", "changes": []any{map[string]any{"field": "messages", "value": map[string]any{
+			"messaging_product": "whatsapp",
+			"metadata":          map[string]any{"display_phone_number": "15550100199", "phone_number_id": "108374651209348"},
+			"contacts":          []any{map[string]any{"profile": map[string]any{"name": "Load " + waID}, "wa_id": waID}},
+			"messages": []any{map[string]any{"from": waID, "id": m.sid, "timestamp": fmt.Sprint(time.Now().Unix()),
+				"type": "text", "text": map[string]any{"body": m.body}}},
+		}}}}},
+	})
+	return body
 }
 
 func (r *results) non2xx() int {
@@ -464,7 +515,7 @@ func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup []stri
 	return lost, dup, firstErr
 }
 
-func (v *verifier) checkPhone(ctx context.Context, phone string, sent []sms) (lost, dup []string, err error) {
+func (v *verifier) checkPhone(ctx context.Context, phone string, sent []inboundMessage) (lost, dup []string, err error) {
 	var contacts struct {
 		Items []struct {
 			ID             string `json:"id"`
