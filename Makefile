@@ -10,7 +10,7 @@ NPM_DIRS  := test infra
 # "context deadline exceeded" when a -fuzztime duration ends (golang/go#75804).
 FUZZTIME  ?= 10000x
 
-.PHONY: help deps java npm dev token invoke test asl test-go fuzz synth build deploy bench clean
+.PHONY: help deps java npm dev token invoke test asl test-go fuzz synth build deploy bench load clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ test: deps asl test-go fuzz synth ## everything CI runs: ASL, unit, DynamoDB Loc
 asl:
 	test/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachines/*.asl.json),--json-path $(f))
 
-GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke
+GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke test/load
 test-go:
 	@unformatted=$$(find $(GO_DIRS) -name node_modules -prune -o -name '*.go' -print | xargs gofmt -l); \
 	  test -z "$$unformatted" || { echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; }
@@ -84,6 +84,9 @@ deploy: deps build ## deploy to the AWS account of your current credentials
 bench: deps ## print DynamoDB units and $ per million operations, and the webhook path's latency
 	$(GO) run ./test/bench
 	$(GO) test -run '^$$' -bench . -benchtime 300x -benchmem ./events
+
+load: deps ## fire signed inbound SMS with duplicates at a local stack and check nothing is lost (LOAD_ARGS="-n 5000 -c 8")
+	$(GO) run ./test/load $(LOAD_ARGS)
 
 clean: ## remove build outputs (keeps .local/ data)
 	rm -rf $(BUILD) infra/cdk.out
