@@ -19,12 +19,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/parley-inbox/parley/shared/dynamotest"
-	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/objectstore"
+	"github.com/parley-inbox/parley/shared/handler/webhooks"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/objectstore"
-	"github.com/parley-inbox/parley/shared/providers"
-	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
 // Two workspaces share the inbound topic, as in the deployed stack; what

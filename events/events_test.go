@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/parley-inbox/parley/shared/auth"
-	"github.com/parley-inbox/parley/shared/dynamotest"
-	"github.com/parley-inbox/parley/shared/httpapi"
+	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/localstack"
+	"github.com/parley-inbox/parley/shared/handler/api"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/localstack"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -27,7 +27,7 @@ func TestAPIGatewayEventsThroughLambdaHandler(t *testing.T) {
 	if err := localstack.Seed(context.Background(), store); err != nil {
 		t.Fatal(err)
 	}
-	handler := httpapi.New(inbox.NewService(store), store, auth.APIGateway{}, slog.New(slog.NewTextHandler(io.Discard, nil))).LambdaHandler()
+	handler := api.New(inbox.NewService(store), store, auth.APIGateway{}, slog.New(slog.NewTextHandler(io.Discard, nil))).LambdaHandler()
 
 	tests := []struct {
 		file       string

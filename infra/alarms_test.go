@@ -70,7 +70,7 @@ func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
 	}
 	slices.Sort(gotQueues)
 	assertEqual(t, "queues", gotQueues, []string{
-		"EventsStreamDLQ", "InboundMailDeliveryDLQ", "ScheduleDLQ", "SenderAsyncDLQ", "SenderStreamDLQ",
+		"InboundMailDeliveryDLQ", "PublisherStreamDLQ", "ScheduleDLQ", "SenderAsyncDLQ", "SenderStreamDLQ",
 		"SequencesAsyncDLQ", "SequencesEventsDLQ",
 	})
 	for id, resource := range queues {

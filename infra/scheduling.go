@@ -16,7 +16,7 @@ import (
 const schedulerService = "scheduler.amazonaws.com"
 
 // scheduleActions are what the api and sender functions do to schedules
-// (shared/schedule.EventBridge): one one-time schedule per message.
+// (shared/adapter/schedule.EventBridge): one one-time schedule per message.
 var scheduleActions = []string{
 	"scheduler:CreateSchedule",
 	"scheduler:UpdateSchedule",

@@ -279,7 +279,7 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 	}
 	decodeProperties(t, ruleResource, &rule)
 	assertEqual(t, "EventBusName", rule.EventBusName, refTo(busID))
-	// What shared/eventbus publishes: source parley, detail-type the event
+	// What shared/adapter/eventbus publishes: source parley, detail-type the event
 	// type. Written out, not taken from inbox.SequenceEvents.
 	assertEqual(t, "source", rule.EventPattern.Source, []string{"parley"})
 	wantTypes := []string{

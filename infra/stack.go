@@ -9,8 +9,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/config"
-	"github.com/parley-inbox/parley/shared/dynamo"
 )
 
 // ParleyStackProps configures the Parley backend stack.
@@ -57,7 +57,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 
 	// The bus comes before the webhooks function, which posts shop events
 	// on it.
-	bus, eventsFunction, streamDLQ := newDomainEvents(stack, assetsDir, table)
+	bus, publisherFunction, streamDLQ := newDomainEvents(stack, assetsDir, table)
 
 	mail := newInboundEmail(stack, topicKey, inboundEmailRoutes(stack))
 	providerSecrets := newProviderSecrets(stack)
@@ -103,13 +103,13 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
-	alarms.onFunctionErrors("EventsFunction", eventsFunction)
+	alarms.onFunctionErrors("PublisherFunction", publisherFunction)
 	alarms.onFunctionErrors("SenderFunction", outbound.fn)
 	alarms.onFunctionErrors("SequencesFunction", seq.fn)
-	alarms.onIteratorAge("EventsFunction", eventsFunction)
+	alarms.onIteratorAge("PublisherFunction", publisherFunction)
 	alarms.onIteratorAge("SenderFunction", outbound.fn)
 	alarms.onDeadLetters("InboundMailDeliveryDLQ", mail.deliveryDLQ)
-	alarms.onDeadLetters("EventsStreamDLQ", streamDLQ)
+	alarms.onDeadLetters("PublisherStreamDLQ", streamDLQ)
 	alarms.onDeadLetters("SenderStreamDLQ", outbound.streamDLQ)
 	alarms.onDeadLetters("SenderAsyncDLQ", outbound.asyncDLQ)
 	alarms.onDeadLetters("ScheduleDLQ", sched.dlq)

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 )
 
 // cfnTemplate is the part of a synthesized template the tests read.
@@ -35,7 +35,7 @@ type cfnResource struct {
 }
 
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
-var lambdaAssets = []string{"api", "webhooks", "events", "sender", "sequences"}
+var lambdaAssets = []string{"api", "webhooks", "publisher", "sender", "sequences"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values.
@@ -374,7 +374,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	senderID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "SenderFunction")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
 	// The api, the sender and the sequences function put schedules
-	// (shared/schedule.EventBridge).
+	// (shared/adapter/schedule.EventBridge).
 	withScheduling := func(env map[string]any) map[string]any {
 		env["SCHEDULER_GROUP"] = ref(groupID)
 		env["SCHEDULER_ROLE_ARN"] = getAtt(schedulerRoleID, "Arn")
@@ -410,7 +410,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			// Shop events (order.placed, cart.abandoned, ...) go on the bus.
 			"EVENT_BUS_NAME": ref(busID),
 		}},
-		{prefix: "EventsFunction", timeout: 30, env: map[string]any{
+		{prefix: "PublisherFunction", timeout: 30, env: map[string]any{
 			"EVENT_BUS_NAME": ref(busID),
 		}},
 		// The sender needs no SENDER_FUNCTION_ARN: it schedules itself by
@@ -543,14 +543,14 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 
 	// Every function's role is among the policies checked above, and only
 	// the api, webhooks, sender and sequences functions touch the table's
-	// items; the events function only reads its stream, and the sender
+	// items; the publisher function only reads its stream, and the sender
 	// reads it too. No other role (Scheduler's, the state machines') touches
 	// the table.
 	streamActions := []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 	wantDynamoActions := map[string][]string{
 		"ApiFunction":       slices.Sorted(slices.Values(tableActions)),
 		"WebhooksFunction":  slices.Sorted(slices.Values(tableActions)),
-		"EventsFunction":    streamActions,
+		"PublisherFunction": streamActions,
 		"SenderFunction":    slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
 		"SequencesFunction": slices.Sorted(slices.Values(tableActions)),
 	}

@@ -13,14 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/secrets"
+	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
-	"github.com/parley-inbox/parley/shared/dynamo"
-	"github.com/parley-inbox/parley/shared/httpapi"
+	"github.com/parley-inbox/parley/shared/handler/api"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/schedule"
-	"github.com/parley-inbox/parley/shared/secrets"
-	"github.com/parley-inbox/parley/shared/stepfunctions"
 )
 
 func main() {
@@ -41,6 +41,6 @@ func main() {
 		TargetARN: cfg.SenderFunctionARN, RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN}
 	// Applying campaigns, cancelling runs and finishing manual actions.
 	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.DripStateMachineARN, cfg.AutomationStateMachineARN)
-	api := httpapi.New(svc, store, auth.APIGateway{}, log)
+	api := api.New(svc, store, auth.APIGateway{}, log)
 	lambda.Start(api.LambdaHandler())
 }

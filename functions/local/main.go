@@ -10,8 +10,8 @@ import (
 	"syscall"
 
 	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/localstack"
 )
 
 func main() {

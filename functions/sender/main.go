@@ -14,16 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/parley-inbox/parley/shared/capture"
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/adapter/meta"
+	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/config"
-	"github.com/parley-inbox/parley/shared/delivery"
-	"github.com/parley-inbox/parley/shared/dynamo"
-	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/handler/sender"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/meta"
-	"github.com/parley-inbox/parley/shared/providers"
-	"github.com/parley-inbox/parley/shared/schedule"
-	"github.com/parley-inbox/parley/shared/twilio"
 )
 
 func main() {
@@ -45,9 +44,9 @@ func main() {
 		inbox.ChannelWhatsApp:  &meta.Sender{Channel: inbox.ChannelWhatsApp, Accounts: creds.Meta},
 		inbox.ChannelMessenger: &meta.Sender{Channel: inbox.ChannelMessenger, Accounts: creds.Meta},
 		inbox.ChannelInstagram: &meta.Sender{Channel: inbox.ChannelInstagram, Accounts: creds.Meta},
-		inbox.ChannelWebchat:   capture.WebChat{},
+		inbox.ChannelWebchat:   inbox.WebChatSender{},
 	}
 	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
 		RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN} // target: this function
-	lambda.Start((&delivery.Handler{Service: svc, Log: log}).Handle)
+	lambda.Start((&sender.Handler{Service: svc, Log: log}).Handle)
 }

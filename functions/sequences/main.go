@@ -13,12 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
 	"github.com/parley-inbox/parley/shared/config"
-	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/handler/sequences"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/schedule"
-	"github.com/parley-inbox/parley/shared/sequences"
-	"github.com/parley-inbox/parley/shared/stepfunctions"
 )
 
 func main() {

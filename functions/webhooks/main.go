@@ -17,14 +17,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/eventbus"
+	"github.com/parley-inbox/parley/shared/adapter/objectstore"
+	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/config"
-	"github.com/parley-inbox/parley/shared/dynamo"
-	"github.com/parley-inbox/parley/shared/eventbus"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/handler/webhooks"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/objectstore"
-	"github.com/parley-inbox/parley/shared/providers"
-	"github.com/parley-inbox/parley/shared/secrets"
-	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
 func main() {

@@ -1,6 +1,6 @@
 // Runs one execution of an ASL definition on aws-local-stepfunctions, the
 // reference implementation statemachines/differential_test.go compares
-// Parley's executor (shared/stepfn) with.
+// Parley's executor (shared/dev/stepfunctions) with.
 //
 // stdin:  {"definition": {...}, "input": ..., "results": {"<Task state>": [result | {"error": "...", "cause": "..."}, ...]}}
 // stdout: {"status": "SUCCEEDED"|"FAILED", "output": ..., "error": ..., "cause": ...,
@@ -49,7 +49,7 @@ function isScriptedError(result) {
 // Local handlers replace the whole Task resource, so the handler plays the
 // service integration too: it unwraps FunctionName and Payload from the
 // rendered Parameters and wraps the function's result the way lambda:invoke
-// does, as shared/stepfn does.
+// does, as shared/dev/stepfunctions does.
 function handlerFor(stateName, resource) {
   const script = [...(request.results?.[stateName] ?? [])];
   return async (input) => {

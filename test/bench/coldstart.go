@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/dynamolocal"
+	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 )
 
 // coldStart measures a function's initialisation: from exec to its first

@@ -26,16 +26,16 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/auth"
-	"github.com/parley-inbox/parley/shared/capture"
-	"github.com/parley-inbox/parley/shared/dynamo"
-	"github.com/parley-inbox/parley/shared/dynamolocal"
-	"github.com/parley-inbox/parley/shared/httpapi"
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/dev/capture"
+	"github.com/parley-inbox/parley/shared/dev/devauth"
+	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
+	"github.com/parley-inbox/parley/shared/dev/localstack"
+	"github.com/parley-inbox/parley/shared/handler/api"
+	"github.com/parley-inbox/parley/shared/handler/webhooks"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/localstack"
-	"github.com/parley-inbox/parley/shared/providers"
-	"github.com/parley-inbox/parley/shared/twilio"
-	"github.com/parley-inbox/parley/shared/webhooks"
 )
 
 // Published on-demand prices (us-east-1).
@@ -79,7 +79,7 @@ func main() {
 	check(dynamo.EnsureTable(ctx, client, "bench"))
 	store := dynamo.New(client, "bench", []byte("bench-cursor-secret"))
 	check(localstack.Seed(ctx, store))
-	tokens := auth.DevTokens{Key: []byte("bench-signing-key-bench-signing-key")}
+	tokens := devauth.Tokens{Key: []byte("bench-signing-key-bench-signing-key")}
 	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
 	check(err)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -92,7 +92,7 @@ func main() {
 		svc.Senders[ch] = outbox.Sender(ch)
 	}
 	svc.Scheduler = noSchedule{} // EventBridge Scheduler is not DynamoDB: priced separately
-	b := &bench{api: httpapi.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token, svc: svc}
+	b := &bench{api: api.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token, svc: svc}
 
 	// Per-operation costs on a small workspace.
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
@@ -333,7 +333,7 @@ func printBinarySizes() {
 	root, err := dynamolocal.RepoRoot()
 	check(err)
 	fmt.Println("\nLambda functions (bootstrap for linux/arm64, -tags lambda.norpc, stripped):")
-	for _, fn := range []string{"api", "webhooks", "events", "sender", "sequences"} {
+	for _, fn := range []string{"api", "webhooks", "publisher", "sender", "sequences"} {
 		out := filepath.Join(os.TempDir(), "parley-bench-"+fn)
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
 		cmd.Dir = root

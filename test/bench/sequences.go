@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/dev/localstack"
+	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
+	"github.com/parley-inbox/parley/shared/handler/sequences"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/localstack"
-	"github.com/parley-inbox/parley/shared/sequences"
-	"github.com/parley-inbox/parley/shared/stepfn"
 	"github.com/parley-inbox/parley/statemachines"
 )
 
@@ -31,19 +31,19 @@ const (
 func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string, n int) {
 	var steps, sends dynamo.Meter
 	handler := &sequences.Handler{Service: b.svc}
-	invoke := stepfn.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
+	invoke := stepfunctions.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
 		out, err := handler.Handle(dynamo.WithMeter(ctx, &steps), input)
 		if err != nil {
-			return nil, &stepfn.TaskError{Name: "SequencesError", Cause: err.Error()}
+			return nil, &stepfunctions.TaskError{Name: "SequencesError", Cause: err.Error()}
 		}
 		return json.Marshal(out)
 	})
-	exec := &stepfn.Executor{DB: client, Table: table, Scale: 1e7, PollInterval: 10 * time.Millisecond, Workers: 8,
+	exec := &stepfunctions.Executor{DB: client, Table: table, Scale: 1e7, PollInterval: 10 * time.Millisecond, Workers: 8,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	m, err := stepfn.Load(statemachines.Drip, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:0:function:sequences"})
+	m, err := stepfunctions.Load(statemachines.Drip, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:0:function:sequences"})
 	check(err)
 	exec.Register("drip", m, invoke)
-	b.svc.Sequencer = &stepfn.Sequencer{Executor: exec, Machines: map[inbox.SequenceKind]string{inbox.SequenceDrip: "drip"}}
+	b.svc.Sequencer = &stepfunctions.Sequencer{Executor: exec, Machines: map[inbox.SequenceKind]string{inbox.SequenceDrip: "drip"}}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = exec.Run(runCtx) }()
@@ -75,11 +75,11 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 		for {
 			ex, err := exec.Describe(ctx, name)
 			check(err)
-			if ex.Status == stepfn.StatusSucceeded {
+			if ex.Status == stepfunctions.StatusSucceeded {
 				transitions += ex.Transitions
 				break
 			}
-			if ex.Status != stepfn.StatusRunning || time.Now().After(deadline) {
+			if ex.Status != stepfunctions.StatusRunning || time.Now().After(deadline) {
 				check(fmt.Errorf("drip %s ended %s %s %s", name, ex.Status, ex.Error, ex.Cause))
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -106,7 +106,7 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 	read := (apply.Read + start.Read + steps.Read + sends.Read) / float64(n)
 	write := (apply.Write + start.Write + steps.Write + sends.Write) / float64(n)
 	// Lambda: the api call, the start, three sequences steps, three sender
-	// invocations. The events function reads the stream in batches anyway.
+	// invocations. The publisher function reads the stream in batches anyway.
 	lambda := 8 * (dollarsPerLambdaReq + lambdaGBSeconds*dollarsPerGBSecond)
 	stateCost := perRun * dollarsPerTransition
 	dbCost := read*dollarsPerRRU + write*dollarsPerWRU

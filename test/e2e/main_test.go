@@ -36,14 +36,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/auth"
-	"github.com/parley-inbox/parley/shared/dynamo"
-	"github.com/parley-inbox/parley/shared/dynamolocal"
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/dev/devauth"
+	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/providers"
 )
 
-// The seeded workspace and its users (see shared/localstack), and a second
+// The seeded workspace and its users (see shared/dev/localstack), and a second
 // tenant that has no workspace record of its own.
 const (
 	demoWS    = "demo"
@@ -65,7 +65,7 @@ var tok struct {
 }
 
 // devTokens signs tokens the server accepts, for tests that need odd claims.
-var devTokens auth.DevTokens
+var devTokens devauth.Tokens
 
 // baseURL is the API under test, without a trailing slash.
 var baseURL string
@@ -284,9 +284,9 @@ func mintTokens(dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("read the development signing key: %w", err)
 	}
-	dev := auth.DevTokens{Key: key}
+	dev := devauth.Tokens{Key: key}
 	devTokens = dev
-	issue := func(d auth.DevTokens, ws, user string, role inbox.Role, ttl time.Duration) string {
+	issue := func(d devauth.Tokens, ws, user string, role inbox.Role, ttl time.Duration) string {
 		if err != nil {
 			return ""
 		}
@@ -299,7 +299,7 @@ func mintTokens(dataDir string) error {
 	tok.other = issue(dev, otherWS, intruder, inbox.RoleAdmin, time.Hour)
 	tok.otherAgent = issue(dev, otherWS, "intruder-agent", inbox.RoleAgent, time.Hour)
 	tok.expired = issue(dev, demoWS, demoAdmin, inbox.RoleAdmin, -time.Minute)
-	tok.forged = issue(auth.DevTokens{Key: bytes.Repeat([]byte("k"), 64)}, demoWS, demoAdmin, inbox.RoleAdmin, time.Hour)
+	tok.forged = issue(devauth.Tokens{Key: bytes.Repeat([]byte("k"), 64)}, demoWS, demoAdmin, inbox.RoleAdmin, time.Hour)
 	tok.settingsAdmin = issue(dev, settingsWS, "admin-settings", inbox.RoleAdmin, time.Hour)
 	return err
 }

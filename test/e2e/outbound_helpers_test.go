@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
 )
 
 // Template is a WhatsApp template as a message carries it.

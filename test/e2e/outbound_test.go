@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
 )
 
 // checkDelivered waits for a posted message to go out and checks the send

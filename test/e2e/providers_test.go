@@ -32,10 +32,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/parley-inbox/parley/shared/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
 )
 
-// The test secrets of the local stack (shared/localstack), which the signed
+// The test secrets of the local stack (shared/dev/localstack), which the signed
 // samples in events/ use.
 const (
 	twilioAuthToken = "twilio-test-auth-token"
@@ -81,7 +81,7 @@ type snsMessage struct {
 
 // snsStringToSign is AWS's canonical form: name and value lines in a fixed
 // order that depends on the type. Written here from AWS's documentation,
-// independently of shared/email, so the suite cross-checks the server.
+// independently of shared/adapter/email, so the suite cross-checks the server.
 func snsStringToSign(m *snsMessage) string {
 	var b strings.Builder
 	add := func(name, value string) { b.WriteString(name + "\n" + value + "\n") }

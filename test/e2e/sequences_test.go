@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/webhooks"
+	"github.com/parley-inbox/parley/shared/handler/webhooks"
 )
 
 // timeScale is the started stack's PARLEY_TIME_SCALE: a minute of a

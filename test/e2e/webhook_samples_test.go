@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parley-inbox/parley/shared/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
 )
 
 // samplesURL is the public URL the samples in events/ are signed for.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
 )
 
 // A contact has one thread across channels: an SMS and then a WhatsApp

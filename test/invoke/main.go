@@ -16,7 +16,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/parley-inbox/parley/shared/email"
+	"github.com/parley-inbox/parley/shared/adapter/email"
 )
 
 func main() {

@@ -33,12 +33,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/twilio"
 )
 
-// The seeded workspace and admin (shared/localstack), and our number.
+// The seeded workspace and admin (shared/dev/localstack), and our number.
 const (
 	workspace = "demo"
 	adminUser = "admin-demo"
@@ -120,7 +120,7 @@ func run(o options) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read the development signing key: %w", err)
 	}
-	token, err := auth.DevTokens{Key: key}.Issue(workspace, adminUser, inbox.RoleAdmin, 2*o.timeout)
+	token, err := devauth.Tokens{Key: key}.Issue(workspace, adminUser, inbox.RoleAdmin, 2*o.timeout)
 	if err != nil {
 		return false, err
 	}

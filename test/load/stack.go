@@ -13,8 +13,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/dynamolocal"
-	"github.com/parley-inbox/parley/shared/providers"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 )
 
 // The test secrets the started stack trusts; the same shapes as test/e2e.

@@ -1,0 +1,99 @@
+package objectstore_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/parley-inbox/parley/shared/adapter/objectstore"
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+const (
+	bucket = "parley-inbound-mail-123456789012"
+	key    = "inbound/3q8fj2vm1k9tceu0b7n5hra6lsd4gop2i1xw0y9z"
+	mail   = "From: jo@example.com\r\n\r\nhello\r\n"
+)
+
+func wantKind(t *testing.T, err error, kind inbox.Kind) {
+	t.Helper()
+	if got := inbox.ErrorKind(err); err == nil || got != kind {
+		t.Fatalf("error = %v (kind %q), want kind %q", err, got, kind)
+	}
+}
+
+// fakeS3 serves one object the way S3 does, and records requests.
+func fakeS3(t *testing.T) (*s3.Client, *[]*http.Request) {
+	t.Helper()
+	var got []*http.Request
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r)
+		if r.URL.Path != "/"+bucket+"/"+key {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>` + r.URL.Path + `</Key></Error>`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write([]byte(mail))
+	}))
+	t.Cleanup(srv.Close)
+	client := s3.New(s3.Options{
+		Region:           "us-east-1",
+		BaseEndpoint:     aws.String(srv.URL),
+		UsePathStyle:     true,
+		Credentials:      credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		RetryMaxAttempts: 1,
+	})
+	return client, &got
+}
+
+func TestS3Get(t *testing.T) {
+	client, got := fakeS3(t)
+	data, err := objectstore.S3{Client: client}.Get(context.Background(), bucket, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != mail {
+		t.Errorf("object = %q, want %q", data, mail)
+	}
+	if len(*got) != 1 {
+		t.Fatalf("%d requests, want 1", len(*got))
+	}
+	r := (*got)[0]
+	if r.Method != http.MethodGet || r.URL.Path != "/"+bucket+"/"+key {
+		t.Errorf("request = %s %s, want GET /%s/%s", r.Method, r.URL.Path, bucket, key)
+	}
+	if auth := r.Header.Get("Authorization"); !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/") || !strings.Contains(auth, "/us-east-1/s3/aws4_request") {
+		t.Errorf("Authorization = %q, want a SigV4 signature for s3 in us-east-1", auth)
+	}
+}
+
+func TestS3GetMissing(t *testing.T) {
+	client, _ := fakeS3(t)
+	_, err := objectstore.S3{Client: client}.Get(context.Background(), bucket, "inbound/nope")
+	wantKind(t, err, inbox.KindNotFound)
+}
+
+func TestS3GetTooLarge(t *testing.T) {
+	client, _ := fakeS3(t)
+	_, err := objectstore.S3{Client: client, MaxBytes: 8}.Get(context.Background(), bucket, key)
+	wantKind(t, err, inbox.KindInvalid)
+}
+
+func TestS3GetUnreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	client := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+	})
+	_, err := objectstore.S3{Client: client}.Get(context.Background(), bucket, key)
+	wantKind(t, err, inbox.KindUnavailable)
+}

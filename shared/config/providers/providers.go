@@ -1,0 +1,108 @@
+// Package providers holds each workspace's provider credentials (one JSON
+// document: Secrets Manager in AWS, .local/providers.json locally) and
+// hands each adapter the part it needs.
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/adapter/meta"
+	"github.com/parley-inbox/parley/shared/adapter/secrets"
+	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// Credentials are one workspace's provider settings and secrets.
+type Credentials struct {
+	// Twilio: webhooks are signed with the auth token; sends use the
+	// account and a number or Messaging Service.
+	TwilioAuthToken           string `json:"twilioAuthToken,omitempty"`
+	TwilioAccountSID          string `json:"twilioAccountSid,omitempty"`
+	TwilioFrom                string `json:"twilioFrom,omitempty"`
+	TwilioMessagingServiceSID string `json:"twilioMessagingServiceSid,omitempty"`
+	// Meta: webhooks are signed with the app secret.
+	MetaAppSecret         string `json:"metaAppSecret,omitempty"`
+	MetaVerifyToken       string `json:"metaVerifyToken,omitempty"`
+	WhatsAppPhoneNumberID string `json:"whatsappPhoneNumberId,omitempty"`
+	WhatsAppToken         string `json:"whatsappToken,omitempty"`
+	PageID                string `json:"pageId,omitempty"`
+	PageToken             string `json:"pageToken,omitempty"`
+	InstagramAccountID    string `json:"instagramAccountId,omitempty"`
+	InstagramToken        string `json:"instagramToken,omitempty"`
+	// Email: SNS notifications must come from this topic; replies go out
+	// from this address.
+	SNSTopicARN         string `json:"snsTopicArn,omitempty"`
+	EmailFrom           string `json:"emailFrom,omitempty"`
+	SESConfigurationSet string `json:"sesConfigurationSet,omitempty"`
+	// WebChat turns on the public web chat endpoints.
+	WebChat bool `json:"webChat,omitempty"`
+	// EventsSigningSecret signs the events a shop or another system posts
+	// to start and convert automations (X-Parley-Signature).
+	EventsSigningSecret string `json:"eventsSigningSecret,omitempty"`
+}
+
+// Set maps workspace ids to their credentials.
+type Set map[string]Credentials
+
+// Parse reads a credential document: a JSON object keyed by workspace id.
+func Parse(raw []byte) (Set, error) {
+	var set Set
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return nil, fmt.Errorf("provider credentials: %w", err)
+	}
+	return set, nil
+}
+
+// Fetch reads the credential document from Secrets Manager (in AWS), once
+// at cold start.
+func Fetch(ctx context.Context, api secrets.API, arn string) (Set, error) {
+	raw, err := secrets.Value(ctx, api, arn)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw)
+}
+
+// Load reads a credential document from a file.
+func Load(path string) (Set, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(raw)
+}
+
+func (s Set) get(ws, what string, ok func(Credentials) bool) (Credentials, error) {
+	c, found := s[ws]
+	if !found || !ok(c) {
+		return c, &inbox.SendError{Code: "not_configured", Reason: what + " is not set up for this workspace"}
+	}
+	return c, nil
+}
+
+// Twilio is the account twilio.Sender sends from.
+func (s Set) Twilio(ws string) (twilio.Account, error) {
+	c, err := s.get(ws, "Twilio sending", func(c Credentials) bool {
+		return c.TwilioAccountSID != "" && c.TwilioAuthToken != "" && (c.TwilioFrom != "" || c.TwilioMessagingServiceSID != "")
+	})
+	return twilio.Account{AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken, From: c.TwilioFrom, MessagingServiceSID: c.TwilioMessagingServiceSID}, err
+}
+
+// Meta is the account meta.Sender sends from.
+func (s Set) Meta(ws string) (meta.Account, error) {
+	c, err := s.get(ws, "Meta sending", func(c Credentials) bool {
+		return c.WhatsAppToken != "" || c.PageToken != "" || c.InstagramToken != ""
+	})
+	return meta.Account{WhatsAppPhoneNumberID: c.WhatsAppPhoneNumberID, WhatsAppToken: c.WhatsAppToken, PageID: c.PageID,
+		PageToken: c.PageToken, InstagramAccountID: c.InstagramAccountID, InstagramToken: c.InstagramToken}, err
+}
+
+// Mailbox is the address email.Sender sends from.
+func (s Set) Mailbox(ws string) (email.Mailbox, error) {
+	c, err := s.get(ws, "Email sending", func(c Credentials) bool { return c.EmailFrom != "" })
+	return email.Mailbox{From: c.EmailFrom, ConfigurationSet: c.SESConfigurationSet}, err
+}

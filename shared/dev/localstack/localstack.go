@@ -1,0 +1,304 @@
+// Package localstack runs Parley in one process for development: DynamoDB
+// Local, the table from the same schema the CDK stack uses, a seeded
+// workspace, and the HTTP API, with development tokens instead of Cognito.
+package localstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/dev/capture"
+	"github.com/parley-inbox/parley/shared/dev/devauth"
+	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
+	"github.com/parley-inbox/parley/shared/dev/eventbus"
+	"github.com/parley-inbox/parley/shared/dev/objectstore"
+	devschedule "github.com/parley-inbox/parley/shared/dev/schedule"
+	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
+	"github.com/parley-inbox/parley/shared/dev/streams"
+	"github.com/parley-inbox/parley/shared/handler/api"
+	"github.com/parley-inbox/parley/shared/handler/sender"
+	"github.com/parley-inbox/parley/shared/handler/sequences"
+	"github.com/parley-inbox/parley/shared/handler/webhooks"
+	"github.com/parley-inbox/parley/shared/inbox"
+	"github.com/parley-inbox/parley/statemachines"
+)
+
+// The seeded workspace and its two users.
+const (
+	DemoWorkspace = "demo"
+	DemoAdmin     = "admin-demo"
+	DemoAgent     = "agent-demo"
+	tokenTTL      = 30 * 24 * time.Hour
+)
+
+// Run serves until ctx is cancelled, then stops everything it started.
+func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	endpoint := cfg.DynamoDBEndpoint
+	if endpoint == "" {
+		opts := dynamolocal.Options{}
+		if !cfg.InMemory {
+			opts.DBPath = filepath.Join(cfg.DataDir, "dynamodb")
+			fmt.Sscan(cfg.DynamoDBPort, &opts.Port)
+		}
+		srv, err := dynamolocal.Start(ctx, opts)
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		endpoint = srv.Endpoint
+	}
+	client := dynamolocal.Client(endpoint)
+	if err := dynamo.EnsureTable(ctx, client, cfg.TableName); err != nil {
+		return err
+	}
+	keys, err := loadKeys(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	store := dynamo.New(client, cfg.TableName, keys.cursor)
+	if err := Seed(ctx, store); err != nil {
+		return err
+	}
+	tokens := devauth.Tokens{Key: keys.signing}
+	svc := inbox.NewService(store)
+	providers, err := loadProviders(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	bus := &eventbus.Local{}
+	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
+		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
+	})
+	// Sends are captured, not made: GET /dev/outbox shows them.
+	outbox := &capture.Outbox{}
+	svc.Senders = map[inbox.Channel]inbox.ChannelSender{}
+	for _, ch := range inbox.Channels {
+		svc.Senders[ch] = outbox.Sender(ch)
+	}
+	sender := &sender.Handler{Service: svc, Log: log}
+	scheduler := &devschedule.Local{DB: client, Table: cfg.TableName, Fire: sender.Fire, Every: 250 * time.Millisecond, Log: log}
+	svc.Scheduler = scheduler
+	go func() {
+		if err := scheduler.Run(ctx); err != nil {
+			log.Error("local scheduler stopped", "err", err)
+		}
+	}()
+	if err := startSequences(ctx, client, cfg, svc, log); err != nil {
+		return err
+	}
+	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
+		// EventBridge would retry a failed delivery; so does this, briefly.
+		for attempt := 0; ; attempt++ {
+			err := svc.HandleEvent(ctx, e)
+			if err == nil {
+				return
+			}
+			if attempt == 3 {
+				log.Error("sequences: event not applied", "type", e.Type, "event", e.ID, "err", err)
+				return
+			}
+			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		}
+	})
+	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
+		Publisher: bus, OnChange: sender.OnChange, Log: log, Every: 200 * time.Millisecond}
+	go func() {
+		if err := poller.Run(ctx); err != nil {
+			log.Error("stream poller stopped", "err", err)
+		}
+	}()
+	hooks := &webhooks.Handler{
+		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken, Log: log, Events: bus,
+		Email: &webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
+		Chat:  &webhooks.Chat{Key: keys.cursor},
+	}
+	mux := http.NewServeMux()
+	hookRoutes := hooks.Routes()
+	mux.Handle("/webhooks/", hookRoutes)
+	mux.Handle("/chat/", hookRoutes)
+	mux.HandleFunc("GET /dev/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": bus.Recent(r.URL.Query().Get("workspace"))})
+	})
+	// A duplicated trigger, as a retried stream batch or schedule would
+	// deliver it: the message must not go out twice.
+	mux.HandleFunc("POST /dev/deliver", func(w http.ResponseWriter, r *http.Request) {
+		var p schedule.Payload
+		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		m, err := svc.Deliver(r.Context(), p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(m)
+	})
+	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": outbox.List(r.URL.Query().Get("workspace"))})
+	})
+	mux.Handle("/", api.New(svc, store, tokens, log))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- server.Serve(ln) }()
+	if err := printBanner(out, "http://"+ln.Addr().String(), endpoint, filepath.Join(cfg.DataDir, "providers.json"), tokens); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err = server.Shutdown(shutdown)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// startSequences runs the drip and automation definitions on the local
+// executor, persisted in the same table, with their Task states calling the
+// sequences handler in process, as Step Functions calls the Lambda.
+func startSequences(ctx context.Context, client dynamo.API, cfg config.Local, svc *inbox.Service, log *slog.Logger) error {
+	handler := &sequences.Handler{Service: svc}
+	invoke := stepfunctions.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
+		out, err := handler.Handle(ctx, input)
+		if err != nil {
+			return nil, &stepfunctions.TaskError{Name: "SequencesError", Cause: err.Error()}
+		}
+		return json.Marshal(out)
+	})
+	executor := &stepfunctions.Executor{DB: client, Table: cfg.TableName, Scale: cfg.TimeScale, Log: log}
+	for name, def := range map[string][]byte{"drip": statemachines.Drip, "automation": statemachines.Automation} {
+		m, err := stepfunctions.Load(def, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:000000000000:function:sequences"})
+		if err != nil {
+			return fmt.Errorf("state machine %s: %w", name, err)
+		}
+		executor.Register(name, m, invoke)
+	}
+	svc.Sequencer = &stepfunctions.Sequencer{Executor: executor, Machines: map[inbox.SequenceKind]string{
+		inbox.SequenceDrip: "drip", inbox.SequenceAutomation: "automation"}}
+	go func() {
+		if err := executor.Run(ctx); err != nil {
+			log.Error("local step functions executor stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Seed creates the demo workspace and users if they are missing.
+func Seed(ctx context.Context, store *dynamo.Store) error {
+	now := time.Now().UTC()
+	w := &inbox.Workspace{ID: DemoWorkspace, Name: "Demo workspace", CreatedAt: now, UpdatedAt: now,
+		Settings: inbox.WorkspaceSettings{ConversationDeletion: true, Timezone: "America/New_York"}}
+	if err := store.PutWorkspace(ctx, w); err != nil && !inbox.IsKind(err, inbox.KindConflict) {
+		return err
+	}
+	for _, u := range []inbox.User{
+		{ID: DemoAdmin, Name: "Ada Admin", Email: "ada@example.com", Role: inbox.RoleAdmin},
+		{ID: DemoAgent, Name: "Alex Agent", Email: "alex@example.com", Role: inbox.RoleAgent},
+	} {
+		u.WorkspaceID, u.CreatedAt = DemoWorkspace, now
+		if err := store.PutUser(ctx, &u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type devKeys struct{ signing, cursor []byte }
+
+// loadKeys reads the development keys from dataDir, creating them on first run.
+func loadKeys(dataDir string) (devKeys, error) {
+	signing, err := keyFile(filepath.Join(dataDir, "dev-signing-key"))
+	if err != nil {
+		return devKeys{}, err
+	}
+	cursor, err := keyFile(filepath.Join(dataDir, "dev-cursor-key"))
+	return devKeys{signing: signing, cursor: cursor}, err
+}
+
+func keyFile(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		return b, nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return nil, err
+	}
+	key := []byte(hex.EncodeToString(buf))
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	return key, os.WriteFile(path, key, 0o600)
+}
+
+// Token prints a development token for the demo admin or agent.
+func Token(cfg config.Local, role inbox.Role) (string, error) {
+	if !role.Valid() {
+		return "", fmt.Errorf("role must be admin or agent, not %q", role)
+	}
+	keys, err := loadKeys(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	user := DemoAdmin
+	if role == inbox.RoleAgent {
+		user = DemoAgent
+	}
+	return devauth.Tokens{Key: keys.signing}.Issue(DemoWorkspace, user, role, tokenTTL)
+}
+
+func printBanner(out io.Writer, url, dynamoEndpoint, providersFile string, tokens devauth.Tokens) error {
+	admin, err := tokens.Issue(DemoWorkspace, DemoAdmin, inbox.RoleAdmin, tokenTTL)
+	if err != nil {
+		return err
+	}
+	agent, err := tokens.Issue(DemoWorkspace, DemoAgent, inbox.RoleAgent, tokenTTL)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(out, `
+Parley is running at %[1]s  (DynamoDB Local: %[2]s)
+Workspace %[3]q: admin %[4]q, agent %[5]q. Tokens are valid for 30 days.
+
+  ADMIN_TOKEN=%[6]s
+  AGENT_TOKEN=%[7]s
+
+Try it:
+  curl -s -X POST %[1]s/conversations -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' -d '{"phone":"+14155550123","name":"Jo Customer"}'
+  curl -s %[1]s/conversations -H 'Authorization: Bearer %[6]s'
+
+Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email}
+  (signed with the test secrets in %[8]s; post a sample with: make invoke EVENT=twilio-sms-inbound)
+Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}
+Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
+API document: %[1]s/openapi.json   Press Ctrl-C to stop.
+`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile)
+	return err
+}

@@ -1,0 +1,153 @@
+// Package api is Parley's HTTP API for the SPA: one net/http handler,
+// served by Lambda (through API Gateway's payload v2) and by the local server.
+package api
+
+import (
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// OpenAPIDocument is the API's OpenAPI 3.1 description, served at /openapi.json.
+//
+//go:embed openapi.json
+var OpenAPIDocument []byte
+
+// API serves the SPA's routes.
+type API struct {
+	svc  *inbox.Service
+	idem inbox.RequestLog
+	auth auth.Authenticator
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New builds the handler.
+func New(svc *inbox.Service, requests inbox.RequestLog, authn auth.Authenticator, log *slog.Logger) *API {
+	a := &API{svc: svc, idem: requests, auth: authn, log: log, mux: http.NewServeMux()}
+	a.routes()
+	return a
+}
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// handlerFunc is a route handler for an authenticated caller; a returned
+// error becomes a problem response.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error
+
+func (a *API) handle(pattern string, h handlerFunc) {
+	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		actor, err := a.auth.Authenticate(r)
+		if err == nil {
+			err = h(w, r, actor)
+		}
+		if err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+func (a *API) routes() {
+	a.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(OpenAPIDocument)
+	})
+	a.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		a.writeError(w, r, inbox.Errorf(inbox.KindNotFound, "no route for %s %s", r.Method, r.URL.Path))
+	})
+
+	a.handle("GET /me", a.me)
+	a.handle("GET /workspace", a.getWorkspace)
+	a.handle("PATCH /workspace", a.patchWorkspace)
+	a.handle("GET /users", a.listUsers)
+	a.handle("PUT /users/{userId}", a.putUser)
+
+	a.handle("POST /contacts", a.idempotent(a.createContact))
+	a.handle("GET /contacts", a.searchContacts)
+	a.handle("GET /contacts/{contactId}", a.getContact)
+	a.handle("PATCH /contacts/{contactId}", a.patchContact)
+	a.handle("DELETE /contacts/{contactId}/handles/{handle}", a.removeHandle)
+	a.handle("POST /contacts/{contactId}/claimed-email/accept", a.acceptClaimedEmail)
+	a.handle("DELETE /contacts/{contactId}/claimed-email", a.dismissClaimedEmail)
+	a.handle("POST /contacts/{contactId}/opt-out", a.setConsent(inbox.ConsentOptedOut))
+	a.handle("POST /contacts/{contactId}/opt-in", a.setConsent(inbox.ConsentOptedIn))
+	a.handle("GET /contacts/{contactId}/consent", a.listContactConsent)
+	a.handle("GET /contacts/{contactId}/runs", a.listContactRuns)
+	a.handle("POST /contacts/{contactId}/runs/{runId}/cancel", a.cancelRun)
+
+	a.handle("POST /conversations", a.idempotent(a.startConversation))
+	a.handle("GET /conversations", a.listInbox)
+	a.handle("GET /conversations/search", a.searchConversations)
+	a.handle("POST /conversations/bulk-archive", a.bulkArchive)
+	a.handle("GET /conversations/{conversationId}", a.getConversation)
+	a.handle("DELETE /conversations/{conversationId}", a.deleteConversation)
+	s := a.svc
+	a.handle("POST /conversations/{conversationId}/archive", a.conversationAction(with(s.SetArchived, true)))
+	a.handle("POST /conversations/{conversationId}/unarchive", a.conversationAction(with(s.SetArchived, false)))
+	a.handle("POST /conversations/{conversationId}/read", a.conversationAction(with(s.SetUnread, false)))
+	a.handle("POST /conversations/{conversationId}/unread", a.conversationAction(with(s.SetUnread, true)))
+	a.handle("POST /conversations/{conversationId}/complete", a.conversationAction(with(s.SetStatus, inbox.StatusComplete)))
+	a.handle("POST /conversations/{conversationId}/reopen", a.conversationAction(with(s.SetStatus, inbox.StatusOpen)))
+	a.handle("PUT /conversations/{conversationId}/assignee", a.assign)
+	a.handle("DELETE /conversations/{conversationId}/assignee", a.conversationAction(with(s.Assign, "")))
+	a.handle("PUT /conversations/{conversationId}/labels/{labelId}", a.labelAction(true))
+	a.handle("DELETE /conversations/{conversationId}/labels/{labelId}", a.labelAction(false))
+	a.handle("POST /conversations/{conversationId}/enrollments", a.enrollConversation)
+
+	a.handle("GET /conversations/{conversationId}/messages", a.listMessages)
+	a.handle("POST /conversations/{conversationId}/messages", a.postMessage)
+	a.handle("POST /conversations/{conversationId}/comments", a.postComment)
+	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.editScheduled)
+	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
+	a.handle("POST /conversations/{conversationId}/messages/{messageId}/send", a.idempotent(a.sendDraft))
+	a.handle("GET /scheduled-messages", a.listScheduled)
+	a.handle("GET /drafts", a.listDrafts)
+
+	a.handle("GET /campaigns", a.listCampaigns)
+	a.handle("POST /campaigns", a.idempotent(a.createCampaign))
+	a.handle("GET /campaigns/{campaignId}", a.getCampaign)
+	a.handle("PATCH /campaigns/{campaignId}", a.patchCampaign)
+	a.handle("DELETE /campaigns/{campaignId}", a.deleteCampaign)
+	a.handle("POST /campaigns/{campaignId}/enrollments", a.enroll)
+	a.handle("GET /campaigns/{campaignId}/enrollments", a.listEnrollments)
+	a.handle("DELETE /campaigns/{campaignId}/enrollments/{contactId}", a.cancelEnrollment)
+
+	a.handle("GET /automations", a.listAutomations)
+	a.handle("POST /automations", a.idempotent(a.createAutomation))
+	a.handle("GET /automations/{automationId}", a.getAutomation)
+	a.handle("PATCH /automations/{automationId}", a.patchAutomation)
+	a.handle("DELETE /automations/{automationId}", a.deleteAutomation)
+	a.handle("GET /automations/{automationId}/runs", a.listAutomationRuns)
+
+	a.handle("GET /tasks", a.listTasks)
+	a.handle("POST /tasks/{taskId}/done", a.finishTask(inbox.TaskDone))
+	a.handle("POST /tasks/{taskId}/skip", a.finishTask(inbox.TaskSkipped))
+
+	a.handle("GET /labels", a.listLabels)
+	a.handle("POST /labels", a.idempotent(a.createLabel))
+	a.handle("GET /labels/{labelId}", a.getLabel)
+	a.handle("PATCH /labels/{labelId}", a.patchLabel)
+	a.handle("DELETE /labels/{labelId}", a.deleteLabel)
+}
+
+// pageRequest reads limit and cursor query parameters.
+func pageRequest(r *http.Request) (inbox.PageRequest, error) {
+	q := r.URL.Query()
+	p := inbox.PageRequest{Cursor: q.Get("cursor")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > inbox.MaxPageSize {
+			return p, inbox.Invalid("limit", "limit must be a number from 1 to %d", inbox.MaxPageSize)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+type items[T any] struct {
+	Items []T `json:"items"`
+}

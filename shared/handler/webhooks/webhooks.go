@@ -1,0 +1,133 @@
+// Package webhooks receives providers' webhooks on public routes of the
+// HTTP API: each is authenticated by its provider's signature (there is no
+// JWT), bounded in size, parsed by the provider's adapter, and filed through
+// inbox.Service exactly once.
+package webhooks
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// Body size limits per provider; a bigger body is refused with 413 before
+// it is parsed.
+const (
+	maxTwilioBody = 64 << 10
+	maxMetaBody   = 1 << 20
+	maxSNSBody    = 256 << 10
+	maxChatBody   = 16 << 10
+)
+
+var (
+	errUnknown   = &inbox.Error{Kind: inbox.KindNotFound, Message: "not found"}
+	errSignature = &inbox.Error{Kind: inbox.KindForbidden, Message: "the request signature is missing or invalid"}
+	errTooLarge  = &inbox.Error{Kind: "too_large", Message: "the request body is too large"}
+)
+
+// readBody reads at most limit bytes, or fails with 413.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, inbox.Invalid("", "could not read the request body")
+	}
+	if int64(len(body)) > limit {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+// statusOf maps error kinds to statuses for webhook responses.
+func statusOf(err error) int {
+	switch inbox.ErrorKind(err) {
+	case inbox.KindInvalid:
+		return http.StatusBadRequest
+	case inbox.KindForbidden:
+		return http.StatusForbidden
+	case inbox.KindUnauthorized:
+		return http.StatusUnauthorized
+	case inbox.KindNotFound:
+		return http.StatusNotFound
+	case inbox.KindConflict:
+		return http.StatusConflict
+	case inbox.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case "too_large":
+		return http.StatusRequestEntityTooLarge
+	case "rate_limited":
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := statusOf(err)
+	detail := "internal error"
+	var e *inbox.Error
+	if errors.As(err, &e) && status < 500 {
+		detail = e.Message
+	}
+	if status >= 500 {
+		h.Log.ErrorContext(r.Context(), "webhook failed", "path", r.URL.Path, "err", err)
+	} else {
+		h.Log.InfoContext(r.Context(), "webhook refused", "path", r.URL.Path, "status", status, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": string(inbox.ErrorKind(err))})
+}
+
+// Handler serves the webhook and web chat routes.
+type Handler struct {
+	Service     *inbox.Service
+	Credentials providers.Set
+	// PublicURL is the API's public base URL (scheme and host), which
+	// providers sign; the Host header of a proxied request is not it.
+	PublicURL string
+	// PathToken, when set, is the secret first segment of every /webhooks/
+	// path (see pathtoken.go).
+	PathToken string
+	Email     *EmailIntake
+	Chat      *Chat
+	// Events receives external events (orders, carts, lists) for the bus.
+	Events inbox.EventPublisher
+	Log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// Routes builds the handler's routes; call once before serving.
+func (h *Handler) Routes() http.Handler {
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/twilio/messages", h.twilioMessages)
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/twilio/status", h.twilioStatus)
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/twilio/calls", h.twilioCalls)
+	h.mux.HandleFunc("GET /webhooks/{workspaceId}/meta", h.metaVerify)
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/meta", h.metaEvents)
+	if h.Email != nil {
+		h.mux.HandleFunc("POST /webhooks/{workspaceId}/email", h.email)
+	}
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/events", h.externalEvent)
+	if h.Chat != nil {
+		h.Chat.routes(h.mux, h)
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, errUnknown) })
+	if h.PathToken != "" {
+		return h.requirePathToken(h.mux)
+	}
+	return h.mux
+}
+
+// credentials finds a workspace's secrets; unknown workspaces get the same
+// 404 as unknown paths, so a probe learns nothing.
+func (h *Handler) credentials(r *http.Request) (providers.Credentials, error) {
+	c, ok := h.Credentials[r.PathValue("workspaceId")]
+	if !ok {
+		return providers.Credentials{}, errUnknown
+	}
+	return c, nil
+}
