@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/stepfn"
 	"github.com/parley-inbox/parley/statemachines"
 )
 
@@ -37,7 +37,7 @@ type differentialScenario struct {
 }
 
 // taskFailure is a scripted task error. It always carries a name: given a
-// bare error, shared/stepfn reports States.TaskFailed while the reference
+// bare error, shared/dev/stepfunctions reports States.TaskFailed while the reference
 // reports the JavaScript error's name ("Error"), and neither is what a
 // real Lambda would report (its errorType).
 type taskFailure struct {
@@ -67,7 +67,7 @@ type taskCall struct {
 }
 
 // TestDifferentialAgainstAWSLocalStepFunctions runs Parley's definitions on
-// shared/stepfn and on aws-local-stepfunctions with the same input and the
+// shared/dev/stepfunctions and on aws-local-stepfunctions with the same input and the
 // same scripted function results, and requires the same function calls,
 // states entered, final status and output.
 func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {
@@ -151,7 +151,7 @@ func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {
 		// return value stands in for SendTaskSuccess's output. What is
 		// compared is the Parameters rendering (token included), the
 		// ResultPath merge and the routing; the token's lifecycle is
-		// covered by shared/stepfn's own tests.
+		// covered by shared/dev/stepfunctions's own tests.
 		name:       "automation-manual-action-done",
 		definition: statemachines.Automation,
 		input:      automation,
@@ -193,7 +193,7 @@ func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {
 }
 
 // substituted replaces the definition's placeholder as CloudFormation's
-// DefinitionSubstitutions (and stepfn.Load) do: verbatim, in the text.
+// DefinitionSubstitutions (and stepfunctions.Load) do: verbatim, in the text.
 func substituted(definition []byte) []byte {
 	return bytes.ReplaceAll(definition, []byte("${"+statemachines.FunctionPlaceholder+"}"), []byte(sequencesARN))
 }
@@ -224,12 +224,12 @@ func runOnReference(sc differentialScenario) (engineRun, error) {
 	return run, nil
 }
 
-// runOnExecutor runs the scenario on shared/stepfn, persisted in DynamoDB
+// runOnExecutor runs the scenario on shared/dev/stepfunctions, persisted in DynamoDB
 // Local, with Wait and Retry delays scaled to almost nothing.
 func runOnExecutor(t *testing.T, sc differentialScenario) engineRun {
 	t.Helper()
 	e, ctx := executor(t)
-	machine, err := stepfn.Load(sc.definition, map[string]string{statemachines.FunctionPlaceholder: sequencesARN})
+	machine, err := stepfunctions.Load(sc.definition, map[string]string{statemachines.FunctionPlaceholder: sequencesARN})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func runOnExecutor(t *testing.T, sc differentialScenario) engineRun {
 	for state, results := range sc.results {
 		script[state] = append([]any(nil), results...)
 	}
-	invoker := stepfn.InvokerFunc(func(callCtx context.Context, function string, payload json.RawMessage, token string) (json.RawMessage, error) {
+	invoker := stepfunctions.InvokerFunc(func(callCtx context.Context, function string, payload json.RawMessage, token string) (json.RawMessage, error) {
 		// The Invoker is not told which state calls it; the execution's
 		// current state is that Task state.
 		ex, err := e.Describe(callCtx, name)
@@ -257,7 +257,7 @@ func runOnExecutor(t *testing.T, sc differentialScenario) engineRun {
 		}
 		mu.Unlock()
 		if result == nil {
-			return nil, &stepfn.TaskError{Name: "Test.Unscripted", Cause: "no scripted result left for " + ex.State}
+			return nil, &stepfunctions.TaskError{Name: "Test.Unscripted", Cause: "no scripted result left for " + ex.State}
 		}
 		if token != "" {
 			// A waitForTaskToken function only parks the run; the result
@@ -266,7 +266,7 @@ func runOnExecutor(t *testing.T, sc differentialScenario) engineRun {
 			return json.RawMessage(`{}`), nil
 		}
 		if f, ok := result.(taskFailure); ok {
-			return nil, &stepfn.TaskError{Name: f.Error, Cause: f.Cause}
+			return nil, &stepfunctions.TaskError{Name: f.Error, Cause: f.Cause}
 		}
 		return json.Marshal(result)
 	})
@@ -296,12 +296,12 @@ func runOnExecutor(t *testing.T, sc differentialScenario) engineRun {
 
 // answerTask completes a waitForTaskToken task once the run is parked on
 // it (no wake-up time), with the scripted output or failure.
-func answerTask(ctx context.Context, t *testing.T, e *stepfn.Executor, name, state, token string, result any) {
+func answerTask(ctx context.Context, t *testing.T, e *stepfunctions.Executor, name, state, token string, result any) {
 	// Shorter than waitForEnd's limit, so this reports before the test ends.
 	deadline := time.Now().Add(8 * time.Second)
 	for {
 		ex, err := e.Describe(ctx, name)
-		if err == nil && ex.Status == stepfn.StatusRunning && ex.State == state && ex.WakeAt.IsZero() {
+		if err == nil && ex.Status == stepfunctions.StatusRunning && ex.State == state && ex.WakeAt.IsZero() {
 			break
 		}
 		if ctx.Err() != nil {
@@ -330,12 +330,12 @@ func answerTask(ctx context.Context, t *testing.T, e *stepfn.Executor, name, sta
 }
 
 // waitForEnd polls until the execution is no longer running.
-func waitForEnd(t *testing.T, e *stepfn.Executor, name string) *stepfn.Execution {
+func waitForEnd(t *testing.T, e *stepfunctions.Executor, name string) *stepfunctions.Execution {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ex, err := e.Describe(context.Background(), name)
-		if err == nil && ex.Status != stepfn.StatusRunning {
+		if err == nil && ex.Status != stepfunctions.StatusRunning {
 			return ex
 		}
 		if time.Now().After(deadline) {
@@ -349,16 +349,16 @@ func waitForEnd(t *testing.T, e *stepfn.Executor, name string) *stepfn.Execution
 func compareRuns(t *testing.T, local, reference engineRun) {
 	t.Helper()
 	if local.Status != reference.Status {
-		t.Errorf("status: shared/stepfn %s, aws-local-stepfunctions %s", local.Status, reference.Status)
+		t.Errorf("status: shared/dev/stepfunctions %s, aws-local-stepfunctions %s", local.Status, reference.Status)
 	}
 	if a, b := canonicalJSON(t, local.Output, ""), canonicalJSON(t, reference.Output, ""); a != b {
-		t.Errorf("output differs:\n  shared/stepfn:           %s\n  aws-local-stepfunctions: %s", a, b)
+		t.Errorf("output differs:\n  shared/dev/stepfunctions:           %s\n  aws-local-stepfunctions: %s", a, b)
 	}
 	if local.Error != reference.Error || local.Cause != reference.Cause {
-		t.Errorf("error differs:\n  shared/stepfn:           %s: %s\n  aws-local-stepfunctions: %s: %s", local.Error, local.Cause, reference.Error, reference.Cause)
+		t.Errorf("error differs:\n  shared/dev/stepfunctions:           %s: %s\n  aws-local-stepfunctions: %s: %s", local.Error, local.Cause, reference.Error, reference.Cause)
 	}
 	if a, b := strings.Join(local.States, " > "), strings.Join(reference.States, " > "); a != b {
-		t.Errorf("states entered differ:\n  shared/stepfn:           %s\n  aws-local-stepfunctions: %s", a, b)
+		t.Errorf("states entered differ:\n  shared/dev/stepfunctions:           %s\n  aws-local-stepfunctions: %s", a, b)
 	}
 	localCalls, referenceCalls := comparableCalls(t, local.Calls), comparableCalls(t, reference.Calls)
 	for i := range max(len(localCalls), len(referenceCalls)) {
@@ -370,7 +370,7 @@ func compareRuns(t *testing.T, local, reference engineRun) {
 			b = referenceCalls[i]
 		}
 		if a != b {
-			t.Errorf("call %d of %d/%d differs:\n  shared/stepfn:           %s\n  aws-local-stepfunctions: %s", i+1, len(localCalls), len(referenceCalls), a, b)
+			t.Errorf("call %d of %d/%d differs:\n  shared/dev/stepfunctions:           %s\n  aws-local-stepfunctions: %s", i+1, len(localCalls), len(referenceCalls), a, b)
 		}
 	}
 	if !t.Failed() {

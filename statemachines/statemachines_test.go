@@ -1,5 +1,5 @@
 // Package statemachines_test runs Parley's Step Functions definitions on the
-// local executor (shared/stepfn), persisted in DynamoDB Local.
+// local executor (shared/dev/stepfunctions), persisted in DynamoDB Local.
 package statemachines_test
 
 import (
@@ -12,37 +12,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/inbox"
-	"github.com/parley-inbox/parley/shared/stepfn"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-func load(t *testing.T, file string) *stepfn.Machine {
+func load(t *testing.T, file string) *stepfunctions.Machine {
 	t.Helper()
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := stepfn.Load(raw, map[string]string{"SequencesFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:sequences"})
+	m, err := stepfunctions.Load(raw, map[string]string{"SequencesFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:sequences"})
 	if err != nil {
 		t.Fatalf("%s does not load in the local executor: %v", file, err)
 	}
 	return m
 }
 
-func executor(t *testing.T) (*stepfn.Executor, context.Context) {
+func executor(t *testing.T) (*stepfunctions.Executor, context.Context) {
 	t.Helper()
 	client, table := dynamotest.Table(t)
-	e := &stepfn.Executor{DB: client, Table: table, Scale: 1e7, PollInterval: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	e := &stepfunctions.Executor{DB: client, Table: table, Scale: 1e7, PollInterval: 10 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go func() { _ = e.Run(ctx) }()
 	return e, ctx
 }
 
-func waitFor(t *testing.T, e *stepfn.Executor, name string, want stepfn.Status) *stepfn.Execution {
+func waitFor(t *testing.T, e *stepfunctions.Executor, name string, want stepfunctions.Status) *stepfunctions.Execution {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -70,13 +70,13 @@ func TestDripRunsThreeStepsAtThreeTransitionsEach(t *testing.T) {
 	var mu sync.Mutex
 	var sent []string
 	applied := time.Now().UTC()
-	step := stepfn.InvokerFunc(func(_ context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
+	step := stepfunctions.InvokerFunc(func(_ context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
 		var in struct {
 			Action string         `json:"action"`
 			Run    inbox.RunState `json:"run"`
 		}
 		if err := json.Unmarshal(input, &in); err != nil || in.Action != "drip.step" {
-			return nil, &stepfn.TaskError{Name: "BadInput", Cause: string(input)}
+			return nil, &stepfunctions.TaskError{Name: "BadInput", Cause: string(input)}
 		}
 		en := in.Run
 		d := inbox.DecideDripStep(campaign, en.Step, applied, &inbox.Contact{Timezone: "UTC"}, &inbox.Conversation{}, inbox.WorkspaceSettings{}, campaign.StepAt(applied, en.Step))
@@ -97,7 +97,7 @@ func TestDripRunsThreeStepsAtThreeTransitionsEach(t *testing.T) {
 	if _, err := e.StartExecution(ctx, "drip", "drip-welcome-contact1", start); err != nil {
 		t.Fatal(err)
 	}
-	ex := waitFor(t, e, "drip-welcome-contact1", stepfn.StatusSucceeded)
+	ex := waitFor(t, e, "drip-welcome-contact1", stepfunctions.StatusSucceeded)
 	if len(sent) != 3 || sent[0] != "Day 1" || sent[2] != "Day 5" {
 		t.Errorf("sent %q, want the three steps in order", sent)
 	}
@@ -120,7 +120,7 @@ func TestAutomationManualActionWaitsForItsTask(t *testing.T) {
 	e, ctx := executor(t)
 	tokens := make(chan string, 1)
 	var calls int
-	run := stepfn.InvokerFunc(func(_ context.Context, _ string, input json.RawMessage, token string) (json.RawMessage, error) {
+	run := stepfunctions.InvokerFunc(func(_ context.Context, _ string, input json.RawMessage, token string) (json.RawMessage, error) {
 		var in struct {
 			Action    string          `json:"action"`
 			Run       json.RawMessage `json:"run"`
@@ -148,13 +148,13 @@ func TestAutomationManualActionWaitsForItsTask(t *testing.T) {
 		t.Fatal("the manual action never reached the queue")
 	}
 	time.Sleep(100 * time.Millisecond)
-	if ex, _ := e.Describe(ctx, "run-1"); ex.Status != stepfn.StatusRunning || ex.State != "AwaitManualAction" {
+	if ex, _ := e.Describe(ctx, "run-1"); ex.Status != stepfunctions.StatusRunning || ex.State != "AwaitManualAction" {
 		t.Fatalf("while the task is open the run should wait in AwaitManualAction: %+v", ex)
 	}
 	if err := e.SendTaskSuccess(ctx, token, json.RawMessage(`{"outcome":"done"}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, e, "run-1", stepfn.StatusSucceeded)
+	waitFor(t, e, "run-1", stepfunctions.StatusSucceeded)
 }
 
 // FuzzLoad feeds definitions, seeded with Parley's own, to the executor's
@@ -170,7 +170,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Add([]byte(`{"StartAt":"A","States":{"A":{"Type":"Map"}}}`))
 	f.Fuzz(func(t *testing.T, def []byte) {
-		m, err := stepfn.Load(def, map[string]string{"SequencesFunctionArn": "arn:aws:lambda:us-east-1:1:function:f"})
+		m, err := stepfunctions.Load(def, map[string]string{"SequencesFunctionArn": "arn:aws:lambda:us-east-1:1:function:f"})
 		if err == nil && m.StartAt == "" {
 			t.Fatalf("accepted a definition with no StartAt: %s", def)
 		}
