@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/parley-inbox/parley/shared/config"
 )
 
 // Stream processing settings of the publisher function.
@@ -36,7 +38,7 @@ func newDomainEvents(scope constructs.Construct, assetsDir string, table awsdyna
 		// A batch is up to 100 records, each one PutEvents call at most.
 		timeout: awscdk.Duration_Seconds(jsii.Number(30)),
 		env: map[string]*string{
-			"EVENT_BUS_NAME": bus.EventBusName(),
+			config.EnvEventBusName: bus.EventBusName(),
 		},
 	})
 	// events:PutEvents on this bus's ARN only.

@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsscheduler"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/parley-inbox/parley/shared/config"
 )
 
 // schedulerService is EventBridge Scheduler's service principal.
@@ -84,9 +86,9 @@ func (s *scheduling) allowInvoke(target awslambda.Function) {
 // env is what shared/config reads to build schedule.EventBridge.
 func (s *scheduling) env() map[string]*string {
 	return map[string]*string{
-		"SCHEDULER_GROUP":    s.group.Ref(),
-		"SCHEDULER_ROLE_ARN": s.role.RoleArn(),
-		"SCHEDULE_DLQ_ARN":   s.dlq.QueueArn(),
+		config.EnvSchedulerGroup:   s.group.Ref(),
+		config.EnvSchedulerRoleARN: s.role.RoleArn(),
+		config.EnvScheduleDLQARN:   s.dlq.QueueArn(),
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/parley-inbox/parley/shared/config"
 )
 
 // emailDomainContextKey names the CDK context value with the domain of sent
@@ -77,13 +79,13 @@ type sender struct {
 // deferred ones (it creates deferred schedules itself).
 func newSender(stack awscdk.Stack, assetsDir string, deps senderDeps) *sender {
 	env := map[string]*string{
-		"TABLE_NAME":           deps.table.TableName(),
-		"PROVIDER_SECRETS_ARN": deps.providerSecrets.SecretArn(),
-		"PUBLIC_URL":           deps.publicURL,
-		"EMAIL_DOMAIN":         jsii.String(deps.emailDomain),
+		config.EnvTableName:          deps.table.TableName(),
+		config.EnvProviderSecretsARN: deps.providerSecrets.SecretArn(),
+		config.EnvPublicURL:          deps.publicURL,
+		config.EnvEmailDomain:        jsii.String(deps.emailDomain),
 	}
 	if deps.pathToken != "" {
-		env["WEBHOOK_PATH_TOKEN"] = jsii.String(deps.pathToken)
+		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)
 	}
 	maps.Copy(env, deps.scheduling.env())
 	s := &sender{configSet: newOutboundConfigurationSet(stack)}

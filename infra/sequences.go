@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/parley-inbox/parley/shared/config"
+
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -80,14 +82,14 @@ func newSequences(stack awscdk.Stack, assetsDir string, deps sequencesDeps) *seq
 		// One step: a few table operations and at most one schedule.
 		timeout: awscdk.Duration_Seconds(jsii.Number(30)),
 		env: map[string]*string{
-			"TABLE_NAME":     deps.table.TableName(),
-			"EVENT_BUS_NAME": deps.bus.EventBusName(),
+			config.EnvTableName:    deps.table.TableName(),
+			config.EnvEventBusName: deps.bus.EventBusName(),
 		},
 	})
 	grantTableData(fn, deps.table)
 	// Automation messages for later are scheduled like the api's.
 	deps.scheduling.addToFunction(fn)
-	fn.AddEnvironment(jsii.String("SENDER_FUNCTION_ARN"), deps.sender.FunctionArn(), nil)
+	fn.AddEnvironment(jsii.String(config.EnvSenderFunctionARN), deps.sender.FunctionArn(), nil)
 
 	dir := deps.definitionsDir
 	if dir == "" {
@@ -207,8 +209,8 @@ func (s *sequences) machines() []*sequenceMachine {
 // addToFunction tells a function the machines' ARNs and lets it stop and
 // describe their executions (cancelling runs).
 func (s *sequences) addToFunction(fn awslambda.Function) {
-	fn.AddEnvironment(jsii.String("DRIP_STATE_MACHINE_ARN"), s.drip.arn, nil)
-	fn.AddEnvironment(jsii.String("AUTOMATION_STATE_MACHINE_ARN"), s.automation.arn, nil)
+	fn.AddEnvironment(jsii.String(config.EnvDripStateMachineARN), s.drip.arn, nil)
+	fn.AddEnvironment(jsii.String(config.EnvAutomationStateMachineARN), s.automation.arn, nil)
 	var executions []*string
 	for _, m := range s.machines() {
 		executions = append(executions, m.executionsArn)

@@ -87,7 +87,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	// The api gives messages posted for later a schedule that invokes the
 	// sender.
 	sched.addToFunction(apiFunction)
-	apiFunction.AddEnvironment(jsii.String("SENDER_FUNCTION_ARN"), outbound.fn.FunctionArn(), nil)
+	apiFunction.AddEnvironment(jsii.String(config.EnvSenderFunctionARN), outbound.fn.FunctionArn(), nil)
 
 	seq := newSequences(stack, assetsDir, sequencesDeps{
 		table:          table,
@@ -270,8 +270,8 @@ func newAPIFunction(scope constructs.Construct, assetsDir string, table awsdynam
 		asset:     "api",
 		timeout:   awscdk.Duration_Seconds(jsii.Number(10)),
 		env: map[string]*string{
-			"TABLE_NAME":        table.TableName(),
-			"CURSOR_SECRET_ARN": cursorSecret.SecretArn(),
+			config.EnvTableName:       table.TableName(),
+			config.EnvCursorSecretARN: cursorSecret.SecretArn(),
 		},
 	})
 	grantTableData(apiFunction, table)

@@ -121,14 +121,14 @@ type webhooksDeps struct {
 // the bus for external events.
 func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webhooksDeps) awslambda.Function {
 	env := map[string]*string{
-		"TABLE_NAME":           deps.table.TableName(),
-		"CURSOR_SECRET_ARN":    deps.cursorSecret.SecretArn(),
-		"PROVIDER_SECRETS_ARN": deps.providerSecrets.SecretArn(),
-		"PUBLIC_URL":           deps.publicURL,
-		"EVENT_BUS_NAME":       deps.bus.EventBusName(),
+		config.EnvTableName:          deps.table.TableName(),
+		config.EnvCursorSecretARN:    deps.cursorSecret.SecretArn(),
+		config.EnvProviderSecretsARN: deps.providerSecrets.SecretArn(),
+		config.EnvPublicURL:          deps.publicURL,
+		config.EnvEventBusName:       deps.bus.EventBusName(),
 	}
 	if deps.pathToken != "" {
-		env["WEBHOOK_PATH_TOKEN"] = jsii.String(deps.pathToken)
+		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)
 	}
 	fn := newGoFunction(scope, "WebhooksFunction", goFunction{
 		assetsDir: assetsDir,

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,60 +11,143 @@ import (
 	"strconv"
 )
 
-// Lambda is what the deployed functions need; infra/ sets these variables.
-type Lambda struct {
-	TableName       string
-	CursorSecretARN string
-	// Webhooks only.
-	ProviderSecretsARN string
-	PublicURL          string
-	// WebhookPathToken is the secret first segment of webhook paths
-	// (webhooks, and the sender's Twilio status callbacks); "" for none.
-	WebhookPathToken string
-	// Events only.
-	EventBusName string
-	// Scheduling (api, sender): EventBridge Scheduler's group, the role it
-	// assumes, its DLQ, and the sender it invokes (empty in the sender).
-	SchedulerGroup    string
-	SchedulerRoleARN  string
-	ScheduleDLQARN    string
+// The environment variables infra/ sets on the functions. Both sides use
+// these names, so the stack and the functions cannot drift apart.
+const (
+	EnvTableName                 = "TABLE_NAME"
+	EnvCursorSecretARN           = "CURSOR_SECRET_ARN"
+	EnvProviderSecretsARN        = "PROVIDER_SECRETS_ARN"
+	EnvPublicURL                 = "PUBLIC_URL"
+	EnvWebhookPathToken          = "WEBHOOK_PATH_TOKEN"
+	EnvEventBusName              = "EVENT_BUS_NAME"
+	EnvSchedulerGroup            = "SCHEDULER_GROUP"
+	EnvSchedulerRoleARN          = "SCHEDULER_ROLE_ARN"
+	EnvScheduleDLQARN            = "SCHEDULE_DLQ_ARN"
+	EnvSenderFunctionARN         = "SENDER_FUNCTION_ARN"
+	EnvEmailDomain               = "EMAIL_DOMAIN"
+	EnvDripStateMachineARN       = "DRIP_STATE_MACHINE_ARN"
+	EnvAutomationStateMachineARN = "AUTOMATION_STATE_MACHINE_ARN"
+)
+
+// Scheduling is EventBridge Scheduler's group, the role it assumes, its
+// dead-letter queue, and the sender function it invokes.
+type Scheduling struct {
+	Group, RoleARN, DeadLetterARN string
+	// SenderFunctionARN is empty in the sender itself, which targets itself.
 	SenderFunctionARN string
-	// EmailDomain names the Message-IDs of sent emails.
-	EmailDomain string
-	// The state machines sequences run on (api, sequences).
-	DripStateMachineARN       string
-	AutomationStateMachineARN string
 }
 
-// FromEnv reads the Lambda configuration and names what is missing of
-// the variables the calling function requires.
-func FromEnv(required ...string) (Lambda, error) {
-	c := Lambda{
-		TableName:          os.Getenv("TABLE_NAME"),
-		CursorSecretARN:    os.Getenv("CURSOR_SECRET_ARN"),
-		ProviderSecretsARN: os.Getenv("PROVIDER_SECRETS_ARN"),
-		PublicURL:          os.Getenv("PUBLIC_URL"),
-		WebhookPathToken:   os.Getenv("WEBHOOK_PATH_TOKEN"),
-		EventBusName:       os.Getenv("EVENT_BUS_NAME"),
-		SchedulerGroup:     os.Getenv("SCHEDULER_GROUP"),
-		SchedulerRoleARN:   os.Getenv("SCHEDULER_ROLE_ARN"),
-		ScheduleDLQARN:     os.Getenv("SCHEDULE_DLQ_ARN"),
-		SenderFunctionARN:  os.Getenv("SENDER_FUNCTION_ARN"),
-		EmailDomain:        os.Getenv("EMAIL_DOMAIN"),
+// StateMachines are the drip and automation state machines.
+type StateMachines struct{ DripARN, AutomationARN string }
 
-		DripStateMachineARN:       os.Getenv("DRIP_STATE_MACHINE_ARN"),
-		AutomationStateMachineARN: os.Getenv("AUTOMATION_STATE_MACHINE_ARN"),
-	}
-	for _, name := range required {
-		if os.Getenv(name) == "" {
-			return c, fmt.Errorf("environment variable %s is not set", name)
-		}
-	}
-	if c.WebhookPathToken != "" && !PathTokenPattern.MatchString(c.WebhookPathToken) {
-		return c, fmt.Errorf("WEBHOOK_PATH_TOKEN must match %s", PathTokenPattern)
-	}
-	return c, nil
+// Webhook is where providers post back to: the public base URL and the
+// optional secret first path segment.
+type Webhook struct{ PublicURL, PathToken string }
+
+// BaseURL is Webhook's base for provider callbacks (see WebhookBaseURL).
+func (w Webhook) BaseURL() string { return WebhookBaseURL(w.PublicURL, w.PathToken) }
+
+// API configures functions/api.
+type API struct {
+	TableName, CursorSecretARN string
+	Scheduling                 Scheduling
+	StateMachines              StateMachines
 }
+
+// Webhooks configures functions/webhooks.
+type Webhooks struct {
+	TableName, CursorSecretARN, ProviderSecretsARN, EventBusName string
+	Webhook                                                      Webhook
+}
+
+// Publisher configures functions/publisher.
+type Publisher struct{ EventBusName string }
+
+// Sender configures functions/sender.
+type Sender struct {
+	TableName, ProviderSecretsARN, EmailDomain string
+	Webhook                                    Webhook
+	Scheduling                                 Scheduling
+}
+
+// Sequences configures functions/sequences.
+type Sequences struct {
+	TableName     string
+	Scheduling    Scheduling
+	StateMachines StateMachines
+}
+
+// APIFromEnv reads functions/api's configuration.
+func APIFromEnv() (API, error) {
+	var e env
+	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
+		Scheduling: e.scheduling(true), StateMachines: e.stateMachines()}
+	return c, e.err()
+}
+
+// WebhooksFromEnv reads functions/webhooks' configuration.
+func WebhooksFromEnv() (Webhooks, error) {
+	var e env
+	c := Webhooks{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
+		ProviderSecretsARN: e.need(EnvProviderSecretsARN), EventBusName: e.need(EnvEventBusName), Webhook: e.webhook()}
+	return c, e.err()
+}
+
+// PublisherFromEnv reads functions/publisher's configuration.
+func PublisherFromEnv() (Publisher, error) {
+	var e env
+	c := Publisher{EventBusName: e.need(EnvEventBusName)}
+	return c, e.err()
+}
+
+// SenderFromEnv reads functions/sender's configuration.
+func SenderFromEnv() (Sender, error) {
+	var e env
+	c := Sender{TableName: e.need(EnvTableName), ProviderSecretsARN: e.need(EnvProviderSecretsARN),
+		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook(), Scheduling: e.scheduling(false)}
+	return c, e.err()
+}
+
+// SequencesFromEnv reads functions/sequences' configuration.
+func SequencesFromEnv() (Sequences, error) {
+	var e env
+	c := Sequences{TableName: e.need(EnvTableName), Scheduling: e.scheduling(true), StateMachines: e.stateMachines()}
+	return c, e.err()
+}
+
+// env reads variables and collects every problem, so one failed cold
+// start names all of them.
+type env struct{ problems []error }
+
+func (e *env) need(name string) string {
+	v := os.Getenv(name)
+	if v == "" {
+		e.problems = append(e.problems, fmt.Errorf("environment variable %s is not set", name))
+	}
+	return v
+}
+
+func (e *env) scheduling(withTarget bool) Scheduling {
+	s := Scheduling{Group: e.need(EnvSchedulerGroup), RoleARN: e.need(EnvSchedulerRoleARN), DeadLetterARN: os.Getenv(EnvScheduleDLQARN)}
+	if withTarget {
+		s.SenderFunctionARN = e.need(EnvSenderFunctionARN)
+	}
+	return s
+}
+
+func (e *env) stateMachines() StateMachines {
+	return StateMachines{DripARN: e.need(EnvDripStateMachineARN), AutomationARN: e.need(EnvAutomationStateMachineARN)}
+}
+
+func (e *env) webhook() Webhook {
+	w := Webhook{PublicURL: e.need(EnvPublicURL), PathToken: os.Getenv(EnvWebhookPathToken)}
+	if w.PathToken != "" && !PathTokenPattern.MatchString(w.PathToken) {
+		e.problems = append(e.problems, fmt.Errorf("%s must match %s", EnvWebhookPathToken, PathTokenPattern))
+	}
+	return w
+}
+
+func (e *env) err() error { return errors.Join(e.problems...) }
 
 // PathTokenPattern is what a webhook path token must match: long enough not
 // to be guessed, and plain enough to sit unescaped in a URL and a route key.

@@ -1,0 +1,55 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/parley-inbox/parley/shared/config"
+)
+
+func TestMissingVariablesAreAllNamed(t *testing.T) {
+	for _, name := range []string{config.EnvTableName, config.EnvProviderSecretsARN, config.EnvPublicURL,
+		config.EnvSchedulerGroup, config.EnvSchedulerRoleARN, config.EnvWebhookPathToken} {
+		t.Setenv(name, "")
+	}
+	_, err := config.SenderFromEnv()
+	for _, name := range []string{"TABLE_NAME", "PROVIDER_SECRETS_ARN", "PUBLIC_URL", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN"} {
+		if err == nil || !strings.Contains(err.Error(), name+" is not set") {
+			t.Errorf("err = %v, want it to name %s", err, name)
+		}
+	}
+}
+
+func TestSenderConfig(t *testing.T) {
+	for name, v := range map[string]string{
+		config.EnvTableName: "parley", config.EnvProviderSecretsARN: "arn:secret", config.EnvPublicURL: "https://api.example",
+		config.EnvSchedulerGroup: "g", config.EnvSchedulerRoleARN: "arn:role", config.EnvScheduleDLQARN: "arn:dlq",
+		config.EnvWebhookPathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA", config.EnvSenderFunctionARN: "arn:ignored",
+	} {
+		t.Setenv(name, v)
+	}
+	c, err := config.SenderFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Sender{TableName: "parley", ProviderSecretsARN: "arn:secret",
+		Webhook:    config.Webhook{PublicURL: "https://api.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"},
+		Scheduling: config.Scheduling{Group: "g", RoleARN: "arn:role", DeadLetterARN: "arn:dlq"}}
+	if c != want {
+		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+	if got := c.Webhook.BaseURL(); got != "https://api.example/webhooks/Zq3v_8KpLw2Rj5Tn0YbXcA" {
+		t.Errorf("BaseURL = %s", got)
+	}
+}
+
+func TestMalformedPathTokenIsRefused(t *testing.T) {
+	t.Setenv(config.EnvEventBusName, "bus")
+	for name, v := range map[string]string{config.EnvTableName: "t", config.EnvCursorSecretARN: "c",
+		config.EnvProviderSecretsARN: "p", config.EnvPublicURL: "https://api.example", config.EnvWebhookPathToken: "short"} {
+		t.Setenv(name, v)
+	}
+	if _, err := config.WebhooksFromEnv(); err == nil || !strings.Contains(err.Error(), "WEBHOOK_PATH_TOKEN must match") {
+		t.Errorf("err = %v, want the path token refused", err)
+	}
+}
