@@ -26,8 +26,7 @@ import (
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN", "SENDER_FUNCTION_ARN",
-		"DRIP_STATE_MACHINE_ARN", "AUTOMATION_STATE_MACHINE_ARN")
+	cfg, err := config.APIFromEnv()
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
@@ -37,10 +36,10 @@ func main() {
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
 	svc := inbox.NewService(store)
 	// Scheduled messages get their one-time schedule when posted.
-	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
-		TargetARN: cfg.SenderFunctionARN, RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN}
+	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+		TargetARN: cfg.Scheduling.SenderFunctionARN, RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN}
 	// Applying campaigns, cancelling runs and finishing manual actions.
-	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.DripStateMachineARN, cfg.AutomationStateMachineARN)
+	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
 	api := api.New(svc, store, auth.APIGateway{}, log)
 	lambda.Start(api.LambdaHandler())
 }

@@ -18,7 +18,7 @@ import (
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("EVENT_BUS_NAME")
+	cfg, err := config.PublisherFromEnv()
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
 	config.Must(log, "aws config", err)

@@ -28,7 +28,7 @@ import (
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "PROVIDER_SECRETS_ARN", "PUBLIC_URL", "SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN")
+	cfg, err := config.SenderFromEnv()
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
@@ -37,7 +37,7 @@ func main() {
 
 	// The sender pages no lists for clients, so its cursors need no secret.
 	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
-	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(config.WebhookBaseURL(cfg.PublicURL, cfg.WebhookPathToken))}
+	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.Webhook.BaseURL())}
 	svc.Senders = map[inbox.Channel]inbox.ChannelSender{
 		inbox.ChannelSMS: sms, inbox.ChannelMMS: sms,
 		inbox.ChannelEmail:     &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
@@ -46,7 +46,7 @@ func main() {
 		inbox.ChannelInstagram: &meta.Sender{Channel: inbox.ChannelInstagram, Accounts: creds.Meta},
 		inbox.ChannelWebchat:   inbox.WebChatSender{},
 	}
-	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
-		RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN} // target: this function
+	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+		RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN} // target: this function
 	lambda.Start((&sender.Handler{Service: svc, Log: log}).Handle)
 }

@@ -24,16 +24,15 @@ import (
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "DRIP_STATE_MACHINE_ARN", "AUTOMATION_STATE_MACHINE_ARN",
-		"SCHEDULER_GROUP", "SCHEDULER_ROLE_ARN", "SENDER_FUNCTION_ARN")
+	cfg, err := config.SequencesFromEnv()
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
 
 	// Sequences page no lists for clients, so cursors need no secret.
 	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
-	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.SchedulerGroup,
-		RoleARN: cfg.SchedulerRoleARN, DeadLetterARN: cfg.ScheduleDLQARN, TargetARN: cfg.SenderFunctionARN}
-	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.DripStateMachineARN, cfg.AutomationStateMachineARN)
+	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+		RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN, TargetARN: cfg.Scheduling.SenderFunctionARN}
+	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
 	lambda.Start((&sequences.Handler{Service: svc}).Handle)
 }

@@ -30,7 +30,7 @@ import (
 func main() {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.FromEnv("TABLE_NAME", "CURSOR_SECRET_ARN", "PROVIDER_SECRETS_ARN", "PUBLIC_URL", "EVENT_BUS_NAME")
+	cfg, err := config.WebhooksFromEnv()
 	config.Must(log, "config", err)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	config.Must(log, "aws config", err)
@@ -41,7 +41,7 @@ func main() {
 	config.Must(log, "provider secrets", err)
 
 	hooks := &webhooks.Handler{
-		Service: inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)), Credentials: creds, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken, Log: log,
+		Service: inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)), Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken, Log: log,
 		Email:  webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second}),
 		Chat:   &webhooks.Chat{Key: key},
 		Events: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName},
