@@ -77,8 +77,17 @@ func ReadKeyword(body string) (KeywordAction, string) {
 // of punctuation, symbols and spaces one space, each line trimmed, and empty
 // lines dropped. Lines are kept, separated by "\n".
 func NormalizeKeywordText(body string) string {
-	// Case mapping can leave text that NFKC changes again (and vice versa);
-	// a second pass makes the result a fixed point.
+	// Invisible characters and invalid bytes go before normalising: dropped
+	// afterwards, they could join a letter to a combining mark that NFKC
+	// would then compose on the next call. Case mapping can leave text that
+	// NFKC changes again (and vice versa); a second pass makes the result a
+	// fixed point.
+	body = strings.Map(func(r rune) rune {
+		if unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
+			return -1
+		}
+		return r
+	}, body)
 	s := norm.NFKC.String(strings.ToUpper(norm.NFKC.String(body)))
 	var lines []string
 	var b strings.Builder
