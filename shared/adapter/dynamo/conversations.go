@@ -2,6 +2,8 @@ package dynamo
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -143,8 +145,8 @@ func (s *Store) linkClaim(ctx context.Context, pk, owner, from, to string) error
 	return nil
 }
 
-// LinkSender repairs a sender's claim to point at its contact's conversation.
-func (s *Store) LinkSender(ctx context.Context, ws string, from inbox.Sender, contactID, conversationID string) error {
+// LinkCorrespondent repairs a sender's claim to point at its contact's conversation.
+func (s *Store) LinkCorrespondent(ctx context.Context, ws string, from inbox.Correspondent, contactID, conversationID string) error {
 	pk, err := senderPK(ws, from)
 	if err != nil {
 		return err
@@ -185,8 +187,8 @@ func (s *Store) GetConversations(ctx context.Context, ws string, ids []string) (
 		}
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
 		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 0 {
-				time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+			if err := backOff(ctx, attempt, "BatchGetItem"); err != nil {
+				return nil, err
 			}
 			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: capacityMode(ctx)})
 			if err != nil {
@@ -306,8 +308,8 @@ func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.Attribut
 		}
 		pending := map[string][]types.WriteRequest{s.table: reqs}
 		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt > 0 {
-				time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+			if err := backOff(ctx, attempt, "BatchWriteItem"); err != nil {
+				return err
 			}
 			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending, ReturnConsumedCapacity: capacityMode(ctx)})
 			if err != nil {
@@ -426,4 +428,33 @@ func unpackIDs(b []byte) []string {
 		ids = append(ids, u.String())
 	}
 	return ids
+}
+
+// maxBatchAttempts bounds the retries of a batch's unprocessed items, as
+// the SDK bounds its own retries; past it the caller sees a 503.
+const maxBatchAttempts = 8
+
+// backOff pauses before a batch's retry of its unprocessed items (none
+// before the first attempt), growing 20 ms, 80 ms, 180 ms ..., and gives up
+// when ctx ends or after maxBatchAttempts.
+func backOff(ctx context.Context, attempt int, op string) error {
+	if attempt == 0 {
+		return nil
+	}
+	if attempt >= maxBatchAttempts {
+		return busy(op, errors.New("unprocessed items after every retry"))
+	}
+	t := time.NewTimer(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return busy(op, ctx.Err())
+	}
+}
+
+// busy is the 503 for a batch the table kept throttling.
+func busy(op string, err error) error {
+	return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the database is busy; retry shortly", Err: fmt.Errorf("dynamodb %s: %w", op, err)}
 }
