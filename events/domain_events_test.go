@@ -17,6 +17,7 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/streams"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -50,7 +51,7 @@ func (c *collector) byType() map[inbox.EventType][]inbox.Event {
 func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 	client, table := dynamotest.Table(t)
 	store := dynamo.New(client, table, []byte("k"))
-	svc := inbox.NewService(store)
+	svc := inboxtest.New(store, inboxtest.Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := &collector{}
@@ -65,7 +66,7 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	sms := func(id, body string) inbox.Inbound {
-		return inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: id, From: inbox.Sender{Phone: "+14155550150"}, Body: body}
+		return inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: id, From: inbox.Correspondent{Phone: "+14155550150"}, Body: body}
 	}
 	first, err := svc.Ingest(ctx, sms("SMe1", "hello"))
 	if err != nil {
@@ -188,7 +189,7 @@ func compileSchemas(t *testing.T) map[inbox.EventType]*jsonschema.Schema {
 func TestExternalEventsMatchTheirSchemas(t *testing.T) {
 	client, table := dynamotest.Table(t)
 	store := dynamo.New(client, table, []byte("k"))
-	svc := inbox.NewService(store)
+	svc := inboxtest.New(store, inboxtest.Deps{})
 	ctx := context.Background()
 	ws := "external-ws"
 	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Shop", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {

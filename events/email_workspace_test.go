@@ -22,6 +22,7 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -40,7 +41,7 @@ func TestEmailNotificationMustBelongToTheWorkspace(t *testing.T) {
 	mail := t.TempDir()
 	creds := providers.Credentials{SNSTopicARN: topic}
 	h := &webhooks.Handler{
-		Service:     inbox.NewService(store),
+		Intake:      inboxtest.New(store, inboxtest.Deps{}).Intake,
 		Credentials: providers.Set{"ws-a": creds, "ws-b": creds},
 		PublicURL:   "https://api.parley.example",
 		Email: &webhooks.EmailIntake{Certs: testCert{cert}, Objects: objectstore.Dir{Root: mail},
@@ -87,7 +88,7 @@ func TestEmailNotificationMustBelongToTheWorkspace(t *testing.T) {
 		return res.StatusCode
 	}
 	filedIn := func(ws string) bool {
-		_, _, err := store.FindSender(context.Background(), ws, inbox.Sender{Email: "ann@example.com"})
+		_, _, err := store.FindCorrespondent(context.Background(), ws, inbox.Correspondent{Email: "ann@example.com"})
 		return err == nil
 	}
 

@@ -15,9 +15,9 @@ import (
 
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/handler/api"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
@@ -27,7 +27,7 @@ func TestAPIGatewayEventsThroughLambdaHandler(t *testing.T) {
 	if err := localstack.Seed(context.Background(), store); err != nil {
 		t.Fatal(err)
 	}
-	handler := api.New(inbox.NewService(store), store, auth.APIGateway{}, slog.New(slog.NewTextHandler(io.Discard, nil))).LambdaHandler()
+	handler := api.New(store, inboxtest.Missing{}, inboxtest.Missing{}, auth.APIGateway{}, slog.New(slog.NewTextHandler(io.Discard, nil))).LambdaHandler()
 
 	tests := []struct {
 		file       string

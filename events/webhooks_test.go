@@ -22,10 +22,10 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 // testCert trusts the test-only SNS certificate the samples are signed with.
@@ -51,7 +51,7 @@ func webhookHandler(t testing.TB) func(context.Context, events.APIGatewayV2HTTPR
 	mail := t.TempDir()
 	stageMail(t, mail)
 	h := &webhooks.Handler{
-		Service: inbox.NewService(store),
+		Intake: inboxtest.New(store, inboxtest.Deps{}).Intake,
 		Credentials: providers.Set{localstack.DemoWorkspace: {
 			TwilioAuthToken: "twilio-test-auth-token", MetaAppSecret: "meta-test-app-secret", MetaVerifyToken: "meta-test-verify-token",
 			SNSTopicARN: "arn:aws:sns:us-east-1:123456789012:parley-inbound-email", WebChat: true,

@@ -20,7 +20,6 @@ import (
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/handler/api"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func main() {
@@ -34,12 +33,10 @@ func main() {
 	config.Must(log, "cursor secret", err)
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
-	svc := inbox.NewService(store)
 	// Scheduled messages get their one-time schedule when posted.
-	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		TargetARN: cfg.Scheduling.SenderFunctionARN, RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN}
-	// Applying campaigns, cancelling runs and finishing manual actions.
-	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
-	api := api.New(svc, store, auth.APIGateway{}, log)
-	lambda.Start(api.LambdaHandler())
+	// Cancelling runs and finishing manual actions.
+	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
+	lambda.Start(api.New(store, sched, sequencer, auth.APIGateway{}, log).LambdaHandler())
 }

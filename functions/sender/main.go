@@ -36,9 +36,9 @@ func main() {
 	config.Must(log, "provider secrets", err)
 
 	// The sender pages no lists for clients, so its cursors need no secret.
-	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
 	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.Webhook.BaseURL())}
-	svc.Senders = map[inbox.Channel]inbox.ChannelSender{
+	senders := map[inbox.Channel]inbox.ChannelSender{
 		inbox.ChannelSMS: sms, inbox.ChannelMMS: sms,
 		inbox.ChannelEmail:     &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
 		inbox.ChannelWhatsApp:  &meta.Sender{Channel: inbox.ChannelWhatsApp, Accounts: creds.Meta},
@@ -46,7 +46,7 @@ func main() {
 		inbox.ChannelInstagram: &meta.Sender{Channel: inbox.ChannelInstagram, Accounts: creds.Meta},
 		inbox.ChannelWebchat:   inbox.WebChatSender{},
 	}
-	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN} // target: this function
-	lambda.Start((&sender.Handler{Service: svc, Log: log}).Handle)
+	lambda.Start(sender.New(store, senders, sched, log).Handle)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/handler/sequences"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func main() {
@@ -30,9 +29,9 @@ func main() {
 	config.Must(log, "aws config", err)
 
 	// Sequences page no lists for clients, so cursors need no secret.
-	svc := inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil))
-	svc.Scheduler = &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
+	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN, TargetARN: cfg.Scheduling.SenderFunctionARN}
-	svc.Sequencer = stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
-	lambda.Start((&sequences.Handler{Service: svc}).Handle)
+	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
+	lambda.Start(sequences.New(store, sched, sequencer).Handle)
 }

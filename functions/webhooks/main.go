@@ -15,16 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/adapter/objectstore"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func main() {
@@ -40,11 +41,12 @@ func main() {
 	creds, err := providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
 	config.Must(log, "provider secrets", err)
 
-	hooks := &webhooks.Handler{
-		Service: inbox.NewService(dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)), Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken, Log: log,
-		Email:  webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second}),
-		Chat:   &webhooks.Chat{Key: key},
-		Events: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName},
-	}
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)
+	// Web chat visitors' email verification codes.
+	codes := &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
+	events := &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
+	mail := webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second})
+	hooks := webhooks.New(store, codes, events, mail, &webhooks.Chat{Key: key},
+		webhooks.Settings{Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken}, log)
 	lambda.Start(httpadapter.NewV2(hooks.Routes()).ProxyWithContext)
 }

@@ -57,7 +57,10 @@ type API struct {
 // Webhooks configures functions/webhooks.
 type Webhooks struct {
 	TableName, CursorSecretARN, ProviderSecretsARN, EventBusName string
-	Webhook                                                      Webhook
+	// EmailDomain names web chat verification emails' Message-IDs; empty
+	// uses the From domain.
+	EmailDomain string
+	Webhook     Webhook
 }
 
 // Publisher configures functions/publisher.
@@ -89,7 +92,8 @@ func APIFromEnv() (API, error) {
 func WebhooksFromEnv() (Webhooks, error) {
 	var e env
 	c := Webhooks{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
-		ProviderSecretsARN: e.need(EnvProviderSecretsARN), EventBusName: e.need(EnvEventBusName), Webhook: e.webhook()}
+		ProviderSecretsARN: e.need(EnvProviderSecretsARN), EventBusName: e.need(EnvEventBusName),
+		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook()}
 	return c, e.err()
 }
 

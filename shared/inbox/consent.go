@@ -40,10 +40,10 @@ func (r *ConsentRecord) current() ChannelConsent {
 // (contact.opted_in, the contact.subscribed trigger). An opt-in older than
 // the recorded consent (a late or redelivered signup) does not undo a newer
 // decision; an opt-out always applies.
-func (s *Service) changeConsent(ctx context.Context, workspaceID, contactID string, rec ConsentRecord) (*Contact, error) {
+func (s *core) changeConsent(ctx context.Context, workspaceID, contactID string, rec ConsentRecord) (*Contact, error) {
 	var out *Contact
-	err := retryOnConflict(func() error {
-		c, err := s.Store.GetContact(ctx, workspaceID, contactID)
+	err := retryOnConflict(ctx, func() error {
+		c, err := s.store.GetContact(ctx, workspaceID, contactID)
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ func (s *Service) changeConsent(ctx context.Context, workspaceID, contactID stri
 			r.Previous = prev.Status
 		}
 		r.ID, r.WorkspaceID, r.ContactID = NewID(r.ChangedAt), workspaceID, contactID
-		if err := s.Store.RecordConsent(ctx, prevp, &r); err != nil {
+		if err := s.store.RecordConsent(ctx, prevp, &r); err != nil {
 			return err
 		}
 		c.Consent = cloneMap(c.Consent)
@@ -78,12 +78,12 @@ func (s *Service) changeConsent(ctx context.Context, workspaceID, contactID stri
 }
 
 // ConsentHistory pages through a contact's consent changes, newest first.
-func (s *Service) ConsentHistory(ctx context.Context, actor Actor, contactID string, p PageRequest) (Page[*ConsentRecord], error) {
-	if _, err := s.GetContact(ctx, actor, contactID); err != nil {
+func (s *Desk) ConsentHistory(ctx context.Context, actor Actor, contactID string, p PageRequest) (Page[*ConsentRecord], error) {
+	if _, err := s.getContact(ctx, actor, contactID); err != nil {
 		return Page[*ConsentRecord]{}, err
 	}
 	if err := normalizePage(&p); err != nil {
 		return Page[*ConsentRecord]{}, err
 	}
-	return s.Store.ListConsentHistory(ctx, actor.WorkspaceID, contactID, p)
+	return s.store.ListConsentHistory(ctx, actor.WorkspaceID, contactID, p)
 }

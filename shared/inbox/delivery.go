@@ -39,14 +39,14 @@ const TwilioOptedOutCode = "21610"
 // ApplyDelivery records a provider's delivery report on the message it
 // concerns. Reports for unknown ids (another system's sends) are ignored;
 // stale ones are dropped.
-func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message, error) {
+func (s *Intake) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message, error) {
 	if u.WorkspaceID == "" || u.ProviderID == "" {
 		return nil, Invalid("providerId", "the provider's message id is required")
 	}
 	ref, ok := ParseDeliveryRef(u.Ref)
 	if !ok {
 		var err error
-		ref, err = s.Store.FindProviderRef(ctx, u.WorkspaceID, u.Channel, u.ProviderID)
+		ref, err = s.store.FindProviderRef(ctx, u.WorkspaceID, u.Channel, u.ProviderID)
 		if IsKind(err, KindNotFound) {
 			return nil, nil
 		}
@@ -56,8 +56,8 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 	}
 	var out *Message
 	matched := false
-	err := retryOnConflict(func() error {
-		m, err := s.Store.GetMessage(ctx, u.WorkspaceID, ref.ConversationID, ref.MessageID)
+	err := retryOnConflict(ctx, func() error {
+		m, err := s.store.GetMessage(ctx, u.WorkspaceID, ref.ConversationID, ref.MessageID)
 		if err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func (s *Service) ApplyDelivery(ctx context.Context, u DeliveryUpdate) (*Message
 		if u.Status == MessageFailed {
 			m.Error = &DeliveryError{Code: u.ErrorCode, Reason: u.ErrorReason}
 		}
-		return s.Store.UpdateMessageStatus(ctx, m, prev)
+		return s.store.UpdateMessageStatus(ctx, m, prev)
 	})
 	if err != nil {
 		return nil, err
@@ -98,19 +98,19 @@ const readReceiptPage = 50
 // at or before its watermark. Statuses only move forward, so a receipt
 // delivered again, late or out of order changes nothing more. Receipts
 // from someone Parley has no thread with are ignored.
-func (s *Service) ApplyRead(ctx context.Context, r ReadReceipt) (int, error) {
+func (s *Intake) ApplyRead(ctx context.Context, r ReadReceipt) (int, error) {
 	to, ok := strings.CutPrefix(r.Handle, string(r.Channel)+":")
 	if r.WorkspaceID == "" || !r.Channel.Valid() || !ok || to == "" || r.Until.IsZero() {
 		return 0, Invalid("read", "a read receipt needs a workspace, a channel, the reader and a time")
 	}
-	_, convID, err := s.Store.FindSender(ctx, r.WorkspaceID, Sender{Handle: r.Handle})
+	_, convID, err := s.store.FindCorrespondent(ctx, r.WorkspaceID, Correspondent{Handle: r.Handle})
 	if IsKind(err, KindNotFound) || (err == nil && convID == "") {
 		return 0, nil
 	}
 	if err != nil {
 		return 0, err
 	}
-	page, err := s.Store.ListMessages(ctx, r.WorkspaceID, convID, PageRequest{Limit: readReceiptPage, Newest: true})
+	page, err := s.store.ListMessages(ctx, r.WorkspaceID, convID, PageRequest{Limit: readReceiptPage, Newest: true})
 	if IsKind(err, KindNotFound) {
 		return 0, nil
 	}
@@ -127,7 +127,7 @@ func (s *Service) ApplyRead(ctx context.Context, r ReadReceipt) (int, error) {
 		}
 		prev := m.Status
 		m.Status, m.UpdatedAt = MessageRead, s.now()
-		switch err := s.Store.UpdateMessageStatus(ctx, m, prev); {
+		switch err := s.store.UpdateMessageStatus(ctx, m, prev); {
 		case errors.Is(err, ErrVersionConflict):
 			// Changed meanwhile (a delivery report, a failure): the next
 			// receipt judges it afresh.

@@ -9,7 +9,7 @@ import (
 // References point at, when that is a reply of Parley's or an email the
 // same sender sent, and the thread is the sender's contact's; else in the
 // sender's thread.
-func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, error) {
+func (s *Intake) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, error) {
 	if in.Email != nil {
 		refs := append([]string{in.Email.InReplyTo}, reversed(in.Email.References)...)
 		for _, id := range refs {
@@ -23,7 +23,7 @@ func (s *Service) IngestEmail(ctx context.Context, in Inbound) (*IngestResult, e
 				break
 			}
 			// Message-IDs are unique only per sender (see dedupeID).
-			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, ChannelEmail, emailRef(in.From.Email, id))
+			ref, err := s.store.FindProviderRef(ctx, in.WorkspaceID, ChannelEmail, emailRef(in.From.Email, id))
 			if err == nil {
 				in.ThreadHint = ref.ConversationID
 				break

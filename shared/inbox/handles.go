@@ -52,7 +52,7 @@ func capHandles(prev, next *Contact) {
 // RemoveHandle takes a handle ("webchat:<visitor>", "messenger:<PSID>", …)
 // off a contact and releases it: that sender's next message starts a
 // contact of its own. Phones and emails are removed with UpdateContact.
-func (s *Service) RemoveHandle(ctx context.Context, actor Actor, id, handle string) (*Contact, error) {
+func (s *Desk) RemoveHandle(ctx context.Context, actor Actor, id, handle string) (*Contact, error) {
 	return s.mutateContact(ctx, actor, id, func(c *Contact) error {
 		if !contains(c.Handles, handle) {
 			return Errorf(KindNotFound, "contact %s has no handle %q", id, handle)

@@ -13,7 +13,7 @@ type Inbound struct {
 	// MessageSid/CallSid, WhatsApp wamid, Messenger mid, email Message-ID).
 	// Deliveries with the same ProviderID are one message.
 	ProviderID string
-	From       Sender
+	From       Correspondent
 	// To is the workspace's address it arrived at (number, page, mailbox).
 	To          string
 	Body        string
@@ -28,9 +28,9 @@ type Inbound struct {
 	ThreadHint string
 }
 
-// Sender identifies who wrote an inbound message, in the form its channel
+// Correspondent identifies who wrote an inbound message, in the form its channel
 // knows them by. Exactly one of Phone, Email or Handle is set.
-type Sender struct {
+type Correspondent struct {
 	Phone  string // E.164: SMS, MMS, WhatsApp, calls
 	Email  string // lower-cased address
 	Handle string // page-scoped id (Messenger PSID, Instagram IGSID) or web chat visitor id

@@ -96,7 +96,7 @@ func (in *Inbound) validateSender() error {
 // message put. The conversation write is the commit point: it records the
 // message's id, whose ULID entropy is the hash of the provider's id, so a
 // redelivery finds it there and only re-puts the (identical) message.
-func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error) {
+func (s *Intake) Ingest(ctx context.Context, in Inbound) (*IngestResult, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (s *Service) Ingest(ctx context.Context, in Inbound) (*IngestResult, error)
 // saying why, so the team knows the contact wrote. It is filed exactly
 // once per provider id, as Ingest files messages, and opens the reply
 // window as the message would have. Only the sender must be valid.
-func (s *Service) Refuse(ctx context.Context, in Inbound, reason string) (*IngestResult, error) {
+func (s *Intake) Refuse(ctx context.Context, in Inbound, reason string) (*IngestResult, error) {
 	if err := in.validateSender(); err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func channelName(ch Channel) string {
 }
 
 // ingest files in, or, when refusal is set, a note of it (see Refuse).
-func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*IngestResult, error) {
+func (s *core) ingest(ctx context.Context, in Inbound, refusal string) (*IngestResult, error) {
 	entry := func(conv *Conversation, contactID, id string, at time.Time) *Message {
 		m := inboundMessage(in, conv, contactID, id, at)
 		if refusal != "" {
@@ -164,7 +164,7 @@ func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*Inge
 	}
 	var res *IngestResult
 	attempt := 0
-	err := retryOnConflict(func() error {
+	err := retryOnConflict(ctx, func() error {
 		attempt++
 		conv, contactID, err := s.threadFor(ctx, in, attempt > 1)
 		if err != nil {
@@ -179,7 +179,7 @@ func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*Inge
 		if durable(in) {
 			// Providers that redeliver for days (Meta, SNS) are checked
 			// against a record that outlives the conversation's claims.
-			ref, err := s.Store.FindProviderRef(ctx, in.WorkspaceID, in.Channel, in.dedupeID())
+			ref, err := s.store.FindProviderRef(ctx, in.WorkspaceID, in.Channel, in.dedupeID())
 			if err == nil {
 				res = &IngestResult{Conversation: conv, Message: entry(conv, contactID, ref.MessageID, s.now()), Duplicate: true}
 				return nil
@@ -215,7 +215,7 @@ func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*Inge
 			conv.ActivityID = m.ID // the contact wrote: the thread rises in the inbox as for a message
 		}
 		conv.addClaim(m.ID)
-		if err := s.Store.PutConversation(ctx, conv); err != nil {
+		if err := s.store.PutConversation(ctx, conv); err != nil {
 			return err
 		}
 		res = &IngestResult{Conversation: conv, Message: m}
@@ -230,12 +230,12 @@ func (s *Service) ingest(ctx context.Context, in Inbound, refusal string) (*Inge
 // finishIngest writes what follows the commit point: the message, the
 // durable provider record (last, so it means the message exists), and the
 // effects of an SMS keyword.
-func (s *Service) finishIngest(ctx context.Context, in Inbound, m *Message) error {
-	if err := s.Store.PutMessage(ctx, m); err != nil {
+func (s *core) finishIngest(ctx context.Context, in Inbound, m *Message) error {
+	if err := s.store.PutMessage(ctx, m); err != nil {
 		return err
 	}
 	if durable(in) {
-		if err := s.Store.PutProviderRef(ctx, in.WorkspaceID, in.Channel, in.dedupeID(), ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}); err != nil {
+		if err := s.store.PutProviderRef(ctx, in.WorkspaceID, in.Channel, in.dedupeID(), ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}); err != nil {
 			return err
 		}
 	}
@@ -253,12 +253,12 @@ func durable(in Inbound) bool {
 // threadFor finds or creates the sender's contact and conversation. The
 // first attempt reads eventually consistently; a retry after a version
 // conflict reads the latest.
-func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conversation, string, error) {
-	contactID, linked, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
+func (s *core) threadFor(ctx context.Context, in Inbound, latest bool) (*Conversation, string, error) {
+	contactID, linked, err := s.store.FindCorrespondent(ctx, in.WorkspaceID, in.From)
 	if in.ThreadHint != "" && err == nil {
 		// A hint is the sender's own word: it may pick only a thread of
 		// the sender's contact, never post into someone else's as them.
-		conv, err := s.Store.GetConversation(ctx, in.WorkspaceID, in.ThreadHint)
+		conv, err := s.store.GetConversation(ctx, in.WorkspaceID, in.ThreadHint)
 		if err == nil && !conv.Deleting && conv.ContactID == contactID {
 			return conv, contactID, nil
 		}
@@ -276,9 +276,9 @@ func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conv
 		return nil, "", err
 	}
 	if linked != "" {
-		read := s.Store.PeekConversation
+		read := s.store.PeekConversation
 		if latest {
-			read = s.Store.GetConversation
+			read = s.store.GetConversation
 		}
 		conv, err := read(ctx, in.WorkspaceID, linked)
 		if err == nil && !conv.Deleting && conv.ContactID == contactID {
@@ -289,7 +289,7 @@ func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conv
 		}
 		// A stale link: the thread was deleted or is being deleted.
 	}
-	contact, err := s.Store.GetContact(ctx, in.WorkspaceID, contactID)
+	contact, err := s.store.GetContact(ctx, in.WorkspaceID, contactID)
 	if err != nil {
 		return nil, "", err
 	}
@@ -300,14 +300,14 @@ func (s *Service) threadFor(ctx context.Context, in Inbound, latest bool) (*Conv
 	if !created && conv.ID != linked {
 		// Repair the hint so the next message routes in one read; routing
 		// does not depend on it.
-		_ = s.Store.LinkSender(ctx, in.WorkspaceID, in.From, contactID, conv.ID)
+		_ = s.store.LinkCorrespondent(ctx, in.WorkspaceID, in.From, contactID, conv.ID)
 	}
 	return conv, contactID, nil
 }
 
 // contactFor creates the contact of a new sender, or finds the one a
 // concurrent delivery just created.
-func (s *Service) contactFor(ctx context.Context, in Inbound) (*Contact, error) {
+func (s *core) contactFor(ctx context.Context, in Inbound) (*Contact, error) {
 	now := s.now()
 	c := &Contact{ID: NewID(now), WorkspaceID: in.WorkspaceID, Name: senderName(in.From), CreatedAt: now, UpdatedAt: now}
 	switch {
@@ -322,18 +322,18 @@ func (s *Service) contactFor(ctx context.Context, in Inbound) (*Contact, error) 
 		}
 	}
 	c.Normalize()
-	err := s.Store.CreateContact(ctx, c)
+	err := s.store.CreateContact(ctx, c)
 	if !IsKind(err, KindConflict) {
 		return c, err
 	}
-	contactID, _, err := s.Store.FindSender(ctx, in.WorkspaceID, in.From)
+	contactID, _, err := s.store.FindCorrespondent(ctx, in.WorkspaceID, in.From)
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.GetContact(ctx, in.WorkspaceID, contactID)
+	return s.store.GetContact(ctx, in.WorkspaceID, contactID)
 }
 
-func senderName(from Sender) string {
+func senderName(from Correspondent) string {
 	name, _ := validateName("name", from.Name)
 	return name
 }
@@ -358,7 +358,7 @@ func inboundMessage(in Inbound, conv *Conversation, contactID, id string, at tim
 // keywordEffects carries out an SMS keyword: the consent change, an activity
 // entry in the thread, or the HELP reply. Ids derive from the inbound
 // message's, so a redelivery repeats them harmlessly.
-func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) error {
+func (s *core) keywordEffects(ctx context.Context, in Inbound, m *Message) error {
 	if m.Kind != KindMessage || m.Channel.ConsentChannel() != ChannelSMS {
 		return nil
 	}
@@ -385,7 +385,7 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 		if reply == "" {
 			reply = DefaultHelpReply
 		}
-		return s.Store.PutMessage(ctx, follow(1, Message{Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS, Body: reply,
+		return s.store.PutMessage(ctx, follow(1, Message{Direction: DirectionOut, Kind: KindMessage, Channel: ChannelSMS, Body: reply,
 			Status: MessageQueued, Recipient: in.From.Phone}))
 	}
 	status, verb := ConsentOptedOut, "opted out of"
@@ -397,7 +397,7 @@ func (s *Service) keywordEffects(ctx context.Context, in Inbound, m *Message) er
 		return err
 	}
 	note := fmt.Sprintf("Contact %s SMS by replying %s", verb, word)
-	return s.Store.PutMessage(ctx, follow(1, Message{Kind: KindActivity, Body: note, Status: MessageReceived}))
+	return s.store.PutMessage(ctx, follow(1, Message{Kind: KindActivity, Body: note, Status: MessageReceived}))
 }
 
 // settingsTTL bounds how stale cached workspace settings may be on the
@@ -409,11 +409,11 @@ type cachedSettings struct {
 	at       time.Time
 }
 
-func (s *Service) settings(ctx context.Context, workspaceID string) (WorkspaceSettings, error) {
+func (s *core) settings(ctx context.Context, workspaceID string) (WorkspaceSettings, error) {
 	if v, ok := s.settingsCache.Load(workspaceID); ok && time.Since(v.(cachedSettings).at) < settingsTTL {
 		return v.(cachedSettings).settings, nil
 	}
-	w, err := s.Store.GetWorkspace(ctx, workspaceID)
+	w, err := s.store.GetWorkspace(ctx, workspaceID)
 	if err != nil {
 		return WorkspaceSettings{}, err
 	}

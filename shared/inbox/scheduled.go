@@ -10,11 +10,11 @@ import (
 
 // ScheduledMessages lists the workspace's messages waiting to be sent,
 // soonest first.
-func (s *Service) ScheduledMessages(ctx context.Context, actor Actor, p PageRequest) (Page[*Message], error) {
+func (s *Desk) ScheduledMessages(ctx context.Context, actor Actor, p PageRequest) (Page[*Message], error) {
 	if err := normalizePage(&p); err != nil {
 		return Page[*Message]{}, err
 	}
-	return s.Store.ListScheduled(ctx, actor.WorkspaceID, p)
+	return s.store.ListScheduled(ctx, actor.WorkspaceID, p)
 }
 
 // MessageEdit changes a message that has not gone out yet: it moves a
@@ -27,11 +27,11 @@ type MessageEdit struct {
 }
 
 // pendingMessage reads a message that is still in one of the given states.
-func (s *Service) pendingMessage(ctx context.Context, actor Actor, conversationID, id string, want ...MessageStatus) (*Message, error) {
+func (s *core) pendingMessage(ctx context.Context, actor Actor, conversationID, id string, want ...MessageStatus) (*Message, error) {
 	if !ValidID(id) || !ValidID(conversationID) {
 		return nil, Errorf(KindNotFound, "message %q not found", id)
 	}
-	m, err := s.Store.GetMessage(ctx, actor.WorkspaceID, conversationID, id)
+	m, err := s.store.GetMessage(ctx, actor.WorkspaceID, conversationID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (s *Service) pendingMessage(ctx context.Context, actor Actor, conversationI
 
 // EditScheduled changes a scheduled message before it is sent; the
 // schedule moves with it.
-func (s *Service) EditScheduled(ctx context.Context, actor Actor, conversationID, id string, e MessageEdit) (*Message, error) {
+func (s *Desk) EditScheduled(ctx context.Context, actor Actor, conversationID, id string, e MessageEdit) (*Message, error) {
 	m, err := s.pendingMessage(ctx, actor, conversationID, id, MessageScheduled)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (s *Service) EditScheduled(ctx context.Context, actor Actor, conversationID
 		}
 	}
 	m.UpdatedAt = now
-	if err := s.Store.ReplaceMessage(ctx, m, MessageScheduled); err != nil {
+	if err := s.store.ReplaceMessage(ctx, m, MessageScheduled); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return nil, Errorf(KindConflict, "the message was sent or canceled meanwhile")
 		}
@@ -88,21 +88,21 @@ func (s *Service) EditScheduled(ctx context.Context, actor Actor, conversationID
 // CancelScheduled stops a scheduled message, or discards a draft: it is
 // marked canceled, then its schedule deleted. A schedule that fires anyway
 // finds it canceled and sends nothing.
-func (s *Service) CancelScheduled(ctx context.Context, actor Actor, conversationID, id string) (*Message, error) {
+func (s *Desk) CancelScheduled(ctx context.Context, actor Actor, conversationID, id string) (*Message, error) {
 	m, err := s.pendingMessage(ctx, actor, conversationID, id, MessageScheduled, MessageDraft)
 	if err != nil {
 		return nil, err
 	}
 	prev := m.Status
 	m.Status, m.UpdatedAt = MessageCanceled, s.now()
-	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil {
+	if err := s.store.UpdateMessageStatus(ctx, m, prev); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return nil, Errorf(KindConflict, "the message was sent or canceled meanwhile")
 		}
 		return nil, err
 	}
-	if s.Scheduler != nil && prev == MessageScheduled {
-		if err := s.Scheduler.Delete(ctx, ScheduleName(m)); err != nil {
+	if prev == MessageScheduled {
+		if err := s.scheduler.Delete(ctx, ScheduleName(m)); err != nil {
 			return nil, err
 		}
 	}
@@ -119,11 +119,11 @@ func joinStatuses(statuses []MessageStatus) string {
 
 // Drafts lists the workspace's drafts waiting for an agent's review,
 // oldest first.
-func (s *Service) Drafts(ctx context.Context, actor Actor, p PageRequest) (Page[*Message], error) {
+func (s *Desk) Drafts(ctx context.Context, actor Actor, p PageRequest) (Page[*Message], error) {
 	if err := normalizePage(&p); err != nil {
 		return Page[*Message]{}, err
 	}
-	return s.Store.ListDrafts(ctx, actor.WorkspaceID, p)
+	return s.store.ListDrafts(ctx, actor.WorkspaceID, p)
 }
 
 // SendDraft is an agent approving a draft an automation saved: with the
@@ -131,7 +131,7 @@ func (s *Service) Drafts(ctx context.Context, actor Actor, p PageRequest) (Page[
 // reply window, body, time), then queued or scheduled in place. It is the
 // agent's message from then on, so marketing consent and quiet hours no
 // longer hold it back; a keyword opt-out still does.
-func (s *Service) SendDraft(ctx context.Context, actor Actor, conversationID, id string, e MessageEdit) (*Message, error) {
+func (s *Desk) SendDraft(ctx context.Context, actor Actor, conversationID, id string, e MessageEdit) (*Message, error) {
 	m, err := s.pendingMessage(ctx, actor, conversationID, id, MessageDraft)
 	if err != nil {
 		return nil, err
@@ -147,11 +147,11 @@ func (s *Service) SendDraft(ctx context.Context, actor Actor, conversationID, id
 	if err != nil {
 		return nil, err
 	}
-	conv, err := s.GetConversation(ctx, actor, conversationID)
+	conv, err := s.getConversation(ctx, actor, conversationID)
 	if err != nil {
 		return nil, err
 	}
-	contact, err := s.Store.GetContact(ctx, actor.WorkspaceID, conv.ContactID)
+	contact, err := s.store.GetContact(ctx, actor.WorkspaceID, conv.ContactID)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (s *Service) SendDraft(ctx context.Context, actor Actor, conversationID, id
 		}
 	}
 	// draft → queued is what the sender's stream filter picks up.
-	if err := s.Store.ReplaceMessage(ctx, &ready, MessageDraft); err != nil {
+	if err := s.store.ReplaceMessage(ctx, &ready, MessageDraft); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return nil, Errorf(KindConflict, "the draft was sent or discarded meanwhile")
 		}

@@ -98,7 +98,7 @@ func optedOutByContact(cc ChannelConsent) bool {
 
 // prepareOutbound checks a message an agent posts against everything that
 // would make it undeliverable, so the agent hears now, not later.
-func (s *Service) prepareOutbound(conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
+func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
 	var m Message
 	ch := in.Channel
 	if ch == "" {
@@ -233,8 +233,8 @@ func checkTemplate(ch Channel, settings WorkspaceSettings, t *Template) error {
 // provider, at most once. It is called for each new queued message (the
 // table stream) and when a schedule fires; both may repeat, so every step
 // is a conditional transition: queued|scheduled → sending → sent|failed.
-func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderRef) (*Message, error) {
-	m, err := s.Store.GetMessage(ctx, workspaceID, ref.ConversationID, ref.MessageID)
+func (s *Dispatch) Deliver(ctx context.Context, workspaceID string, ref ProviderRef) (*Message, error) {
+	m, err := s.store.GetMessage(ctx, workspaceID, ref.ConversationID, ref.MessageID)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +245,11 @@ func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderR
 	if m.Status == MessageScheduled && m.SendAt != nil && m.SendAt.After(now.Add(time.Minute)) {
 		return m, nil // an early or stale trigger; the schedule fires again
 	}
-	contact, err := s.Store.GetContact(ctx, workspaceID, m.ContactID)
+	contact, err := s.store.GetContact(ctx, workspaceID, m.ContactID)
 	if err != nil {
 		return nil, err
 	}
-	conv, err := s.Store.GetConversation(ctx, workspaceID, m.ConversationID)
+	conv, err := s.store.GetConversation(ctx, workspaceID, m.ConversationID)
 	if err != nil {
 		return nil, err
 	}
@@ -302,15 +302,15 @@ func (s *Service) Deliver(ctx context.Context, workspaceID string, ref ProviderR
 // refusal that is safe to retry puts it back to queued and returns the
 // error, so the trigger retries with backoff; any other failure is final,
 // because a second attempt might deliver it twice.
-func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message, error) {
-	sender, ok := s.Senders[m.Channel]
+func (s *Dispatch) send(ctx context.Context, m *Message, out Outbound) (*Message, error) {
+	sender, ok := s.senders[m.Channel]
 	if !ok {
 		return s.fail(ctx, m, "no_sender", ErrNoSender.Error())
 	}
 	prev := m.Status
 	start := s.now()
 	m.Status, m.UpdatedAt = MessageSending, start
-	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil {
+	if err := s.store.UpdateMessageStatus(ctx, m, prev); err != nil {
 		if errors.Is(err, ErrVersionConflict) {
 			return m, nil // another trigger got there first
 		}
@@ -323,10 +323,10 @@ func (s *Service) send(ctx context.Context, m *Message, out Outbound) (*Message,
 		// Sent as of the request's start: a provider's read watermark
 		// names its own receipt time, which is never earlier.
 		m.Status, m.ProviderID, m.UpdatedAt, m.SentAt = MessageSent, providerID, s.now(), &start
-		return m, s.Store.UpdateMessageStatus(ctx, m, MessageSending)
+		return m, s.store.UpdateMessageStatus(ctx, m, MessageSending)
 	case errors.As(err, &se) && se.Retryable:
 		m.Status, m.UpdatedAt = prev, s.now()
-		if uerr := s.Store.UpdateMessageStatus(ctx, m, MessageSending); uerr != nil {
+		if uerr := s.store.UpdateMessageStatus(ctx, m, MessageSending); uerr != nil {
 			return nil, uerr
 		}
 		return nil, &Error{Kind: KindUnavailable, Message: "the provider is busy; the send will be retried", Err: err}
@@ -356,30 +356,27 @@ func sendWithBackoff(ctx context.Context, sender ChannelSender, out Outbound) (s
 	}
 }
 
-func (s *Service) fail(ctx context.Context, m *Message, code, reason string) (*Message, error) {
+func (s *core) fail(ctx context.Context, m *Message, code, reason string) (*Message, error) {
 	return s.failFrom(ctx, m, m.Status, code, reason)
 }
 
-func (s *Service) failFrom(ctx context.Context, m *Message, prev MessageStatus, code, reason string) (*Message, error) {
+func (s *core) failFrom(ctx context.Context, m *Message, prev MessageStatus, code, reason string) (*Message, error) {
 	m.Status, m.UpdatedAt, m.Error = MessageFailed, s.now(), &DeliveryError{Code: code, Reason: reason}
-	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
+	if err := s.store.UpdateMessageStatus(ctx, m, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
 		return nil, err
 	}
 	return m, nil
 }
 
 // defer_ holds an automated message until quiet hours end.
-func (s *Service) defer_(ctx context.Context, m *Message, at time.Time, tz string) (*Message, error) {
-	if s.Scheduler == nil {
-		return nil, Errorf(KindUnavailable, "no scheduler configured")
-	}
+func (s *Dispatch) defer_(ctx context.Context, m *Message, at time.Time, tz string) (*Message, error) {
 	prev := m.Status
 	m.Status, m.SendAt, m.Timezone, m.UpdatedAt = MessageScheduled, &at, tz, s.now()
 	m.Warnings = append(m.Warnings, "held for quiet hours until "+at.UTC().Format(time.RFC3339))
-	if err := s.Scheduler.Put(ctx, Schedule{Name: ScheduleName(m), WorkspaceID: m.WorkspaceID, Ref: ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}, At: at, Timezone: tz}); err != nil {
+	if err := s.scheduler.Put(ctx, Schedule{Name: ScheduleName(m), WorkspaceID: m.WorkspaceID, Ref: ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}, At: at, Timezone: tz}); err != nil {
 		return nil, err
 	}
-	if err := s.Store.UpdateMessageStatus(ctx, m, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
+	if err := s.store.UpdateMessageStatus(ctx, m, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
 		return nil, err
 	}
 	return m, nil
@@ -388,7 +385,7 @@ func (s *Service) defer_(ctx context.Context, m *Message, at time.Time, tz strin
 // sendConsentMessage sends the workspace's consent message ahead of a
 // contact's first SMS (seed 002). Its id derives from the contact, so it is
 // sent once however many messages race to be first.
-func (s *Service) sendConsentMessage(ctx context.Context, settings WorkspaceSettings, c *Contact, conv *Conversation) error {
+func (s *Dispatch) sendConsentMessage(ctx context.Context, settings WorkspaceSettings, c *Contact, conv *Conversation) error {
 	body := settings.ConsentMessage
 	if body == "" {
 		body = DefaultConsentMessage
@@ -402,10 +399,10 @@ func (s *Service) sendConsentMessage(ctx context.Context, settings WorkspaceSett
 		Body: body, Attachments: []Attachment{}, Status: MessageQueued, Automated: true, Segments: SMSSegments(body),
 		CreatedAt: at, UpdatedAt: at,
 	}
-	if err := s.Store.PutMessage(ctx, cm); err != nil {
+	if err := s.store.PutMessage(ctx, cm); err != nil {
 		return err
 	}
-	stored, err := s.Store.GetMessage(ctx, c.WorkspaceID, conv.ID, cm.ID)
+	stored, err := s.store.GetMessage(ctx, c.WorkspaceID, conv.ID, cm.ID)
 	if err != nil {
 		return err
 	}
@@ -431,8 +428,8 @@ func consentMessageID(c *Contact) string {
 
 // recentThread is the tail of the thread an email carries: the web chat it
 // follows, and the ids that thread the reply.
-func (s *Service) recentThread(ctx context.Context, m *Message) ([]*Message, error) {
-	page, err := s.Store.ListMessages(ctx, m.WorkspaceID, m.ConversationID, PageRequest{Limit: 50, Newest: true})
+func (s *core) recentThread(ctx context.Context, m *Message) ([]*Message, error) {
+	page, err := s.store.ListMessages(ctx, m.WorkspaceID, m.ConversationID, PageRequest{Limit: 50, Newest: true})
 	if err != nil {
 		return nil, err
 	}

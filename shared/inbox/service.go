@@ -9,25 +9,86 @@ import (
 	"time"
 )
 
-// Service holds Parley's use cases. The HTTP API and the webhooks call it;
-// it talks to the world only through its interfaces.
-type Service struct {
-	Store Store
-	Clock Clock
-	// Senders deliver outbound messages, one per channel.
-	Senders map[Channel]ChannelSender
-	// Scheduler fires scheduled and deferred sends.
-	Scheduler Scheduler
-	// Sequencer runs drip and automation executions.
-	Sequencer Sequencer
-	// settingsCache holds workspace settings for the webhook path.
-	settingsCache sync.Map
+// Parley's use cases, one type per caller. Each constructor takes what its
+// caller needs, so a Lambda cannot be wired without a dependency:
+//   - Desk serves agents (the HTTP API the SPA calls);
+//   - Intake takes what providers and web chat visitors send (webhooks);
+//   - Dispatch delivers outbound messages (the sender function);
+//   - Runner advances drip and automation runs (the sequences function).
+
+// Desk is what agents do from the SPA: read, assign, label, comment, send,
+// schedule, and manage contacts, sequences and the workspace.
+type Desk struct{ deferred }
+
+// NewDesk returns the agents' use cases.
+func NewDesk(store Store, clock Clock, scheduler Scheduler, sequencer Sequencer) *Desk {
+	return &Desk{deferred{core: newCore(store, clock), scheduler: scheduler, sequencer: sequencer}}
 }
 
-// NewService returns a Service on the system clock.
-func NewService(store Store) *Service { return &Service{Store: store, Clock: SystemClock{}} }
+// Intake records what arrives from providers and web chat visitors. It
+// needs an email sender for web chat visitors' verification codes.
+type Intake struct {
+	core
+	email ChannelSender
+}
 
-func (s *Service) now() time.Time { return s.Clock.Now().UTC().Truncate(time.Millisecond) }
+// NewIntake returns the inbound use cases.
+func NewIntake(store Store, clock Clock, email ChannelSender) *Intake {
+	return &Intake{core: newCore(store, clock), email: email}
+}
+
+// Dispatch hands stored outbound messages to their channel's sender, or
+// defers them to the contact's allowed hours.
+type Dispatch struct {
+	core
+	senders   map[Channel]ChannelSender
+	scheduler Scheduler
+}
+
+// NewDispatch returns the delivery use case. senders must cover every
+// channel Parley sends on.
+func NewDispatch(store Store, clock Clock, senders map[Channel]ChannelSender, scheduler Scheduler) *Dispatch {
+	return &Dispatch{core: newCore(store, clock), senders: senders, scheduler: scheduler}
+}
+
+// Runner advances drip and automation runs: it starts and ends executions
+// on domain events and performs each step.
+type Runner struct{ deferred }
+
+// NewRunner returns the sequences' use cases.
+func NewRunner(store Store, clock Clock, scheduler Scheduler, sequencer Sequencer) *Runner {
+	return &Runner{deferred{core: newCore(store, clock), scheduler: scheduler, sequencer: sequencer}}
+}
+
+// core is what every use case shares: the store, the clock and a cache of
+// workspace settings for hot paths.
+type core struct {
+	store         Store
+	clock         Clock
+	settingsCache *sync.Map
+}
+
+func newCore(store Store, clock Clock) core {
+	return core{store: store, clock: clock, settingsCache: &sync.Map{}}
+}
+
+// deferred adds what acts later, which agents and runs both start and stop:
+// scheduled sends and sequence executions.
+type deferred struct {
+	core
+	scheduler Scheduler
+	sequencer Sequencer
+}
+
+// now is the clock's time in UTC at millisecond precision; a core without
+// a clock uses the system's.
+func (s *core) now() time.Time {
+	var c Clock = SystemClock{}
+	if s.clock != nil {
+		c = s.clock
+	}
+	return c.Now().UTC().Truncate(time.Millisecond)
+}
 
 // maxAttempts bounds optimistic-concurrency retries; past it the caller gets
 // a 409 rather than a spin.
@@ -35,24 +96,39 @@ const maxAttempts = 10
 
 // retryOnConflict reruns fn while it loses version races. Jittered,
 // growing pauses spread out writers that collided, so a burst of agents on
-// one conversation all get through instead of colliding again.
-func retryOnConflict(fn func() error) error {
+// one conversation all get through instead of colliding again. A canceled
+// ctx ends the pause and returns its error.
+func retryOnConflict(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := range maxAttempts {
 		if err = fn(); !errors.Is(err, ErrVersionConflict) {
 			return err
 		}
 		backoff := time.Duration(5<<min(attempt, 5)) * time.Millisecond // 5ms .. 160ms
-		time.Sleep(backoff/2 + rand.N(backoff))
+		if serr := sleep(ctx, backoff/2+rand.N(backoff)); serr != nil {
+			return serr
+		}
 	}
 	return err
+}
+
+// sleep pauses for d, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // ---- workspace and team ----
 
 // Workspace returns the caller's workspace and its settings.
-func (s *Service) Workspace(ctx context.Context, actor Actor) (*Workspace, error) {
-	w, err := s.Store.GetWorkspace(ctx, actor.WorkspaceID)
+func (s *Desk) Workspace(ctx context.Context, actor Actor) (*Workspace, error) {
+	w, err := s.store.GetWorkspace(ctx, actor.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +136,7 @@ func (s *Service) Workspace(ctx context.Context, actor Actor) (*Workspace, error
 }
 
 // UpdateSettings changes workspace settings (admins only).
-func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceSettingsPatch) (*Workspace, error) {
+func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceSettingsPatch) (*Workspace, error) {
 	if err := requireAdmin(actor, "change workspace settings"); err != nil {
 		return nil, err
 	}
@@ -109,8 +185,8 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 		name = n
 	}
 	var out *Workspace
-	err := retryOnConflict(func() error {
-		w, err := s.Store.GetWorkspace(ctx, actor.WorkspaceID)
+	err := retryOnConflict(ctx, func() error {
+		w, err := s.store.GetWorkspace(ctx, actor.WorkspaceID)
 		if err != nil {
 			return err
 		}
@@ -146,7 +222,7 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 		}
 		w.UpdatedAt = s.now()
 		out = w
-		return s.Store.PutWorkspace(ctx, w)
+		return s.store.PutWorkspace(ctx, w)
 	})
 	s.settingsCache.Delete(actor.WorkspaceID)
 	if err != nil {
@@ -156,8 +232,8 @@ func (s *Service) UpdateSettings(ctx context.Context, actor Actor, patch Workspa
 }
 
 // Users lists the workspace's team.
-func (s *Service) Users(ctx context.Context, actor Actor) ([]*User, error) {
-	return s.Store.ListUsers(ctx, actor.WorkspaceID)
+func (s *Desk) Users(ctx context.Context, actor Actor) ([]*User, error) {
+	return s.store.ListUsers(ctx, actor.WorkspaceID)
 }
 
 // UserInput registers a team member; the id is the identity provider's
@@ -169,7 +245,7 @@ type UserInput struct {
 }
 
 // PutUser adds or updates a team member (admins only).
-func (s *Service) PutUser(ctx context.Context, actor Actor, id string, in UserInput) (*User, error) {
+func (s *Desk) PutUser(ctx context.Context, actor Actor, id string, in UserInput) (*User, error) {
 	if err := requireAdmin(actor, "manage the team"); err != nil {
 		return nil, err
 	}
@@ -188,7 +264,7 @@ func (s *Service) PutUser(ctx context.Context, actor Actor, id string, in UserIn
 		return nil, Invalid("role", "role must be admin or agent")
 	}
 	u := &User{ID: id, WorkspaceID: actor.WorkspaceID, Name: name, Email: email, Role: in.Role, CreatedAt: s.now()}
-	if err := s.Store.PutUser(ctx, u); err != nil {
+	if err := s.store.PutUser(ctx, u); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -196,9 +272,9 @@ func (s *Service) PutUser(ctx context.Context, actor Actor, id string, in UserIn
 
 // ---- contacts ----
 
-// CreateContact adds a contact; a phone or email already on another contact
+// createContact adds a contact; a phone or email already on another contact
 // is a conflict.
-func (s *Service) CreateContact(ctx context.Context, actor Actor, in ContactInput) (*Contact, error) {
+func (s *core) createContact(ctx context.Context, actor Actor, in ContactInput) (*Contact, error) {
 	now := s.now()
 	c := &Contact{ID: NewID(now), WorkspaceID: actor.WorkspaceID, CreatedAt: now, UpdatedAt: now}
 	bot := false
@@ -212,7 +288,7 @@ func (s *Service) CreateContact(ctx context.Context, actor Actor, in ContactInpu
 	if c.Name == "" && len(c.Phones) == 0 && len(c.Emails) == 0 {
 		return nil, Invalid("name", "a contact needs a name, a phone number or an email address")
 	}
-	if err := s.Store.CreateContact(ctx, c); err != nil {
+	if err := s.store.CreateContact(ctx, c); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -282,22 +358,22 @@ func applyContactPatch(c *Contact, p ContactPatch) error {
 	return nil
 }
 
-// GetContact returns one contact of the caller's workspace.
-func (s *Service) GetContact(ctx context.Context, actor Actor, id string) (*Contact, error) {
+// getContact returns one contact of the caller's workspace.
+func (s *core) getContact(ctx context.Context, actor Actor, id string) (*Contact, error) {
 	if !ValidID(id) {
 		return nil, Errorf(KindNotFound, "contact %q not found", id)
 	}
-	return s.Store.GetContact(ctx, actor.WorkspaceID, id)
+	return s.store.GetContact(ctx, actor.WorkspaceID, id)
 }
 
 // UpdateContact applies a patch, retrying if someone else updated the contact.
-func (s *Service) UpdateContact(ctx context.Context, actor Actor, id string, patch ContactPatch) (*Contact, error) {
+func (s *Desk) UpdateContact(ctx context.Context, actor Actor, id string, patch ContactPatch) (*Contact, error) {
 	return s.mutateContact(ctx, actor, id, func(c *Contact) error { return applyContactPatch(c, patch) })
 }
 
 // SetConsent opts a contact in or out of a channel by hand, as an agent does
 // on the contact page.
-func (s *Service) SetConsent(ctx context.Context, actor Actor, id string, channel string, status ConsentStatus) (*Contact, error) {
+func (s *Desk) SetConsent(ctx context.Context, actor Actor, id string, channel string, status ConsentStatus) (*Contact, error) {
 	ch, err := parseChannel("channel", channel)
 	if err != nil {
 		return nil, err
@@ -309,10 +385,10 @@ func (s *Service) SetConsent(ctx context.Context, actor Actor, id string, channe
 		Source: ConsentSourceManual, ChangedBy: actor.UserID, ChangedAt: s.now()})
 }
 
-func (s *Service) mutateContact(ctx context.Context, actor Actor, id string, change func(*Contact) error) (*Contact, error) {
+func (s *core) mutateContact(ctx context.Context, actor Actor, id string, change func(*Contact) error) (*Contact, error) {
 	var out *Contact
-	err := retryOnConflict(func() error {
-		prev, err := s.GetContact(ctx, actor, id)
+	err := retryOnConflict(ctx, func() error {
+		prev, err := s.getContact(ctx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -324,7 +400,7 @@ func (s *Service) mutateContact(ctx context.Context, actor Actor, id string, cha
 		}
 		capHandles(prev, &next)
 		next.UpdatedAt = s.now()
-		if err := s.Store.UpdateContact(ctx, prev, &next); err != nil {
+		if err := s.store.UpdateContact(ctx, prev, &next); err != nil {
 			return err
 		}
 		out = &next
@@ -341,14 +417,14 @@ func (s *Service) mutateContact(ctx context.Context, actor Actor, id string, cha
 
 // syncContactName keeps the inbox row's denormalised name current. It is
 // best effort: the contact is the source of truth.
-func (s *Service) syncContactName(ctx context.Context, c *Contact) {
-	_ = retryOnConflict(func() error {
-		conv, err := s.Store.GetConversation(ctx, c.WorkspaceID, c.ConversationID)
+func (s *core) syncContactName(ctx context.Context, c *Contact) {
+	_ = retryOnConflict(ctx, func() error {
+		conv, err := s.store.GetConversation(ctx, c.WorkspaceID, c.ConversationID)
 		if err != nil || conv.ContactName == c.Name {
 			return nil
 		}
 		conv.ContactName = c.Name
-		return s.Store.PutConversation(ctx, conv)
+		return s.store.PutConversation(ctx, conv)
 	})
 }
 
@@ -372,7 +448,7 @@ type ContactQuery struct {
 }
 
 // SearchContacts finds contacts by phone, email or name prefix.
-func (s *Service) SearchContacts(ctx context.Context, actor Actor, q ContactQuery) ([]*Contact, error) {
+func (s *Desk) SearchContacts(ctx context.Context, actor Actor, q ContactQuery) ([]*Contact, error) {
 	set := 0
 	for _, v := range []string{q.Phone, q.Email, q.Name} {
 		if v != "" {
@@ -397,13 +473,13 @@ func (s *Service) SearchContacts(ctx context.Context, actor Actor, q ContactQuer
 		if err != nil {
 			return nil, err
 		}
-		return one(s.Store.FindContactByPhone(ctx, actor.WorkspaceID, p))
+		return one(s.store.FindContactByPhone(ctx, actor.WorkspaceID, p))
 	case q.Email != "":
 		e, err := NormalizeEmail("email", q.Email)
 		if err != nil {
 			return nil, err
 		}
-		return one(s.Store.FindContactByEmail(ctx, actor.WorkspaceID, e))
+		return one(s.store.FindContactByEmail(ctx, actor.WorkspaceID, e))
 	}
 	prefix := NameKey(q.Name)
 	if len(prefix) > maxNameLen {
@@ -413,5 +489,5 @@ func (s *Service) SearchContacts(ctx context.Context, actor Actor, q ContactQuer
 	if limit <= 0 || limit > MaxPageSize {
 		limit = DefaultPageSize
 	}
-	return s.Store.SearchContactsByName(ctx, actor.WorkspaceID, prefix, limit)
+	return s.store.SearchContactsByName(ctx, actor.WorkspaceID, prefix, limit)
 }

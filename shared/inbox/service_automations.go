@@ -24,16 +24,16 @@ type AutomationPatch struct {
 	Steps   *[]AutomationStep `json:"steps"`
 }
 
-func (s *Service) automationRefs(ctx context.Context, ws string) (AutomationRefs, error) {
+func (s *core) automationRefs(ctx context.Context, ws string) (AutomationRefs, error) {
 	settings, err := s.settings(ctx, ws)
 	if err != nil {
 		return AutomationRefs{}, err
 	}
-	labels, err := s.Store.ListLabels(ctx, ws)
+	labels, err := s.store.ListLabels(ctx, ws)
 	if err != nil {
 		return AutomationRefs{}, err
 	}
-	users, err := s.Store.ListUsers(ctx, ws)
+	users, err := s.store.ListUsers(ctx, ws)
 	if err != nil {
 		return AutomationRefs{}, err
 	}
@@ -58,7 +58,7 @@ func (s *Service) automationRefs(ctx context.Context, ws string) (AutomationRefs
 
 // CreateAutomation adds an automation (admins only); it is enabled unless
 // the input says otherwise.
-func (s *Service) CreateAutomation(ctx context.Context, actor Actor, in AutomationInput) (*Automation, error) {
+func (s *Desk) CreateAutomation(ctx context.Context, actor Actor, in AutomationInput) (*Automation, error) {
 	if err := requireAdmin(actor, "manage automations"); err != nil {
 		return nil, err
 	}
@@ -72,23 +72,23 @@ func (s *Service) CreateAutomation(ctx context.Context, actor Actor, in Automati
 	if err := a.Validate(refs); err != nil {
 		return nil, err
 	}
-	return a, s.Store.PutAutomation(ctx, a)
+	return a, s.store.PutAutomation(ctx, a)
 }
 
-func (s *Service) GetAutomation(ctx context.Context, actor Actor, id string) (*Automation, error) {
+func (s *Desk) GetAutomation(ctx context.Context, actor Actor, id string) (*Automation, error) {
 	if !ValidID(id) {
 		return nil, Errorf(KindNotFound, "automation %q not found", id)
 	}
-	return s.Store.GetAutomation(ctx, actor.WorkspaceID, id)
+	return s.store.GetAutomation(ctx, actor.WorkspaceID, id)
 }
 
-func (s *Service) Automations(ctx context.Context, actor Actor) ([]*Automation, error) {
-	return s.Store.ListAutomations(ctx, actor.WorkspaceID)
+func (s *Desk) Automations(ctx context.Context, actor Actor) ([]*Automation, error) {
+	return s.store.ListAutomations(ctx, actor.WorkspaceID)
 }
 
 // UpdateAutomation changes an automation (admins only). Running runs carry
 // on with the new steps from the step they are at.
-func (s *Service) UpdateAutomation(ctx context.Context, actor Actor, id string, p AutomationPatch) (*Automation, error) {
+func (s *Desk) UpdateAutomation(ctx context.Context, actor Actor, id string, p AutomationPatch) (*Automation, error) {
 	if err := requireAdmin(actor, "manage automations"); err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (s *Service) UpdateAutomation(ctx context.Context, actor Actor, id string, 
 		return nil, err
 	}
 	var out *Automation
-	err = retryOnConflict(func() error {
+	err = retryOnConflict(ctx, func() error {
 		a, err := s.GetAutomation(ctx, actor, id)
 		if err != nil {
 			return err
@@ -119,13 +119,13 @@ func (s *Service) UpdateAutomation(ctx context.Context, actor Actor, id string, 
 		}
 		a.UpdatedAt = s.now()
 		out = a
-		return s.Store.PutAutomation(ctx, a)
+		return s.store.PutAutomation(ctx, a)
 	})
 	return out, err
 }
 
 // DeleteAutomation removes an automation with no active runs (admins only).
-func (s *Service) DeleteAutomation(ctx context.Context, actor Actor, id string) error {
+func (s *Desk) DeleteAutomation(ctx context.Context, actor Actor, id string) error {
 	if err := requireAdmin(actor, "manage automations"); err != nil {
 		return err
 	}
@@ -136,11 +136,11 @@ func (s *Service) DeleteAutomation(ctx context.Context, actor Actor, id string) 
 	if err := s.refuseActiveRuns(ctx, actor.WorkspaceID, id); err != nil {
 		return err
 	}
-	return s.Store.DeleteAutomation(ctx, a)
+	return s.store.DeleteAutomation(ctx, a)
 }
 
-func (s *Service) refuseActiveRuns(ctx context.Context, ws, sequenceID string) error {
-	counts, err := s.Store.RunCounts(ctx, ws, sequenceID)
+func (s *core) refuseActiveRuns(ctx context.Context, ws, sequenceID string) error {
+	counts, err := s.store.RunCounts(ctx, ws, sequenceID)
 	if err != nil {
 		return err
 	}
@@ -153,12 +153,12 @@ func (s *Service) refuseActiveRuns(ctx context.Context, ws, sequenceID string) e
 // RunAutomationStep runs an automation from st.Step until it must wait (a
 // delay, or quiet hours before a send), park on a manual action, or end.
 // Each step's effect is idempotent, so a retried invocation repeats none.
-func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState, error) {
+func (s *Runner) RunAutomationStep(ctx context.Context, st RunState) (RunState, error) {
 	rc, ok, err := s.loadRun(ctx, st)
 	if err != nil || !ok {
 		return finished(st), err
 	}
-	a, err := s.Store.GetAutomation(ctx, st.WorkspaceID, rc.run.SequenceID)
+	a, err := s.store.GetAutomation(ctx, st.WorkspaceID, rc.run.SequenceID)
 	if IsKind(err, KindNotFound) {
 		return finished(st), s.endRun(ctx, rc.run, StopCanceled, false)
 	}
@@ -234,7 +234,7 @@ func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState,
 					return err
 				}
 				if step.Type == StepAssign {
-					_, err = s.Assign(ctx, automationActor(st.WorkspaceID), convID, step.AssigneeID)
+					_, err = s.assign(ctx, automationActor(st.WorkspaceID), convID, step.AssigneeID)
 					return err
 				}
 				_, err = s.mutateConversation(ctx, automationActor(st.WorkspaceID), convID, func(c *Conversation) error {
@@ -261,7 +261,7 @@ func (s *Service) RunAutomationStep(ctx context.Context, st RunState) (RunState,
 // runEffect runs one step's effect. A refusal (the contact cannot be
 // reached on the channel, a label was deleted…) skips the step and is
 // recorded on the run; anything else is returned for the task to retry.
-func (s *Service) runEffect(p *runProgress, step int, effect func() error) error {
+func (s *Runner) runEffect(p *runProgress, step int, effect func() error) error {
 	err := effect()
 	switch {
 	case err == nil:
@@ -286,7 +286,7 @@ func removeFold(list []string, v string) []string {
 
 // ParkManual puts a manual action in its assignee's queue with the task
 // token its run waits on (seed 001).
-func (s *Service) ParkManual(ctx context.Context, st RunState, token string) error {
+func (s *Runner) ParkManual(ctx context.Context, st RunState, token string) error {
 	if token == "" {
 		return Invalid("taskToken", "a manual action needs a task token")
 	}
@@ -298,7 +298,7 @@ func (s *Service) ParkManual(ctx context.Context, st RunState, token string) err
 		// Nothing waits for the task any more: let the run go on to its end.
 		return s.resume(ctx, token, TaskOutcome{Status: TaskCanceled})
 	}
-	a, err := s.Store.GetAutomation(ctx, st.WorkspaceID, rc.run.SequenceID)
+	a, err := s.store.GetAutomation(ctx, st.WorkspaceID, rc.run.SequenceID)
 	if err != nil {
 		return err
 	}
@@ -307,7 +307,7 @@ func (s *Service) ParkManual(ctx context.Context, st RunState, token string) err
 	}
 	step := a.Steps[st.Step]
 	id := keyedID(st.WorkspaceID, "task\x00"+rc.run.ID+"\x00"+strconv.Itoa(st.Step), rc.run.StartedAt)
-	if prev, err := s.Store.GetTask(ctx, st.WorkspaceID, id); err == nil && prev.Status != TaskOpen {
+	if prev, err := s.store.GetTask(ctx, st.WorkspaceID, id); err == nil && prev.Status != TaskOpen {
 		// Finished before this retry re-parked the run.
 		return s.resume(ctx, token, TaskOutcome{TaskID: id, Status: prev.Status})
 	} else if err != nil && !IsKind(err, KindNotFound) {
@@ -323,33 +323,30 @@ func (s *Service) ParkManual(ctx context.Context, st RunState, token string) err
 	t := &ManualTask{ID: id, WorkspaceID: st.WorkspaceID, AssigneeID: assignee, Action: step.Action, Instructions: step.Instructions,
 		Status: TaskOpen, AutomationID: a.ID, AutomationName: a.Name, RunID: rc.run.ID, Step: st.Step,
 		ContactID: rc.contact.ID, ConversationID: rc.contact.ConversationID, Token: token, CreatedAt: s.now()}
-	if err := s.Store.PutTask(ctx, t); err != nil {
+	if err := s.store.PutTask(ctx, t); err != nil {
 		return err
 	}
-	return retryOnConflict(func() error {
-		cur, err := s.Store.GetRun(ctx, st.WorkspaceID, st.ContactID, st.RunID)
+	return retryOnConflict(ctx, func() error {
+		cur, err := s.store.GetRun(ctx, st.WorkspaceID, st.ContactID, st.RunID)
 		if err != nil || !cur.Active() {
 			return err
 		}
 		cur.TaskID, cur.NextAt, cur.UpdatedAt = id, nil, s.now()
-		return s.Store.UpdateRun(ctx, cur, RunStarted)
+		return s.store.UpdateRun(ctx, cur, RunStarted)
 	})
 }
 
-func (s *Service) resume(ctx context.Context, token string, out TaskOutcome) error {
-	if s.Sequencer == nil {
-		return Errorf(KindUnavailable, "sequences are not configured")
-	}
+func (s *deferred) resume(ctx context.Context, token string, out TaskOutcome) error {
 	raw, err := json.Marshal(out)
 	if err != nil {
 		return Internal(err)
 	}
-	return s.Sequencer.ResumeTask(ctx, token, raw)
+	return s.sequencer.ResumeTask(ctx, token, raw)
 }
 
 // Tasks lists open manual actions: the caller's queue by default, the
 // shared Unassigned queue, or (admins) another member's.
-func (s *Service) Tasks(ctx context.Context, actor Actor, assignee string, p PageRequest) (Page[*ManualTask], error) {
+func (s *Desk) Tasks(ctx context.Context, actor Actor, assignee string, p PageRequest) (Page[*ManualTask], error) {
 	switch assignee {
 	case "", "me":
 		assignee = actor.UserID
@@ -364,19 +361,19 @@ func (s *Service) Tasks(ctx context.Context, actor Actor, assignee string, p Pag
 	if err := normalizePage(&p); err != nil {
 		return Page[*ManualTask]{}, err
 	}
-	return s.Store.ListTasks(ctx, actor.WorkspaceID, assignee, p)
+	return s.store.ListTasks(ctx, actor.WorkspaceID, assignee, p)
 }
 
 // FinishTask marks a manual action done or skipped; either resumes its run.
 // Finishing it again the same way returns it unchanged.
-func (s *Service) FinishTask(ctx context.Context, actor Actor, id string, status TaskStatus) (*ManualTask, error) {
+func (s *Desk) FinishTask(ctx context.Context, actor Actor, id string, status TaskStatus) (*ManualTask, error) {
 	if status != TaskDone && status != TaskSkipped {
 		return nil, Invalid("status", "a task is marked done or skipped")
 	}
 	if !ValidID(id) {
 		return nil, Errorf(KindNotFound, "task %q not found", id)
 	}
-	t, err := s.Store.GetTask(ctx, actor.WorkspaceID, id)
+	t, err := s.store.GetTask(ctx, actor.WorkspaceID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -397,8 +394,8 @@ func (s *Service) FinishTask(ctx context.Context, actor Actor, id string, status
 	return t, s.closeTaskAs(ctx, t, status, actor.UserID)
 }
 
-func (s *Service) closeTask(ctx context.Context, ws, id string, status TaskStatus, by string) error {
-	t, err := s.Store.GetTask(ctx, ws, id)
+func (s *core) closeTask(ctx context.Context, ws, id string, status TaskStatus, by string) error {
+	t, err := s.store.GetTask(ctx, ws, id)
 	if IsKind(err, KindNotFound) {
 		return nil
 	}
@@ -408,13 +405,13 @@ func (s *Service) closeTask(ctx context.Context, ws, id string, status TaskStatu
 	return s.closeTaskAs(ctx, t, status, by)
 }
 
-func (s *Service) closeTaskAs(ctx context.Context, t *ManualTask, status TaskStatus, by string) error {
+func (s *core) closeTaskAs(ctx context.Context, t *ManualTask, status TaskStatus, by string) error {
 	if t.Status != TaskOpen {
 		return nil
 	}
 	now := s.now()
 	t.Status, t.DoneAt, t.DoneBy = status, &now, by
-	err := s.Store.UpdateTask(ctx, t, TaskOpen)
+	err := s.store.UpdateTask(ctx, t, TaskOpen)
 	if IsKind(err, KindConflict) {
 		return nil // someone else closed it first
 	}

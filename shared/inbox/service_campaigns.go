@@ -15,7 +15,7 @@ type CampaignPatch struct {
 }
 
 // CreateCampaign adds a drip campaign (admins only).
-func (s *Service) CreateCampaign(ctx context.Context, actor Actor, in CampaignInput) (*Campaign, error) {
+func (s *Desk) CreateCampaign(ctx context.Context, actor Actor, in CampaignInput) (*Campaign, error) {
 	if err := requireAdmin(actor, "manage campaigns"); err != nil {
 		return nil, err
 	}
@@ -28,25 +28,25 @@ func (s *Service) CreateCampaign(ctx context.Context, actor Actor, in CampaignIn
 	if err := c.Validate(settings); err != nil {
 		return nil, err
 	}
-	return c, s.Store.PutCampaign(ctx, c)
+	return c, s.store.PutCampaign(ctx, c)
 }
 
 // GetCampaign returns one campaign.
-func (s *Service) GetCampaign(ctx context.Context, actor Actor, id string) (*Campaign, error) {
+func (s *Desk) GetCampaign(ctx context.Context, actor Actor, id string) (*Campaign, error) {
 	if !ValidID(id) {
 		return nil, Errorf(KindNotFound, "campaign %q not found", id)
 	}
-	return s.Store.GetCampaign(ctx, actor.WorkspaceID, id)
+	return s.store.GetCampaign(ctx, actor.WorkspaceID, id)
 }
 
 // Campaigns lists the workspace's campaigns.
-func (s *Service) Campaigns(ctx context.Context, actor Actor) ([]*Campaign, error) {
-	return s.Store.ListCampaigns(ctx, actor.WorkspaceID)
+func (s *Desk) Campaigns(ctx context.Context, actor Actor) ([]*Campaign, error) {
+	return s.store.ListCampaigns(ctx, actor.WorkspaceID)
 }
 
 // UpdateCampaign renames a campaign or replaces its steps (admins only).
 // Contacts already enrolled keep the steps they were enrolled with.
-func (s *Service) UpdateCampaign(ctx context.Context, actor Actor, id string, p CampaignPatch) (*Campaign, error) {
+func (s *Desk) UpdateCampaign(ctx context.Context, actor Actor, id string, p CampaignPatch) (*Campaign, error) {
 	if err := requireAdmin(actor, "manage campaigns"); err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (s *Service) UpdateCampaign(ctx context.Context, actor Actor, id string, p 
 		return nil, err
 	}
 	var out *Campaign
-	err = retryOnConflict(func() error {
+	err = retryOnConflict(ctx, func() error {
 		c, err := s.GetCampaign(ctx, actor, id)
 		if err != nil {
 			return err
@@ -71,13 +71,13 @@ func (s *Service) UpdateCampaign(ctx context.Context, actor Actor, id string, p 
 		}
 		c.UpdatedAt = s.now()
 		out = c
-		return s.Store.PutCampaign(ctx, c)
+		return s.store.PutCampaign(ctx, c)
 	})
 	return out, err
 }
 
 // DeleteCampaign removes a campaign (admins only).
-func (s *Service) DeleteCampaign(ctx context.Context, actor Actor, id string) error {
+func (s *Desk) DeleteCampaign(ctx context.Context, actor Actor, id string) error {
 	if err := requireAdmin(actor, "manage campaigns"); err != nil {
 		return err
 	}
@@ -88,5 +88,5 @@ func (s *Service) DeleteCampaign(ctx context.Context, actor Actor, id string) er
 	if err := s.refuseActiveRuns(ctx, actor.WorkspaceID, id); err != nil {
 		return err
 	}
-	return s.Store.DeleteCampaign(ctx, c)
+	return s.store.DeleteCampaign(ctx, c)
 }

@@ -17,13 +17,13 @@ type StartInput struct {
 // StartConversation returns the contact's thread, creating the contact (for a
 // new phone number) and the thread as needed. created reports whether a new
 // thread was made.
-func (s *Service) StartConversation(ctx context.Context, actor Actor, in StartInput) (conv *Conversation, created bool, err error) {
+func (s *Desk) StartConversation(ctx context.Context, actor Actor, in StartInput) (conv *Conversation, created bool, err error) {
 	if (in.Phone == "") == (in.ContactID == "") {
 		return nil, false, Invalid("phone", "give either phone or contactId")
 	}
 	var contact *Contact
 	if in.ContactID != "" {
-		if contact, err = s.GetContact(ctx, actor, in.ContactID); err != nil {
+		if contact, err = s.getContact(ctx, actor, in.ContactID); err != nil {
 			return nil, false, err
 		}
 	} else if contact, err = s.contactForPhone(ctx, actor, in.Phone, in.Name); err != nil {
@@ -32,7 +32,7 @@ func (s *Service) StartConversation(ctx context.Context, actor Actor, in StartIn
 	return s.conversationFor(ctx, contact)
 }
 
-func (s *Service) contactForPhone(ctx context.Context, actor Actor, phone, name string) (*Contact, error) {
+func (s *core) contactForPhone(ctx context.Context, actor Actor, phone, name string) (*Contact, error) {
 	e164, err := NormalizePhone("phone", phone)
 	if err != nil {
 		return nil, err
@@ -41,11 +41,11 @@ func (s *Service) contactForPhone(ctx context.Context, actor Actor, phone, name 
 		return nil, err
 	}
 	for range maxAttempts {
-		c, err := s.Store.FindContactByPhone(ctx, actor.WorkspaceID, e164)
+		c, err := s.store.FindContactByPhone(ctx, actor.WorkspaceID, e164)
 		if !IsKind(err, KindNotFound) {
 			return c, err
 		}
-		c, err = s.CreateContact(ctx, actor, ContactInput{Name: name, Phones: []string{e164}})
+		c, err = s.createContact(ctx, actor, ContactInput{Name: name, Phones: []string{e164}})
 		if !IsKind(err, KindConflict) {
 			return c, err
 		}
@@ -55,10 +55,10 @@ func (s *Service) contactForPhone(ctx context.Context, actor Actor, phone, name 
 }
 
 // conversationFor finds or creates the single thread of a contact.
-func (s *Service) conversationFor(ctx context.Context, contact *Contact) (*Conversation, bool, error) {
+func (s *core) conversationFor(ctx context.Context, contact *Contact) (*Conversation, bool, error) {
 	for range maxAttempts {
 		if contact.ConversationID != "" {
-			c, err := s.Store.GetConversation(ctx, contact.WorkspaceID, contact.ConversationID)
+			c, err := s.store.GetConversation(ctx, contact.WorkspaceID, contact.ConversationID)
 			if err == nil && !c.Deleting {
 				return c, false, nil
 			}
@@ -68,7 +68,7 @@ func (s *Service) conversationFor(ctx context.Context, contact *Contact) (*Conve
 			// The thread was deleted, or is being deleted: start another.
 		}
 		conv := NewConversation(contact, s.now())
-		err := s.Store.CreateConversation(ctx, conv, contact)
+		err := s.store.CreateConversation(ctx, conv, contact)
 		if err == nil {
 			return conv, true, nil
 		}
@@ -76,19 +76,19 @@ func (s *Service) conversationFor(ctx context.Context, contact *Contact) (*Conve
 			return nil, false, err
 		}
 		// The contact changed, or another request linked a thread first.
-		if contact, err = s.Store.GetContact(ctx, contact.WorkspaceID, contact.ID); err != nil {
+		if contact, err = s.store.GetContact(ctx, contact.WorkspaceID, contact.ID); err != nil {
 			return nil, false, err
 		}
 	}
 	return nil, false, ErrVersionConflict
 }
 
-// GetConversation returns one conversation of the caller's workspace.
-func (s *Service) GetConversation(ctx context.Context, actor Actor, id string) (*Conversation, error) {
+// getConversation returns one conversation of the caller's workspace.
+func (s *core) getConversation(ctx context.Context, actor Actor, id string) (*Conversation, error) {
 	if !ValidID(id) {
 		return nil, Errorf(KindNotFound, "conversation %q not found", id)
 	}
-	c, err := s.Store.GetConversation(ctx, actor.WorkspaceID, id)
+	c, err := s.store.GetConversation(ctx, actor.WorkspaceID, id)
 	if err == nil && c.Deleting {
 		return nil, Errorf(KindNotFound, "conversation %q not found", id)
 	}
@@ -96,7 +96,7 @@ func (s *Service) GetConversation(ctx context.Context, actor Actor, id string) (
 }
 
 // Inbox lists active (non-archived) conversations, newest activity first.
-func (s *Service) Inbox(ctx context.Context, actor Actor, f InboxFilter, p PageRequest) (Page[*Conversation], error) {
+func (s *Desk) Inbox(ctx context.Context, actor Actor, f InboxFilter, p PageRequest) (Page[*Conversation], error) {
 	if f.Status != "" && f.Status != StatusOpen && f.Status != StatusComplete {
 		return Page[*Conversation]{}, Invalid("status", "status must be open or complete")
 	}
@@ -109,7 +109,7 @@ func (s *Service) Inbox(ctx context.Context, actor Actor, f InboxFilter, p PageR
 	if err := normalizePage(&p); err != nil {
 		return Page[*Conversation]{}, err
 	}
-	return s.Store.ListInbox(ctx, actor.WorkspaceID, f, p)
+	return s.store.ListInbox(ctx, actor.WorkspaceID, f, p)
 }
 
 func normalizePage(p *PageRequest) error {
@@ -124,7 +124,7 @@ func normalizePage(p *PageRequest) error {
 
 // SearchConversations finds threads, archived ones included, by the
 // contact's name prefix, phone or email.
-func (s *Service) SearchConversations(ctx context.Context, actor Actor, q string, limit int) ([]*Conversation, error) {
+func (s *Desk) SearchConversations(ctx context.Context, actor Actor, q string, limit int) ([]*Conversation, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return nil, Invalid("q", "search text is empty")
@@ -148,7 +148,7 @@ func (s *Service) SearchConversations(ctx context.Context, actor Actor, q string
 			ids = append(ids, c.ConversationID)
 		}
 	}
-	convs, err := s.Store.GetConversations(ctx, actor.WorkspaceID, ids)
+	convs, err := s.store.GetConversations(ctx, actor.WorkspaceID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -177,10 +177,10 @@ func looksLikePhone(q string) bool {
 
 // mutateConversation applies change to the latest version, retrying when
 // another writer got there first, so concurrent agents lose no update.
-func (s *Service) mutateConversation(ctx context.Context, actor Actor, id string, change func(*Conversation) error) (*Conversation, error) {
+func (s *core) mutateConversation(ctx context.Context, actor Actor, id string, change func(*Conversation) error) (*Conversation, error) {
 	var out *Conversation
-	err := retryOnConflict(func() error {
-		c, err := s.GetConversation(ctx, actor, id)
+	err := retryOnConflict(ctx, func() error {
+		c, err := s.getConversation(ctx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -189,7 +189,7 @@ func (s *Service) mutateConversation(ctx context.Context, actor Actor, id string
 		}
 		c.UpdatedAt = s.now()
 		out = c
-		return s.Store.PutConversation(ctx, c)
+		return s.store.PutConversation(ctx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -199,24 +199,24 @@ func (s *Service) mutateConversation(ctx context.Context, actor Actor, id string
 
 // SetArchived hides a conversation from the inbox, or brings it back. The
 // history is kept either way.
-func (s *Service) SetArchived(ctx context.Context, actor Actor, id string, archived bool) (*Conversation, error) {
+func (s *Desk) SetArchived(ctx context.Context, actor Actor, id string, archived bool) (*Conversation, error) {
 	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error { c.Archived = archived; return nil })
 }
 
 // SetUnread marks a conversation read or unread for the whole team.
-func (s *Service) SetUnread(ctx context.Context, actor Actor, id string, unread bool) (*Conversation, error) {
+func (s *Desk) SetUnread(ctx context.Context, actor Actor, id string, unread bool) (*Conversation, error) {
 	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error { c.Unread = unread; return nil })
 }
 
 // SetStatus completes or reopens a conversation.
-func (s *Service) SetStatus(ctx context.Context, actor Actor, id string, status ConversationStatus) (*Conversation, error) {
+func (s *Desk) SetStatus(ctx context.Context, actor Actor, id string, status ConversationStatus) (*Conversation, error) {
 	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error { c.Status = status; return nil })
 }
 
-// Assign gives a conversation to a team member; an empty userID unassigns.
-func (s *Service) Assign(ctx context.Context, actor Actor, id, userID string) (*Conversation, error) {
+// assign gives a conversation to a team member; an empty userID unassigns.
+func (s *core) assign(ctx context.Context, actor Actor, id, userID string) (*Conversation, error) {
 	if userID != "" {
-		if _, err := s.Store.GetUser(ctx, actor.WorkspaceID, userID); IsKind(err, KindNotFound) {
+		if _, err := s.store.GetUser(ctx, actor.WorkspaceID, userID); IsKind(err, KindNotFound) {
 			return nil, Invalid("userId", "user %q is not a member of this workspace", userID)
 		} else if err != nil {
 			return nil, err
@@ -226,7 +226,7 @@ func (s *Service) Assign(ctx context.Context, actor Actor, id, userID string) (*
 }
 
 // AddLabel labels a conversation with one of the workspace's labels.
-func (s *Service) AddLabel(ctx context.Context, actor Actor, id, labelID string) (*Conversation, error) {
+func (s *Desk) AddLabel(ctx context.Context, actor Actor, id, labelID string) (*Conversation, error) {
 	if _, err := s.GetLabel(ctx, actor, labelID); err != nil {
 		if IsKind(err, KindNotFound) {
 			return nil, Invalid("labelId", "label %q does not exist in this workspace", labelID)
@@ -246,7 +246,7 @@ func addLabel(c *Conversation, labelID string) error {
 }
 
 // RemoveLabel takes a label off a conversation.
-func (s *Service) RemoveLabel(ctx context.Context, actor Actor, id, labelID string) (*Conversation, error) {
+func (s *Desk) RemoveLabel(ctx context.Context, actor Actor, id, labelID string) (*Conversation, error) {
 	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error {
 		c.Labels = removeValue(c.Labels, labelID)
 		return nil
@@ -264,7 +264,7 @@ type BulkResult struct {
 }
 
 // BulkArchive archives up to MaxBulk conversations and reports each one.
-func (s *Service) BulkArchive(ctx context.Context, actor Actor, ids []string) ([]BulkResult, error) {
+func (s *Desk) BulkArchive(ctx context.Context, actor Actor, ids []string) ([]BulkResult, error) {
 	if len(ids) == 0 {
 		return nil, Invalid("ids", "ids is empty")
 	}
@@ -317,11 +317,11 @@ func bulkResult(id string, err error) BulkResult {
 
 // DeleteConversation removes a thread and every message in it, for good.
 // Only admins may, and only when the workspace allows deletion.
-func (s *Service) DeleteConversation(ctx context.Context, actor Actor, id string) error {
+func (s *Desk) DeleteConversation(ctx context.Context, actor Actor, id string) error {
 	if err := requireAdmin(actor, "delete conversations"); err != nil {
 		return err
 	}
-	w, err := s.Store.GetWorkspace(ctx, actor.WorkspaceID)
+	w, err := s.store.GetWorkspace(ctx, actor.WorkspaceID)
 	if err != nil {
 		return err
 	}
@@ -334,8 +334,8 @@ func (s *Service) DeleteConversation(ctx context.Context, actor Actor, id string
 	var conv *Conversation
 	// Mark it first: it leaves the inbox at once, and a retry after a crash
 	// finds it and finishes the job.
-	err = retryOnConflict(func() error {
-		c, err := s.Store.GetConversation(ctx, actor.WorkspaceID, id)
+	err = retryOnConflict(ctx, func() error {
+		c, err := s.store.GetConversation(ctx, actor.WorkspaceID, id)
 		if err != nil {
 			return err
 		}
@@ -345,10 +345,10 @@ func (s *Service) DeleteConversation(ctx context.Context, actor Actor, id string
 		}
 		c.Deleting = true
 		c.UpdatedAt = s.now()
-		return s.Store.PutConversation(ctx, c)
+		return s.store.PutConversation(ctx, c)
 	})
 	if err != nil {
 		return err
 	}
-	return retryOnConflict(func() error { return s.Store.DeleteConversation(ctx, conv) })
+	return retryOnConflict(ctx, func() error { return s.store.DeleteConversation(ctx, conv) })
 }

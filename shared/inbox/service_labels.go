@@ -4,7 +4,7 @@ import "context"
 
 // CreateLabel adds a conversation label (admins only). Names are unique per
 // workspace, case-insensitively.
-func (s *Service) CreateLabel(ctx context.Context, actor Actor, in LabelInput) (*Label, error) {
+func (s *Desk) CreateLabel(ctx context.Context, actor Actor, in LabelInput) (*Label, error) {
 	if err := requireAdmin(actor, "manage labels"); err != nil {
 		return nil, err
 	}
@@ -13,32 +13,32 @@ func (s *Service) CreateLabel(ctx context.Context, actor Actor, in LabelInput) (
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	if err := s.Store.CreateLabel(ctx, l); err != nil {
+	if err := s.store.CreateLabel(ctx, l); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
 // GetLabel returns one label.
-func (s *Service) GetLabel(ctx context.Context, actor Actor, id string) (*Label, error) {
+func (s *Desk) GetLabel(ctx context.Context, actor Actor, id string) (*Label, error) {
 	if !ValidID(id) {
 		return nil, Errorf(KindNotFound, "label %q not found", id)
 	}
-	return s.Store.GetLabel(ctx, actor.WorkspaceID, id)
+	return s.store.GetLabel(ctx, actor.WorkspaceID, id)
 }
 
 // Labels lists the workspace's labels, by name.
-func (s *Service) Labels(ctx context.Context, actor Actor) ([]*Label, error) {
-	return s.Store.ListLabels(ctx, actor.WorkspaceID)
+func (s *Desk) Labels(ctx context.Context, actor Actor) ([]*Label, error) {
+	return s.store.ListLabels(ctx, actor.WorkspaceID)
 }
 
 // UpdateLabel renames or recolours a label (admins only).
-func (s *Service) UpdateLabel(ctx context.Context, actor Actor, id string, p LabelPatch) (*Label, error) {
+func (s *Desk) UpdateLabel(ctx context.Context, actor Actor, id string, p LabelPatch) (*Label, error) {
 	if err := requireAdmin(actor, "manage labels"); err != nil {
 		return nil, err
 	}
 	var out *Label
-	err := retryOnConflict(func() error {
+	err := retryOnConflict(ctx, func() error {
 		prev, err := s.GetLabel(ctx, actor, id)
 		if err != nil {
 			return err
@@ -58,7 +58,7 @@ func (s *Service) UpdateLabel(ctx context.Context, actor Actor, id string, p Lab
 		}
 		next.UpdatedAt = s.now()
 		out = &next
-		return s.Store.UpdateLabel(ctx, prev, &next)
+		return s.store.UpdateLabel(ctx, prev, &next)
 	})
 	return out, err
 }
@@ -66,7 +66,7 @@ func (s *Service) UpdateLabel(ctx context.Context, actor Actor, id string, p Lab
 // DeleteLabel removes a label (admins only). Conversations that carry it keep
 // the stale id until next edited; clients drop ids they do not know. Removing
 // it from every conversation would mean scanning the workspace.
-func (s *Service) DeleteLabel(ctx context.Context, actor Actor, id string) error {
+func (s *Desk) DeleteLabel(ctx context.Context, actor Actor, id string) error {
 	if err := requireAdmin(actor, "manage labels"); err != nil {
 		return err
 	}
@@ -74,5 +74,5 @@ func (s *Service) DeleteLabel(ctx context.Context, actor Actor, id string) error
 	if err != nil {
 		return err
 	}
-	return s.Store.DeleteLabel(ctx, l)
+	return s.store.DeleteLabel(ctx, l)
 }

@@ -7,27 +7,27 @@ import (
 
 // ListMessages pages through a thread in chronological order (or newest
 // first, for the first screen of a chat).
-func (s *Service) ListMessages(ctx context.Context, actor Actor, conversationID string, p PageRequest) (Page[*Message], error) {
-	if _, err := s.GetConversation(ctx, actor, conversationID); err != nil {
+func (s *Desk) ListMessages(ctx context.Context, actor Actor, conversationID string, p PageRequest) (Page[*Message], error) {
+	if _, err := s.getConversation(ctx, actor, conversationID); err != nil {
 		return Page[*Message]{}, err
 	}
 	if err := normalizePage(&p); err != nil {
 		return Page[*Message]{}, err
 	}
-	return s.Store.ListMessages(ctx, actor.WorkspaceID, conversationID, p)
+	return s.store.ListMessages(ctx, actor.WorkspaceID, conversationID, p)
 }
 
 // PostMessage stores an agent's outbound message: queued for delivery now,
 // or scheduled. Everything that would make it undeliverable (the channel,
 // the contact's address and consent, the body, media, template and reply
 // window, the time) is checked first, so the agent hears about it at once.
-func (s *Service) PostMessage(ctx context.Context, actor Actor, conversationID string, in OutboundInput, idempotencyKey string) (*Message, bool, error) {
+func (s *Desk) PostMessage(ctx context.Context, actor Actor, conversationID string, in OutboundInput, idempotencyKey string) (*Message, bool, error) {
 	settings, err := s.settings(ctx, actor.WorkspaceID)
 	if err != nil {
 		return nil, false, err
 	}
 	build := func(conv *Conversation, now time.Time) (Message, error) {
-		contact, err := s.Store.GetContact(ctx, actor.WorkspaceID, conv.ContactID)
+		contact, err := s.store.GetContact(ctx, actor.WorkspaceID, conv.ContactID)
 		if err != nil {
 			return Message{}, err
 		}
@@ -43,17 +43,14 @@ func (s *Service) PostMessage(ctx context.Context, actor Actor, conversationID s
 	return m, replayed, s.schedule(ctx, m)
 }
 
-func (s *Service) schedule(ctx context.Context, m *Message) error {
-	if s.Scheduler == nil {
-		return Errorf(KindUnavailable, "scheduling is not configured")
-	}
-	return s.Scheduler.Put(ctx, Schedule{Name: ScheduleName(m), WorkspaceID: m.WorkspaceID,
+func (s *deferred) schedule(ctx context.Context, m *Message) error {
+	return s.scheduler.Put(ctx, Schedule{Name: ScheduleName(m), WorkspaceID: m.WorkspaceID,
 		Ref: ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}, At: *m.SendAt, Timezone: m.Timezone})
 }
 
 // PostComment stores an internal note. It is marked internal and no sender
 // ever picks it up.
-func (s *Service) PostComment(ctx context.Context, actor Actor, conversationID string, in CommentInput, idempotencyKey string) (*Message, bool, error) {
+func (s *Desk) PostComment(ctx context.Context, actor Actor, conversationID string, in CommentInput, idempotencyKey string) (*Message, bool, error) {
 	body, err := validateBody(in.Body, true)
 	if err != nil {
 		return nil, false, err
@@ -67,13 +64,13 @@ func (s *Service) PostComment(ctx context.Context, actor Actor, conversationID s
 // the idempotency key, so a retry returns (or finishes writing) the same
 // message. The message is written second, so the cost is one conversation
 // update plus one small put, and no separate idempotency record.
-func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID string, build func(*Conversation, time.Time) (Message, error), idempotencyKey string) (*Message, bool, error) {
+func (s *core) appendMessage(ctx context.Context, actor Actor, conversationID string, build func(*Conversation, time.Time) (Message, error), idempotencyKey string) (*Message, bool, error) {
 	keyed := idempotencyKey != ""
 	key := hashKey(actor, idempotencyKey)
 	var msg *Message
 	replayed := false
-	err := retryOnConflict(func() error {
-		conv, err := s.GetConversation(ctx, actor, conversationID)
+	err := retryOnConflict(ctx, func() error {
+		conv, err := s.getConversation(ctx, actor, conversationID)
 		if err != nil {
 			return err
 		}
@@ -81,7 +78,7 @@ func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID
 		if keyed {
 			if id, ok := conv.claimFor(key); ok {
 				replayed = true
-				msg, err = s.Store.GetMessage(ctx, actor.WorkspaceID, conv.ID, id)
+				msg, err = s.store.GetMessage(ctx, actor.WorkspaceID, conv.ID, id)
 				if !IsKind(err, KindNotFound) {
 					return err
 				}
@@ -98,7 +95,7 @@ func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID
 			id, _ := conv.claimFor(key)
 			m.ID = id
 			msg = &m
-			return s.Store.PutMessage(ctx, msg)
+			return s.store.PutMessage(ctx, msg)
 		}
 		m.ID = NewID(now)
 		if keyed {
@@ -106,11 +103,11 @@ func (s *Service) appendMessage(ctx context.Context, actor Actor, conversationID
 			conv.addClaim(m.ID)
 		}
 		conv.RecordMessage(&m)
-		if err := s.Store.PutConversation(ctx, conv); err != nil {
+		if err := s.store.PutConversation(ctx, conv); err != nil {
 			return err
 		}
 		msg = &m
-		return s.Store.PutMessage(ctx, msg)
+		return s.store.PutMessage(ctx, msg)
 	})
 	if err != nil {
 		return nil, false, err

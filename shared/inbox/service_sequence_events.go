@@ -15,14 +15,14 @@ import (
 // converts them, a new cart abandonment exits the previous cart run), then
 // to the automations it triggers. Events arrive at least once and in any
 // order; every effect is idempotent.
-func (s *Service) HandleEvent(ctx context.Context, e Event) error {
+func (s *Runner) HandleEvent(ctx context.Context, e Event) error {
 	if e.ContactID == "" || e.WorkspaceID == "" || !slices.Contains(SequenceEvents, e.Type) {
 		return nil
 	}
 	if e.Type == EventRunStarted {
 		return s.startExecution(ctx, e)
 	}
-	runs, err := s.Store.ContactRuns(ctx, e.WorkspaceID, e.ContactID)
+	runs, err := s.store.ContactRuns(ctx, e.WorkspaceID, e.ContactID)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (s *Service) HandleEvent(ctx context.Context, e Event) error {
 		}
 		active[r.SequenceID] = true
 	}
-	automations, err := s.Store.ListAutomations(ctx, e.WorkspaceID)
+	automations, err := s.store.ListAutomations(ctx, e.WorkspaceID)
 	if err != nil {
 		return err
 	}
@@ -101,8 +101,8 @@ func ownRun(runs []*Run, automationID, eventID string) bool {
 // started from their run.started event (the table stream), so a run whose
 // writer stopped right after the write still gets its execution. A run
 // that ended meanwhile (canceled, or a reply) is not started.
-func (s *Service) startExecution(ctx context.Context, e Event) error {
-	r, err := s.Store.GetRun(ctx, e.WorkspaceID, e.ContactID, e.RunID)
+func (s *Runner) startExecution(ctx context.Context, e Event) error {
+	r, err := s.store.GetRun(ctx, e.WorkspaceID, e.ContactID, e.RunID)
 	if IsKind(err, KindNotFound) {
 		return nil
 	}
@@ -115,8 +115,8 @@ func (s *Service) startExecution(ctx context.Context, e Event) error {
 // startAutomationRun writes the run an event triggers (its run.started
 // event starts the execution); the run id comes from the event id, so a
 // redelivered event finds its run.
-func (s *Service) startAutomationRun(ctx context.Context, a *Automation, e Event) error {
-	contact, err := s.Store.GetContact(ctx, e.WorkspaceID, e.ContactID)
+func (s *Runner) startAutomationRun(ctx context.Context, a *Automation, e Event) error {
+	contact, err := s.store.GetContact(ctx, e.WorkspaceID, e.ContactID)
 	if IsKind(err, KindNotFound) {
 		return nil
 	}
@@ -130,7 +130,7 @@ func (s *Service) startAutomationRun(ctx context.Context, a *Automation, e Event
 		Trigger: a.Trigger.Type, TriggerEventID: e.ID, TriggeredAt: &at, Reference: e.Reference, StartedBy: automationUser,
 		StartedAt: now, UpdatedAt: now}
 	r.Execution = ExecutionName(SequenceAutomation, r.ID)
-	if err := s.Store.CreateRun(ctx, r); !IsKind(err, KindConflict) {
+	if err := s.store.CreateRun(ctx, r); !IsKind(err, KindConflict) {
 		return err
 	}
 	return nil // written by an earlier delivery of the event
@@ -166,7 +166,7 @@ const maxExternalIDLen = 128
 // AcceptExternalEvent checks an external event and resolves its contact,
 // returning the domain event to publish. Its id is derived from the
 // sender's, so a redelivery publishes the same event.
-func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, in ExternalEvent) (Event, error) {
+func (s *Intake) AcceptExternalEvent(ctx context.Context, workspaceID string, in ExternalEvent) (Event, error) {
 	in.ID = strings.TrimSpace(in.ID)
 	if in.ID == "" || len(in.ID) > maxExternalIDLen || !utf8.ValidString(in.ID) {
 		return Event{}, Invalid("id", "an event needs an id of 1 to %d characters, unique per event, so redeliveries are recognised", maxExternalIDLen)
@@ -226,7 +226,7 @@ func (s *Service) AcceptExternalEvent(ctx context.Context, workspaceID string, i
 // is recorded even when marketing cannot be (a contact item too large), and
 // that error is returned after. A redelivery finds both recorded and writes
 // nothing.
-func (s *Service) subscribe(ctx context.Context, ws string, c *Contact, in ExternalEvent, at time.Time) error {
+func (s *core) subscribe(ctx context.Context, ws string, c *Contact, in ExternalEvent, at time.Time) error {
 	var marketingErr error
 	if in.Marketing && !c.Marketing[in.Channel] {
 		_, marketingErr = s.mutateContact(ctx, automationActor(ws), c.ID, func(c *Contact) error {
@@ -244,12 +244,12 @@ func (s *Service) subscribe(ctx context.Context, ws string, c *Contact, in Exter
 	return marketingErr
 }
 
-func (s *Service) externalContact(ctx context.Context, ws string, in ExternalContact) (*Contact, error) {
+func (s *core) externalContact(ctx context.Context, ws string, in ExternalContact) (*Contact, error) {
 	if in.ID != "" {
 		if !ValidID(in.ID) {
 			return nil, Invalid("contact.id", "contact %q does not exist", in.ID)
 		}
-		c, err := s.Store.GetContact(ctx, ws, in.ID)
+		c, err := s.store.GetContact(ctx, ws, in.ID)
 		if IsKind(err, KindNotFound) {
 			return nil, Invalid("contact.id", "contact %q does not exist", in.ID)
 		}
@@ -282,7 +282,7 @@ func (s *Service) externalContact(ctx context.Context, ws string, in ExternalCon
 		if email != "" {
 			input.Emails = []string{email}
 		}
-		c, err = s.CreateContact(ctx, automationActor(ws), input)
+		c, err = s.createContact(ctx, automationActor(ws), input)
 		if !IsKind(err, KindConflict) {
 			return c, err
 		}
@@ -291,15 +291,15 @@ func (s *Service) externalContact(ctx context.Context, ws string, in ExternalCon
 	return nil, ErrVersionConflict
 }
 
-func (s *Service) findContact(ctx context.Context, ws, phone, email string) (*Contact, error) {
+func (s *core) findContact(ctx context.Context, ws, phone, email string) (*Contact, error) {
 	if phone != "" {
-		c, err := s.Store.FindContactByPhone(ctx, ws, phone)
+		c, err := s.store.FindContactByPhone(ctx, ws, phone)
 		if !IsKind(err, KindNotFound) {
 			return c, err
 		}
 	}
 	if email != "" {
-		return s.Store.FindContactByEmail(ctx, ws, email)
+		return s.store.FindContactByEmail(ctx, ws, email)
 	}
 	return nil, Errorf(KindNotFound, "no such contact")
 }

@@ -41,7 +41,7 @@ type RunsPage struct {
 // run.started event starts its execution. Applying it again while it runs
 // returns the same run (created false); once the run has ended it is
 // refused.
-func (s *Service) ApplyCampaign(ctx context.Context, actor Actor, campaignID, contactID string) (*Run, bool, error) {
+func (s *Desk) ApplyCampaign(ctx context.Context, actor Actor, campaignID, contactID string) (*Run, bool, error) {
 	c, err := s.GetCampaign(ctx, actor, campaignID)
 	if err != nil {
 		return nil, false, err
@@ -63,8 +63,8 @@ func (s *Service) ApplyCampaign(ctx context.Context, actor Actor, campaignID, co
 		StartedBy: actor.UserID, StartedAt: now, UpdatedAt: now}
 	r.Execution = ExecutionName(SequenceDrip, r.ID)
 	created := true
-	if err := s.Store.CreateRun(ctx, r); IsKind(err, KindConflict) {
-		prev, gerr := s.Store.GetRun(ctx, actor.WorkspaceID, contact.ID, r.ID)
+	if err := s.store.CreateRun(ctx, r); IsKind(err, KindConflict) {
+		prev, gerr := s.store.GetRun(ctx, actor.WorkspaceID, contact.ID, r.ID)
 		if gerr != nil {
 			return nil, false, gerr
 		}
@@ -80,8 +80,8 @@ func (s *Service) ApplyCampaign(ctx context.Context, actor Actor, campaignID, co
 }
 
 // ApplyCampaignToConversation enrolls a conversation's contact.
-func (s *Service) ApplyCampaignToConversation(ctx context.Context, actor Actor, conversationID, campaignID string) (*Run, bool, error) {
-	conv, err := s.GetConversation(ctx, actor, conversationID)
+func (s *Desk) ApplyCampaignToConversation(ctx context.Context, actor Actor, conversationID, campaignID string) (*Run, bool, error) {
+	conv, err := s.getConversation(ctx, actor, conversationID)
 	if err != nil {
 		return nil, false, err
 	}
@@ -92,21 +92,18 @@ func (s *Service) ApplyCampaignToConversation(ctx context.Context, actor Actor, 
 	return run, created, err
 }
 
-func (s *Service) existingContact(ctx context.Context, workspaceID, id string) (*Contact, error) {
+func (s *core) existingContact(ctx context.Context, workspaceID, id string) (*Contact, error) {
 	if !ValidID(id) {
 		return nil, Invalid("contactId", "contact %q does not exist", id)
 	}
-	c, err := s.Store.GetContact(ctx, workspaceID, id)
+	c, err := s.store.GetContact(ctx, workspaceID, id)
 	if IsKind(err, KindNotFound) {
 		return nil, Invalid("contactId", "contact %q does not exist", id)
 	}
 	return c, err
 }
 
-func (s *Service) startRun(ctx context.Context, r *Run) error {
-	if s.Sequencer == nil {
-		return Errorf(KindUnavailable, "sequences are not configured")
-	}
+func (s *Runner) startRun(ctx context.Context, r *Run) error {
 	first := r.StartedAt
 	if r.Kind == SequenceDrip {
 		first = *r.NextAt
@@ -115,12 +112,12 @@ func (s *Service) startRun(ctx context.Context, r *Run) error {
 	if err != nil {
 		return Internal(err)
 	}
-	return s.Sequencer.Start(ctx, r.Kind, r.Execution, input)
+	return s.sequencer.Start(ctx, r.Kind, r.Execution, input)
 }
 
 // Enrollments lists a campaign's runs of one status (default started) with
 // the counts of each.
-func (s *Service) Enrollments(ctx context.Context, actor Actor, campaignID string, status RunStatus, p PageRequest) (RunsPage, error) {
+func (s *Desk) Enrollments(ctx context.Context, actor Actor, campaignID string, status RunStatus, p PageRequest) (RunsPage, error) {
 	if _, err := s.GetCampaign(ctx, actor, campaignID); err != nil {
 		return RunsPage{}, err
 	}
@@ -129,14 +126,14 @@ func (s *Service) Enrollments(ctx context.Context, actor Actor, campaignID strin
 
 // AutomationRuns lists an automation's runs of one status (default
 // started) with the counts of each.
-func (s *Service) AutomationRuns(ctx context.Context, actor Actor, automationID string, status RunStatus, p PageRequest) (RunsPage, error) {
+func (s *Desk) AutomationRuns(ctx context.Context, actor Actor, automationID string, status RunStatus, p PageRequest) (RunsPage, error) {
 	if _, err := s.GetAutomation(ctx, actor, automationID); err != nil {
 		return RunsPage{}, err
 	}
 	return s.runs(ctx, actor.WorkspaceID, automationID, status, p)
 }
 
-func (s *Service) runs(ctx context.Context, ws, sequenceID string, status RunStatus, p PageRequest) (RunsPage, error) {
+func (s *core) runs(ctx context.Context, ws, sequenceID string, status RunStatus, p PageRequest) (RunsPage, error) {
 	if status == "" {
 		status = RunStarted
 	}
@@ -146,25 +143,25 @@ func (s *Service) runs(ctx context.Context, ws, sequenceID string, status RunSta
 	if err := normalizePage(&p); err != nil {
 		return RunsPage{}, err
 	}
-	page, err := s.Store.ListRuns(ctx, ws, sequenceID, status, p)
+	page, err := s.store.ListRuns(ctx, ws, sequenceID, status, p)
 	if err != nil {
 		return RunsPage{}, err
 	}
-	counts, err := s.Store.RunCounts(ctx, ws, sequenceID)
+	counts, err := s.store.RunCounts(ctx, ws, sequenceID)
 	return RunsPage{Page: page, Counts: counts}, err
 }
 
 // ContactRuns lists the campaigns and automations a contact has been in.
-func (s *Service) ContactRuns(ctx context.Context, actor Actor, contactID string) ([]*Run, error) {
-	if _, err := s.GetContact(ctx, actor, contactID); err != nil {
+func (s *Desk) ContactRuns(ctx context.Context, actor Actor, contactID string) ([]*Run, error) {
+	if _, err := s.getContact(ctx, actor, contactID); err != nil {
 		return nil, err
 	}
-	return s.Store.ContactRuns(ctx, actor.WorkspaceID, contactID)
+	return s.store.ContactRuns(ctx, actor.WorkspaceID, contactID)
 }
 
 // CancelEnrollment takes a contact out of a campaign: unsent steps are
 // dropped and the execution is stopped.
-func (s *Service) CancelEnrollment(ctx context.Context, actor Actor, campaignID, contactID string) (*Run, error) {
+func (s *Desk) CancelEnrollment(ctx context.Context, actor Actor, campaignID, contactID string) (*Run, error) {
 	c, err := s.GetCampaign(ctx, actor, campaignID)
 	if err != nil {
 		return nil, err
@@ -176,11 +173,11 @@ func (s *Service) CancelEnrollment(ctx context.Context, actor Actor, campaignID,
 }
 
 // CancelRun ends any run of a contact as exited (canceled).
-func (s *Service) CancelRun(ctx context.Context, actor Actor, contactID, runID string) (*Run, error) {
+func (s *Desk) CancelRun(ctx context.Context, actor Actor, contactID, runID string) (*Run, error) {
 	if !ValidID(contactID) || !ValidID(runID) {
 		return nil, Errorf(KindNotFound, "run %q not found", runID)
 	}
-	r, err := s.Store.GetRun(ctx, actor.WorkspaceID, contactID, runID)
+	r, err := s.store.GetRun(ctx, actor.WorkspaceID, contactID, runID)
 	if err != nil {
 		return nil, err
 	}
@@ -189,13 +186,13 @@ func (s *Service) CancelRun(ctx context.Context, actor Actor, contactID, runID s
 
 // endRun moves an active run to the final status reason implies and, when
 // someone other than the execution ends it, stops the execution.
-func (s *Service) endRun(ctx context.Context, r *Run, reason StopReason, stopExecution bool) error {
+func (s *deferred) endRun(ctx context.Context, r *Run, reason StopReason, stopExecution bool) error {
 	status := RunExited
 	if reason == StopConverted {
 		status = RunConverted
 	}
-	err := retryOnConflict(func() error {
-		cur, err := s.Store.GetRun(ctx, r.WorkspaceID, r.ContactID, r.ID)
+	err := retryOnConflict(ctx, func() error {
+		cur, err := s.store.GetRun(ctx, r.WorkspaceID, r.ContactID, r.ID)
 		if err != nil {
 			return err
 		}
@@ -205,7 +202,7 @@ func (s *Service) endRun(ctx context.Context, r *Run, reason StopReason, stopExe
 		}
 		now := s.now()
 		cur.Status, cur.Reason, cur.EndedAt, cur.UpdatedAt, cur.NextAt = status, reason, &now, now, nil
-		if err := s.Store.UpdateRun(ctx, cur, RunStarted); err != nil {
+		if err := s.store.UpdateRun(ctx, cur, RunStarted); err != nil {
 			return err
 		}
 		*r = *cur
@@ -222,15 +219,12 @@ func (s *Service) endRun(ctx context.Context, r *Run, reason StopReason, stopExe
 	if !stopExecution {
 		return nil
 	}
-	if s.Sequencer == nil {
-		return Errorf(KindUnavailable, "sequences are not configured")
-	}
 	// Also when the run had already ended: a retry must reach the stop.
-	return s.Sequencer.Stop(ctx, r.Kind, r.Execution, string(reason))
+	return s.sequencer.Stop(ctx, r.Kind, r.Execution, string(reason))
 }
 
 // complete records that a run reached its last step.
-func (s *Service) complete(ctx context.Context, r *Run, st RunState, progress runProgress) error {
+func (s *core) complete(ctx context.Context, r *Run, st RunState, progress runProgress) error {
 	return s.recordProgress(ctx, r, st, progress, true)
 }
 
@@ -245,13 +239,13 @@ type runProgress struct {
 // the step read it and re-reading only after losing a race (to an end of
 // the run). A retried invocation finds the run already there and changes
 // nothing.
-func (s *Service) recordProgress(ctx context.Context, r *Run, st RunState, p runProgress, last bool) error {
+func (s *core) recordProgress(ctx context.Context, r *Run, st RunState, p runProgress, last bool) error {
 	fresh := true
-	return retryOnConflict(func() error {
+	return retryOnConflict(ctx, func() error {
 		cur := r
 		if !fresh {
 			var err error
-			if cur, err = s.Store.GetRun(ctx, r.WorkspaceID, r.ContactID, r.ID); err != nil {
+			if cur, err = s.store.GetRun(ctx, r.WorkspaceID, r.ContactID, r.ID); err != nil {
 				return err
 			}
 		}
@@ -278,7 +272,7 @@ func (s *Service) recordProgress(ctx context.Context, r *Run, st RunState, p run
 		if last {
 			cur.Status, cur.EndedAt = RunCompleted, &now
 		}
-		if err := s.Store.UpdateRun(ctx, cur, RunStarted); err != nil {
+		if err := s.store.UpdateRun(ctx, cur, RunStarted); err != nil {
 			return err
 		}
 		*r = *cur
@@ -303,18 +297,18 @@ type runContext struct {
 
 // loadRun reads the run and its contact; ok is false when there is nothing
 // left to do (the run ended, or its contact was deleted).
-func (s *Service) loadRun(ctx context.Context, st RunState) (rc runContext, ok bool, err error) {
+func (s *deferred) loadRun(ctx context.Context, st RunState) (rc runContext, ok bool, err error) {
 	if st.WorkspaceID == "" || !ValidID(st.ContactID) || !ValidID(st.RunID) {
 		return rc, false, Invalid("run", "the run state names no workspace, contact or run")
 	}
-	rc.run, err = s.Store.GetRun(ctx, st.WorkspaceID, st.ContactID, st.RunID)
+	rc.run, err = s.store.GetRun(ctx, st.WorkspaceID, st.ContactID, st.RunID)
 	if IsKind(err, KindNotFound) {
 		return rc, false, nil
 	}
 	if err != nil || !rc.run.Active() {
 		return rc, false, err
 	}
-	rc.contact, err = s.Store.GetContact(ctx, st.WorkspaceID, st.ContactID)
+	rc.contact, err = s.store.GetContact(ctx, st.WorkspaceID, st.ContactID)
 	if IsKind(err, KindNotFound) {
 		return rc, false, s.endRun(ctx, rc.run, StopCanceled, false)
 	}
@@ -322,7 +316,7 @@ func (s *Service) loadRun(ctx context.Context, st RunState) (rc runContext, ok b
 		return rc, false, err
 	}
 	if id := rc.contact.ConversationID; id != "" {
-		if rc.conv, err = s.Store.GetConversation(ctx, st.WorkspaceID, id); err != nil && !IsKind(err, KindNotFound) {
+		if rc.conv, err = s.store.GetConversation(ctx, st.WorkspaceID, id); err != nil && !IsKind(err, KindNotFound) {
 			return rc, false, err
 		}
 	}
@@ -333,7 +327,7 @@ func (s *Service) loadRun(ctx context.Context, st RunState) (rc runContext, ok b
 // RunDripStep runs one due step of an enrollment (seed 002): it stops the
 // enrollment if the contact replied or opted out, holds the step through
 // quiet hours, and otherwise sends it and says when the next one is due.
-func (s *Service) RunDripStep(ctx context.Context, st RunState) (RunState, error) {
+func (s *Runner) RunDripStep(ctx context.Context, st RunState) (RunState, error) {
 	rc, ok, err := s.loadRun(ctx, st)
 	if err != nil || !ok {
 		return finished(st), err
@@ -377,7 +371,7 @@ func (s *Service) RunDripStep(ctx context.Context, st RunState) (RunState, error
 // createRunMessage adds a step's message to the contact's thread, like an
 // agent's, under a key unique to the run and step so a retried step
 // creates it once. A draft waits there for an agent.
-func (s *Service) createRunMessage(ctx context.Context, r *Run, contact *Contact, step int, in OutboundInput, draft bool) (*Message, error) {
+func (s *Runner) createRunMessage(ctx context.Context, r *Run, contact *Contact, step int, in OutboundInput, draft bool) (*Message, error) {
 	convID, err := s.runConversation(ctx, r, contact)
 	if err != nil {
 		return nil, err
@@ -406,7 +400,7 @@ func (s *Service) createRunMessage(ctx context.Context, r *Run, contact *Contact
 
 // runConversation is the contact's thread, started if they have none yet;
 // the run records it (saved with the step's progress).
-func (s *Service) runConversation(ctx context.Context, r *Run, contact *Contact) (string, error) {
+func (s *core) runConversation(ctx context.Context, r *Run, contact *Contact) (string, error) {
 	id := contact.ConversationID
 	if id == "" {
 		conv, _, err := s.conversationFor(ctx, contact)

@@ -29,13 +29,29 @@ const (
 // stored fails with KindConflict). Gets of missing items fail with
 // KindNotFound. Every method is scoped to one workspace.
 type Store interface {
+	WorkspaceStore
+	ContactStore
+	ConversationStore
+	MessageStore
+	SequenceStore
+	RunStore
+	TaskStore
+	LabelStore
+	EmailCodes
+}
+
+// WorkspaceStore keeps workspaces and their team.
+type WorkspaceStore interface {
 	GetWorkspace(ctx context.Context, workspaceID string) (*Workspace, error)
 	// PutWorkspace creates (Version 0) or replaces (matching Version) a workspace.
 	PutWorkspace(ctx context.Context, w *Workspace) error
 	GetUser(ctx context.Context, workspaceID, userID string) (*User, error)
 	PutUser(ctx context.Context, u *User) error
 	ListUsers(ctx context.Context, workspaceID string) ([]*User, error)
+}
 
+// ContactStore keeps contacts, the phones and emails they claim, and their consent.
+type ContactStore interface {
 	// CreateContact stores a new contact and claims its phones and emails.
 	// A value another contact holds fails with KindConflict naming it.
 	CreateContact(ctx context.Context, c *Contact) error
@@ -52,7 +68,10 @@ type Store interface {
 	RecordConsent(ctx context.Context, prev *ChannelConsent, r *ConsentRecord) error
 	// ListConsentHistory pages through a contact's consent records, newest first.
 	ListConsentHistory(ctx context.Context, workspaceID, contactID string, p PageRequest) (Page[*ConsentRecord], error)
+}
 
+// ConversationStore keeps conversations and routes inbound correspondents to them.
+type ConversationStore interface {
 	// CreateConversation stores a conversation and links it to its contact,
 	// replacing the contact's link to a deleted thread, and failing with
 	// ErrVersionConflict if the contact changed. Claims are linked after,
@@ -67,17 +86,20 @@ type Store interface {
 	// contact's and claims' links to it. Repeating it finishes one that
 	// was interrupted.
 	DeleteConversation(ctx context.Context, c *Conversation) error
-	// FindSender routes an inbound sender to its contact and conversation
+	// FindCorrespondent routes an inbound sender to its contact and conversation
 	// ("" when the contact has none); KindNotFound for a new sender. The
 	// conversation is a hint: it may be missing, or deleted.
-	FindSender(ctx context.Context, workspaceID string, from Sender) (contactID, conversationID string, err error)
-	// LinkSender points a sender's claim at its contact's conversation.
-	LinkSender(ctx context.Context, workspaceID string, from Sender, contactID, conversationID string) error
+	FindCorrespondent(ctx context.Context, workspaceID string, from Correspondent) (contactID, conversationID string, err error)
+	// LinkCorrespondent points a sender's claim at its contact's conversation.
+	LinkCorrespondent(ctx context.Context, workspaceID string, from Correspondent, contactID, conversationID string) error
 	// PeekConversation is GetConversation from an eventually consistent
 	// read, for hot paths whose versioned write catches a stale copy.
 	PeekConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 	ListInbox(ctx context.Context, workspaceID string, f InboxFilter, p PageRequest) (Page[*Conversation], error)
+}
 
+// MessageStore keeps messages and the provider ids that point at them.
+type MessageStore interface {
 	// PutMessage stores a new message; storing the same id again is a no-op.
 	PutMessage(ctx context.Context, m *Message) error
 	GetMessage(ctx context.Context, workspaceID, conversationID, id string) (*Message, error)
@@ -93,7 +115,10 @@ type Store interface {
 	PutProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string, ref ProviderRef) error
 	FindProviderRef(ctx context.Context, workspaceID string, channel Channel, providerID string) (ProviderRef, error)
 	ListMessages(ctx context.Context, workspaceID, conversationID string, p PageRequest) (Page[*Message], error)
+}
 
+// SequenceStore keeps drip campaigns and automations.
+type SequenceStore interface {
 	// PutCampaign creates (Version 0) or replaces (matching Version) a campaign.
 	PutCampaign(ctx context.Context, c *Campaign) error
 	GetCampaign(ctx context.Context, workspaceID, id string) (*Campaign, error)
@@ -104,7 +129,10 @@ type Store interface {
 	GetAutomation(ctx context.Context, workspaceID, id string) (*Automation, error)
 	ListAutomations(ctx context.Context, workspaceID string) ([]*Automation, error)
 	DeleteAutomation(ctx context.Context, a *Automation) error
+}
 
+// RunStore keeps drip and automation runs, counted per sequence and status.
+type RunStore interface {
 	// CreateRun stores a new run (status started) and counts it; a run with
 	// the same contact and id fails with KindConflict.
 	CreateRun(ctx context.Context, r *Run) error
@@ -119,7 +147,10 @@ type Store interface {
 	ListRuns(ctx context.Context, workspaceID, sequenceID string, status RunStatus, p PageRequest) (Page[*Run], error)
 	// RunCounts counts a sequence's runs by status.
 	RunCounts(ctx context.Context, workspaceID, sequenceID string) (map[RunStatus]int, error)
+}
 
+// TaskStore keeps the manual tasks automations park for agents.
+type TaskStore interface {
 	// PutTask creates or replaces a manual task (keeping its id).
 	PutTask(ctx context.Context, t *ManualTask) error
 	GetTask(ctx context.Context, workspaceID, id string) (*ManualTask, error)
@@ -128,14 +159,15 @@ type Store interface {
 	// ListTasks pages through an assignee's open tasks (Unassigned for the
 	// shared queue), oldest first.
 	ListTasks(ctx context.Context, workspaceID, assigneeID string, p PageRequest) (Page[*ManualTask], error)
+}
 
+// LabelStore keeps the workspace's labels; names are unique.
+type LabelStore interface {
 	CreateLabel(ctx context.Context, l *Label) error
 	UpdateLabel(ctx context.Context, prev, next *Label) error
 	GetLabel(ctx context.Context, workspaceID, id string) (*Label, error)
 	ListLabels(ctx context.Context, workspaceID string) ([]*Label, error)
 	DeleteLabel(ctx context.Context, l *Label) error
-
-	EmailCodes
 }
 
 // ErrVersionConflict is what a store returns when a versioned write lost a

@@ -24,14 +24,14 @@ const (
 
 // visitorThread finds a visitor's conversation, if they have written yet.
 // The handle's link is a hint; the contact's link decides.
-func (s *Service) visitorThread(ctx context.Context, workspaceID, handle string) (*Conversation, error) {
-	from := Sender{Handle: handle}
-	contactID, linked, err := s.Store.FindSender(ctx, workspaceID, from)
+func (s *core) visitorThread(ctx context.Context, workspaceID, handle string) (*Conversation, error) {
+	from := Correspondent{Handle: handle}
+	contactID, linked, err := s.store.FindCorrespondent(ctx, workspaceID, from)
 	if err != nil {
 		return nil, err
 	}
 	if linked != "" {
-		conv, err := s.Store.PeekConversation(ctx, workspaceID, linked)
+		conv, err := s.store.PeekConversation(ctx, workspaceID, linked)
 		if err == nil && !conv.Deleting && conv.ContactID == contactID {
 			return conv, nil
 		}
@@ -39,19 +39,19 @@ func (s *Service) visitorThread(ctx context.Context, workspaceID, handle string)
 			return nil, err
 		}
 	}
-	contact, err := s.Store.GetContact(ctx, workspaceID, contactID)
+	contact, err := s.store.GetContact(ctx, workspaceID, contactID)
 	if err != nil {
 		return nil, err
 	}
 	if contact.ConversationID == "" {
 		return nil, Errorf(KindNotFound, "no conversation yet")
 	}
-	conv, err := s.Store.PeekConversation(ctx, workspaceID, contact.ConversationID)
+	conv, err := s.store.PeekConversation(ctx, workspaceID, contact.ConversationID)
 	if err == nil && conv.Deleting {
 		return nil, Errorf(KindNotFound, "no conversation yet")
 	}
 	if err == nil {
-		_ = s.Store.LinkSender(ctx, workspaceID, from, contactID, conv.ID)
+		_ = s.store.LinkCorrespondent(ctx, workspaceID, from, contactID, conv.ID)
 	}
 	return conv, err
 }
@@ -60,7 +60,7 @@ func (s *Service) visitorThread(ctx context.Context, workspaceID, handle string)
 // chat, both ways. Nothing else in the thread is shown — not email or SMS,
 // and not other devices' chats — because leaving an email proves nothing:
 // anyone can type someone else's address.
-func (s *Service) VisitorHistory(ctx context.Context, workspaceID, handle string, p PageRequest) (Page[*Message], error) {
+func (s *Intake) VisitorHistory(ctx context.Context, workspaceID, handle string, p PageRequest) (Page[*Message], error) {
 	conv, err := s.visitorThread(ctx, workspaceID, handle)
 	if IsKind(err, KindNotFound) {
 		return Page[*Message]{Items: []*Message{}}, nil
@@ -71,7 +71,7 @@ func (s *Service) VisitorHistory(ctx context.Context, workspaceID, handle string
 	if err := normalizePage(&p); err != nil {
 		return Page[*Message]{}, err
 	}
-	page, err := s.Store.ListMessages(ctx, workspaceID, conv.ID, p)
+	page, err := s.store.ListMessages(ctx, workspaceID, conv.ID, p)
 	if err != nil {
 		return page, err
 	}
@@ -87,10 +87,10 @@ func (s *Service) VisitorHistory(ctx context.Context, workspaceID, handle string
 
 // Heartbeat keeps a visitor online for the agents. It writes at most about
 // once a minute per visitor, whatever the heartbeat rate.
-func (s *Service) Heartbeat(ctx context.Context, workspaceID, handle string) (time.Time, error) {
+func (s *Intake) Heartbeat(ctx context.Context, workspaceID, handle string) (time.Time, error) {
 	now := s.now()
 	until := now.Add(onlineFor)
-	err := retryOnConflict(func() error {
+	err := retryOnConflict(ctx, func() error {
 		conv, err := s.visitorThread(ctx, workspaceID, handle)
 		if err != nil {
 			return err
@@ -100,7 +100,7 @@ func (s *Service) Heartbeat(ctx context.Context, workspaceID, handle string) (ti
 			return nil
 		}
 		conv.VisitorOnlineUntil = &until
-		return s.Store.PutConversation(ctx, conv)
+		return s.store.PutConversation(ctx, conv)
 	})
 	if IsKind(err, KindNotFound) {
 		return until, nil // nothing to show online before the first message
@@ -144,20 +144,20 @@ func speaksFor(c *Contact, handle string) bool {
 
 // visitorContact is the contact a visitor's handle belongs to, created on
 // first need.
-func (s *Service) visitorContact(ctx context.Context, workspaceID, handle string) (*Contact, error) {
-	id, _, err := s.Store.FindSender(ctx, workspaceID, Sender{Handle: handle})
+func (s *core) visitorContact(ctx context.Context, workspaceID, handle string) (*Contact, error) {
+	id, _, err := s.store.FindCorrespondent(ctx, workspaceID, Correspondent{Handle: handle})
 	if IsKind(err, KindNotFound) {
-		return s.contactFor(ctx, Inbound{WorkspaceID: workspaceID, From: Sender{Handle: handle}})
+		return s.contactFor(ctx, Inbound{WorkspaceID: workspaceID, From: Correspondent{Handle: handle}})
 	}
 	if err != nil {
 		return nil, err
 	}
-	return s.Store.GetContact(ctx, workspaceID, id)
+	return s.store.GetContact(ctx, workspaceID, id)
 }
 
 // ClaimEmail records an address a visitor left, unverified. It is already
 // verified only when the visitor proved it before.
-func (s *Service) ClaimEmail(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
+func (s *Intake) ClaimEmail(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (s *Service) ClaimEmail(ctx context.Context, workspaceID, handle, email str
 		return &EmailClaim{Address: addr, Verified: true, ClaimedAt: s.now()}, nil
 	}
 	claim := &EmailClaim{Address: addr, Handle: handle, ClaimedAt: s.now()}
-	owner, err := s.Store.FindContactByEmail(ctx, workspaceID, addr)
+	owner, err := s.store.FindContactByEmail(ctx, workspaceID, addr)
 	switch {
 	case err == nil:
 		claim.MatchesContactID = owner.ID
@@ -187,12 +187,12 @@ func (s *Service) ClaimEmail(ctx context.Context, workspaceID, handle, email str
 // IdentifyVisitor joins a visitor to the contact with an email the site
 // vouches for: identifierHash is the hex HMAC-SHA256 of the email, exactly
 // as sent, under the workspace's web chat identity secret.
-func (s *Service) IdentifyVisitor(ctx context.Context, workspaceID, handle, email, identifierHash string) (*Contact, error) {
+func (s *Intake) IdentifyVisitor(ctx context.Context, workspaceID, handle, email, identifierHash string) (*Contact, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.Store.GetWorkspace(ctx, workspaceID) // not the cached settings: a rotated secret takes effect at once
+	w, err := s.store.GetWorkspace(ctx, workspaceID) // not the cached settings: a rotated secret takes effect at once
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func CheckIdentityHash(secret, identifier, identifierHash string) error {
 // it if nobody has it; otherwise the visitor's messages move into that
 // contact's thread and the visitor's handle follows, so later chats land
 // there too. Every step is idempotent, so a retry completes a half-done join.
-func (s *Service) joinEmail(ctx context.Context, workspaceID, handle, addr string) (*Contact, error) {
+func (s *core) joinEmail(ctx context.Context, workspaceID, handle, addr string) (*Contact, error) {
 	actor := systemActor(workspaceID)
 	visitor, err := s.visitorContact(ctx, workspaceID, handle)
 	if err != nil {
@@ -232,7 +232,7 @@ func (s *Service) joinEmail(ctx context.Context, workspaceID, handle, addr strin
 			c.ClaimedEmail = nil
 		}
 	}
-	owner, err := s.Store.FindContactByEmail(ctx, workspaceID, addr)
+	owner, err := s.store.FindContactByEmail(ctx, workspaceID, addr)
 	if IsKind(err, KindNotFound) || (err == nil && owner.ID == visitor.ID) {
 		return s.mutateContact(ctx, actor, visitor.ID, func(c *Contact) error {
 			c.Emails = appendUnique(c.Emails, addr)
@@ -252,8 +252,8 @@ func (s *Service) joinEmail(ctx context.Context, workspaceID, handle, addr strin
 }
 
 // mergeVisitor moves a visitor's thread and handle to an existing contact.
-func (s *Service) mergeVisitor(ctx context.Context, actor Actor, visitorID string, owner *Contact, handle string, proved func(*Contact)) error {
-	visitor, err := s.Store.GetContact(ctx, actor.WorkspaceID, visitorID)
+func (s *core) mergeVisitor(ctx context.Context, actor Actor, visitorID string, owner *Contact, handle string, proved func(*Contact)) error {
+	visitor, err := s.store.GetContact(ctx, actor.WorkspaceID, visitorID)
 	if err != nil {
 		return err
 	}
@@ -265,9 +265,9 @@ func (s *Service) mergeVisitor(ctx context.Context, actor Actor, visitorID strin
 		if err := s.moveMessages(ctx, actor, visitor.ConversationID, target.ID, owner.ID); err != nil {
 			return err
 		}
-		from, err := s.Store.GetConversation(ctx, actor.WorkspaceID, visitor.ConversationID)
+		from, err := s.store.GetConversation(ctx, actor.WorkspaceID, visitor.ConversationID)
 		if err == nil {
-			if err := retryOnConflict(func() error { return s.Store.DeleteConversation(ctx, from) }); err != nil {
+			if err := retryOnConflict(ctx, func() error { return s.store.DeleteConversation(ctx, from) }); err != nil {
 				return err
 			}
 		} else if !IsKind(err, KindNotFound) {
@@ -297,17 +297,17 @@ const maxMergedMessages = 1000
 
 // moveMessages copies a thread's messages (same ids, so a retry rewrites
 // them harmlessly) into another thread and updates its summary.
-func (s *Service) moveMessages(ctx context.Context, actor Actor, fromID, toID, contactID string) error {
+func (s *core) moveMessages(ctx context.Context, actor Actor, fromID, toID, contactID string) error {
 	var moved []*Message
 	p := PageRequest{Limit: MaxPageSize}
 	for len(moved) < maxMergedMessages {
-		page, err := s.Store.ListMessages(ctx, actor.WorkspaceID, fromID, p)
+		page, err := s.store.ListMessages(ctx, actor.WorkspaceID, fromID, p)
 		if err != nil {
 			return err
 		}
 		for _, m := range page.Items {
 			m.ConversationID, m.ContactID = toID, contactID
-			if err := s.Store.PutMessage(ctx, m); err != nil {
+			if err := s.store.PutMessage(ctx, m); err != nil {
 				return err
 			}
 			moved = append(moved, m)

@@ -12,7 +12,7 @@ import (
 // vouched. address is the claim the agent saw; a claim that changed since
 // is a conflict. Repeating an accept returns the same contact and completes
 // a half-done join.
-func (s *Service) AcceptClaimedEmail(ctx context.Context, actor Actor, visitorID, address string) (*Contact, error) {
+func (s *Desk) AcceptClaimedEmail(ctx context.Context, actor Actor, visitorID, address string) (*Contact, error) {
 	if strings.TrimSpace(address) == "" {
 		return nil, Invalid("address", "address is required: the claimed email being accepted")
 	}
@@ -20,7 +20,7 @@ func (s *Service) AcceptClaimedEmail(ctx context.Context, actor Actor, visitorID
 	if err != nil {
 		return nil, err
 	}
-	visitor, err := s.GetContact(ctx, actor, visitorID)
+	visitor, err := s.getContact(ctx, actor, visitorID)
 	if err != nil {
 		return nil, err
 	}
@@ -39,12 +39,12 @@ func (s *Service) AcceptClaimedEmail(ctx context.Context, actor Actor, visitorID
 	if err != nil {
 		return nil, err
 	}
-	result, err := s.Store.GetContact(ctx, actor.WorkspaceID, joined.ID) // after the merge, not before
+	result, err := s.store.GetContact(ctx, actor.WorkspaceID, joined.ID) // after the merge, not before
 	if err != nil {
 		return nil, err
 	}
 	if result.ConversationID != "" {
-		if err := s.Store.PutMessage(ctx, s.claimAcceptedNote(ctx, actor.WorkspaceID, visitorID, result, claim)); err != nil {
+		if err := s.store.PutMessage(ctx, s.claimAcceptedNote(ctx, actor.WorkspaceID, visitorID, result, claim)); err != nil {
 			return nil, err
 		}
 	}
@@ -54,7 +54,7 @@ func (s *Service) AcceptClaimedEmail(ctx context.Context, actor Actor, visitorID
 // markClaimAccepted is the accept's commit point: once the claim is marked,
 // a repeat goes straight on to the join. Everything that would stop the
 // join is checked first, so a claim is never marked for a join that fails.
-func (s *Service) markClaimAccepted(ctx context.Context, actor Actor, visitor *Contact, addr string) (*EmailClaim, error) {
+func (s *core) markClaimAccepted(ctx context.Context, actor Actor, visitor *Contact, addr string) (*EmailClaim, error) {
 	handle := visitor.ClaimedEmail.Handle
 	if handle == "" { // claims made before they named their chat
 		var chats []string
@@ -72,7 +72,7 @@ func (s *Service) markClaimAccepted(ctx context.Context, actor Actor, visitor *C
 		return nil, Errorf(KindConflict, "the chat that made the claim is no longer this contact's")
 	}
 	ownerID := "" // the contact the visitor will join, if not their own
-	owner, err := s.Store.FindContactByEmail(ctx, actor.WorkspaceID, addr)
+	owner, err := s.store.FindContactByEmail(ctx, actor.WorkspaceID, addr)
 	switch {
 	case IsKind(err, KindNotFound):
 	case err != nil:
@@ -113,13 +113,13 @@ func (s *Service) markClaimAccepted(ctx context.Context, actor Actor, visitor *C
 
 // claimAcceptedNote is the thread's record of who vouched. Its id comes from
 // the claim, so a repeated accept rewrites the same note.
-func (s *Service) claimAcceptedNote(ctx context.Context, workspaceID, visitorID string, joined *Contact, claim *EmailClaim) *Message {
+func (s *core) claimAcceptedNote(ctx context.Context, workspaceID, visitorID string, joined *Contact, claim *EmailClaim) *Message {
 	at := claim.ClaimedAt
 	if claim.AcceptedAt != nil {
 		at = *claim.AcceptedAt
 	}
 	agent := claim.AcceptedBy
-	if u, err := s.Store.GetUser(ctx, workspaceID, claim.AcceptedBy); err == nil && u.Name != "" {
+	if u, err := s.store.GetUser(ctx, workspaceID, claim.AcceptedBy); err == nil && u.Name != "" {
 		agent = fmt.Sprintf("%s (%s)", u.Name, claim.AcceptedBy)
 	}
 	body := fmt.Sprintf("%s vouched for %s, an email a web chat visitor claimed without proof: the visitor's chat is now this contact's, and replies may go to it.", agent, claim.Address)
@@ -131,8 +131,8 @@ func (s *Service) claimAcceptedNote(ctx context.Context, workspaceID, visitorID 
 
 // DismissClaimedEmail drops a visitor's unproved claim. An accepted claim
 // stays: it records a join that happened.
-func (s *Service) DismissClaimedEmail(ctx context.Context, actor Actor, contactID string) (*Contact, error) {
-	c, err := s.GetContact(ctx, actor, contactID)
+func (s *Desk) DismissClaimedEmail(ctx context.Context, actor Actor, contactID string) (*Contact, error) {
+	c, err := s.getContact(ctx, actor, contactID)
 	if err != nil || !c.ClaimedEmail.pending() {
 		return c, err
 	}

@@ -77,14 +77,10 @@ func emailCodeHash(workspaceID, addr, handle, code string) string {
 
 // SendEmailCode records the visitor's claim of an address and emails it a
 // one-time code. A new code replaces the previous one.
-func (s *Service) SendEmailCode(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
+func (s *Intake) SendEmailCode(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
 	claim, err := s.ClaimEmail(ctx, workspaceID, handle, email)
 	if err != nil || claim.Verified {
 		return claim, err
-	}
-	sender, ok := s.Senders[ChannelEmail]
-	if !ok {
-		return nil, Errorf(KindUnavailable, "email is not set up for this workspace")
 	}
 	addr, now := claim.Address, s.now()
 	n, err := rand.Int(rand.Reader, big.NewInt(1_000_000))
@@ -92,8 +88,8 @@ func (s *Service) SendEmailCode(ctx context.Context, workspaceID, handle, email 
 		return nil, Internal(err)
 	}
 	code := fmt.Sprintf("%0*d", emailCodeDigits, n.Int64())
-	err = retryOnConflict(func() error {
-		c, err := s.Store.GetEmailCode(ctx, workspaceID, addr)
+	err = retryOnConflict(ctx, func() error {
+		c, err := s.store.GetEmailCode(ctx, workspaceID, addr)
 		if IsKind(err, KindNotFound) {
 			c, err = &EmailCode{WorkspaceID: workspaceID, Address: addr, WindowStart: now}, nil
 		}
@@ -109,7 +105,7 @@ func (s *Service) SendEmailCode(ctx context.Context, workspaceID, handle, email 
 		}
 		c.Handle, c.CodeHash, c.ExpiresAt, c.Used = handle, emailCodeHash(workspaceID, addr, handle, code), now.Add(emailCodeTTL), false
 		c.Sends++
-		return s.Store.PutEmailCode(ctx, c)
+		return s.store.PutEmailCode(ctx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -118,7 +114,7 @@ func (s *Service) SendEmailCode(ctx context.Context, workspaceID, handle, email 
 		"If you did not ask for it, ignore this email: nothing changes without the code.", code, int(emailCodeTTL/time.Minute))
 	msg := &Message{ID: NewID(now), WorkspaceID: workspaceID, Direction: DirectionOut, Kind: KindMessage, Channel: ChannelEmail,
 		Body: body, Attachments: []Attachment{}, Recipient: addr, CreatedAt: now, UpdatedAt: now}
-	if _, err := sendWithBackoff(ctx, sender, Outbound{WorkspaceID: workspaceID, Message: msg, To: addr, Subject: "Your verification code"}); err != nil {
+	if _, err := sendWithBackoff(ctx, s.email, Outbound{WorkspaceID: workspaceID, Message: msg, To: addr, Subject: "Your verification code"}); err != nil {
 		return nil, &Error{Kind: KindUnavailable, Message: "the code could not be emailed; try again later", Err: err}
 	}
 	return claim, nil
@@ -127,7 +123,7 @@ func (s *Service) SendEmailCode(ctx context.Context, workspaceID, handle, email 
 // VerifyEmailCode checks a code the visitor typed and, when it is the one
 // sent to them, joins them as the address's owner. Repeating a verified
 // code repeats the success, so a retry completes a half-done join.
-func (s *Service) VerifyEmailCode(ctx context.Context, workspaceID, handle, email, code string) (*Contact, error) {
+func (s *Intake) VerifyEmailCode(ctx context.Context, workspaceID, handle, email, code string) (*Contact, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
@@ -136,8 +132,8 @@ func (s *Service) VerifyEmailCode(ctx context.Context, workspaceID, handle, emai
 		return nil, Invalid("code", "the code is the %d digits from the email", emailCodeDigits)
 	}
 	now := s.now()
-	err = retryOnConflict(func() error {
-		c, err := s.Store.GetEmailCode(ctx, workspaceID, addr)
+	err = retryOnConflict(ctx, func() error {
+		c, err := s.store.GetEmailCode(ctx, workspaceID, addr)
 		if IsKind(err, KindNotFound) {
 			return &Error{Kind: KindForbidden, Field: "code", Message: "no code was sent to this address; request one"}
 		}
@@ -154,10 +150,10 @@ func (s *Service) VerifyEmailCode(ctx context.Context, workspaceID, handle, emai
 			return nil
 		case match && now.Before(c.ExpiresAt):
 			c.Used = true
-			return s.Store.PutEmailCode(ctx, c)
+			return s.store.PutEmailCode(ctx, c)
 		}
 		c.Failures++
-		if err := s.Store.PutEmailCode(ctx, c); err != nil {
+		if err := s.store.PutEmailCode(ctx, c); err != nil {
 			return err
 		}
 		return &Error{Kind: KindForbidden, Field: "code", Message: "the code is wrong or has expired"}

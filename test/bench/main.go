@@ -32,8 +32,12 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
+	"github.com/parley-inbox/parley/shared/dev/eventbus"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
+	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/handler/api"
+	"github.com/parley-inbox/parley/shared/handler/sender"
+	"github.com/parley-inbox/parley/shared/handler/sequences"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -50,11 +54,16 @@ const (
 )
 
 type bench struct {
-	svc   *inbox.Service
-	api   http.Handler
-	hooks http.Handler
-	token string
-	rows  []row
+	store *dynamo.Store
+	send  *sender.Handler
+	steps *sequences.Handler
+	exec  *stepfunctions.Executor
+	// stepMeter meters the sequences function's Task invocations.
+	stepMeter dynamo.Meter
+	api       http.Handler
+	hooks     http.Handler
+	token     string
+	rows      []row
 	// over counts budgets broken outside the table.
 	over int
 }
@@ -83,16 +92,23 @@ func main() {
 	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
 	check(err)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := inbox.NewService(store)
-	hooks := &webhooks.Handler{Service: svc, PublicURL: "https://api.parley.example", Log: quiet,
-		Credentials: providers.Set{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}
 	outbox := &capture.Outbox{}
-	svc.Senders = map[inbox.Channel]inbox.ChannelSender{}
+	senders := map[inbox.Channel]inbox.ChannelSender{}
 	for _, ch := range inbox.Channels {
-		svc.Senders[ch] = outbox.Sender(ch)
+		senders[ch] = outbox.Sender(ch)
 	}
-	svc.Scheduler = noSchedule{} // EventBridge Scheduler is not DynamoDB: priced separately
-	b := &bench{api: api.New(svc, store, tokens, quiet), hooks: hooks.Routes(), token: token, svc: svc}
+	// The functions, built by the constructors their Lambdas call.
+	// EventBridge Scheduler is not DynamoDB: it is priced separately.
+	b := &bench{store: store, token: token}
+	var sequencer inbox.Sequencer
+	b.exec, sequencer = dripExecutor(client, "bench", func(ctx context.Context, raw json.RawMessage) (any, error) {
+		return b.steps.Handle(dynamo.WithMeter(ctx, &b.stepMeter), raw)
+	})
+	b.send = sender.New(store, senders, noSchedule{}, quiet)
+	b.steps = sequences.New(store, noSchedule{}, sequencer)
+	b.api = api.New(store, noSchedule{}, sequencer, tokens, quiet)
+	b.hooks = webhooks.New(store, senders[inbox.ChannelEmail], &eventbus.Local{}, nil, nil, webhooks.Settings{
+		PublicURL: "https://api.parley.example", Credentials: providers.Set{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}, quiet).Routes()
 
 	// Per-operation costs on a small workspace.
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
@@ -143,7 +159,7 @@ func main() {
 		b.measure(fmt.Sprintf("GET /conversations?unread=true (of %d)", size), 0, 0, "GET", "/conversations?limit=25&unread=true", nil)
 	}
 	b.print()
-	b.benchDrips(ctx, client, "bench", 50)
+	b.benchDrips(ctx, 50)
 	printBinarySizes()
 	if b.over > 0 {
 		os.Exit(1)
@@ -204,9 +220,9 @@ func (b *bench) measureSend(op string, budgetWRU float64, convID string, body ma
 		// Fire it now: the bench does not wait an hour.
 		past := time.Now().Add(-time.Second)
 		msg.SendAt = &past
-		check(b.svc.Store.ReplaceMessage(context.Background(), &msg, inbox.MessageScheduled))
+		check(b.store.ReplaceMessage(context.Background(), &msg, inbox.MessageScheduled))
 	}
-	sent, err := b.svc.Deliver(dynamo.WithMeter(context.Background(), &m), localstack.DemoWorkspace, inbox.ProviderRef{ConversationID: convID, MessageID: msg.ID})
+	sent, err := b.send.Dispatch.Deliver(dynamo.WithMeter(context.Background(), &m), localstack.DemoWorkspace, inbox.ProviderRef{ConversationID: convID, MessageID: msg.ID})
 	check(err)
 	if sent.Status != inbox.MessageSent {
 		check(fmt.Errorf("%s: ended %s", op, sent.Status))

@@ -11,10 +11,28 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
-	"github.com/parley-inbox/parley/shared/handler/sequences"
 	"github.com/parley-inbox/parley/shared/inbox"
 	"github.com/parley-inbox/parley/statemachines"
 )
+
+// dripExecutor runs the drip definition on the local executor (waits
+// scaled to nothing), its Task states calling invoke in process as Step
+// Functions calls the sequences Lambda.
+func dripExecutor(client dynamo.API, table string, invoke func(context.Context, json.RawMessage) (any, error)) (*stepfunctions.Executor, *stepfunctions.Sequencer) {
+	task := stepfunctions.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
+		out, err := invoke(ctx, input)
+		if err != nil {
+			return nil, &stepfunctions.TaskError{Name: "SequencesError", Cause: err.Error()}
+		}
+		return json.Marshal(out)
+	})
+	exec := &stepfunctions.Executor{DB: client, Table: table, Scale: 1e7, PollInterval: 10 * time.Millisecond, Workers: 8,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	m, err := stepfunctions.Load(statemachines.Drip, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:0:function:sequences"})
+	check(err)
+	exec.Register("drip", m, task)
+	return exec, &stepfunctions.Sequencer{Executor: exec, Machines: map[inbox.SequenceKind]string{inbox.SequenceDrip: "drip"}}
+}
 
 // Step Functions Standard: $0.025 per 1,000 state transitions.
 // EventBridge: $1.00 per million custom events put on a bus.
@@ -28,22 +46,10 @@ const (
 // enrollment: state transitions, the DynamoDB units of applying it, its
 // steps and its sends, and the Lambda invocations. The executor's own
 // DynamoDB bookkeeping is not metered: Step Functions keeps that state.
-func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string, n int) {
-	var steps, sends dynamo.Meter
-	handler := &sequences.Handler{Service: b.svc}
-	invoke := stepfunctions.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
-		out, err := handler.Handle(dynamo.WithMeter(ctx, &steps), input)
-		if err != nil {
-			return nil, &stepfunctions.TaskError{Name: "SequencesError", Cause: err.Error()}
-		}
-		return json.Marshal(out)
-	})
-	exec := &stepfunctions.Executor{DB: client, Table: table, Scale: 1e7, PollInterval: 10 * time.Millisecond, Workers: 8,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	m, err := stepfunctions.Load(statemachines.Drip, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:0:function:sequences"})
-	check(err)
-	exec.Register("drip", m, invoke)
-	b.svc.Sequencer = &stepfunctions.Sequencer{Executor: exec, Machines: map[inbox.SequenceKind]string{inbox.SequenceDrip: "drip"}}
+func (b *bench) benchDrips(ctx context.Context, n int) {
+	var sends dynamo.Meter
+	steps := &b.stepMeter
+	exec := b.exec
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = exec.Run(runCtx) }()
@@ -66,7 +72,7 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 		names = append(names, r.Execution)
 		// In AWS the write's run.started event reaches the sequences
 		// function through the stream and the bus; it starts the execution.
-		check(b.svc.HandleEvent(dynamo.WithMeter(ctx, &start), inbox.Event{ID: "bench:" + r.ID, Type: inbox.EventRunStarted,
+		check(b.steps.Runner.HandleEvent(dynamo.WithMeter(ctx, &start), inbox.Event{ID: "bench:" + r.ID, Type: inbox.EventRunStarted,
 			WorkspaceID: r.WorkspaceID, OccurredAt: r.StartedAt, ContactID: r.ContactID, RunID: r.ID, SequenceID: r.SequenceID, SequenceKind: r.Kind}))
 	}
 	transitions := 0
@@ -86,17 +92,17 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 		}
 	}
 	// Each step queued a message; the sender (the stream, in AWS) sends it.
-	page, err := b.svc.Store.ListRuns(ctx, localstack.DemoWorkspace, campaign, inbox.RunCompleted, inbox.PageRequest{Limit: inbox.MaxPageSize})
+	page, err := b.store.ListRuns(ctx, localstack.DemoWorkspace, campaign, inbox.RunCompleted, inbox.PageRequest{Limit: inbox.MaxPageSize})
 	check(err)
 	if len(page.Items) != n {
 		check(fmt.Errorf("%d of %d enrollments completed", len(page.Items), n))
 	}
 	for _, r := range page.Items {
-		msgs, err := b.svc.Store.ListMessages(ctx, localstack.DemoWorkspace, r.ConversationID, inbox.PageRequest{Limit: 10})
+		msgs, err := b.store.ListMessages(ctx, localstack.DemoWorkspace, r.ConversationID, inbox.PageRequest{Limit: 10})
 		check(err)
 		for _, msg := range msgs.Items {
 			if msg.RunID == r.ID && msg.Status == inbox.MessageQueued {
-				_, err := b.svc.Deliver(dynamo.WithMeter(ctx, &sends), localstack.DemoWorkspace, inbox.ProviderRef{ConversationID: msg.ConversationID, MessageID: msg.ID})
+				_, err := b.send.Dispatch.Deliver(dynamo.WithMeter(ctx, &sends), localstack.DemoWorkspace, inbox.ProviderRef{ConversationID: msg.ConversationID, MessageID: msg.ID})
 				check(err)
 			}
 		}

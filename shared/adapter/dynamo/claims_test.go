@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -71,7 +72,7 @@ type claimsFixture struct {
 	client *dynamodb.Client
 	table  string
 	store  *dynamo.Store
-	svc    *inbox.Service
+	svc    inboxtest.UseCases
 	actor  inbox.Actor
 }
 
@@ -79,7 +80,7 @@ func newClaimsFixture(t *testing.T) *claimsFixture {
 	t.Helper()
 	client, table := dynamotest.Table(t)
 	f := &claimsFixture{client: client, table: table, store: dynamo.New(client, table, []byte("test-cursor-secret"))}
-	f.svc = inbox.NewService(f.store)
+	f.svc = inboxtest.New(f.store, inboxtest.Deps{})
 	f.actor = inbox.Actor{WorkspaceID: inbox.NewID(time.Now()), UserID: "admin-1", Role: inbox.RoleAdmin}
 	w := &inbox.Workspace{ID: f.actor.WorkspaceID, Name: "Acme", Settings: inbox.WorkspaceSettings{ConversationDeletion: true, Timezone: "UTC"}}
 	if err := f.store.PutWorkspace(context.Background(), w); err != nil {
@@ -89,9 +90,9 @@ func newClaimsFixture(t *testing.T) *claimsFixture {
 }
 
 // crashing returns a service whose failAt-th write crashes.
-func (f *claimsFixture) crashing(failAt int64, after bool) (*inbox.Service, *crashingDB) {
+func (f *claimsFixture) crashing(failAt int64, after bool) (inboxtest.UseCases, *crashingDB) {
 	db := &crashingDB{API: f.client, failAt: failAt, after: after}
-	return inbox.NewService(dynamo.New(db, f.table, []byte("test-cursor-secret"))), db
+	return inboxtest.New(dynamo.New(db, f.table, []byte("test-cursor-secret")), inboxtest.Deps{}), db
 }
 
 // contactWithHandles creates a contact with a phone, an email and n web
@@ -137,8 +138,8 @@ func TestContactWithManyClaimsKeepsItsThread(t *testing.T) {
 	}
 	// Every claim routes to the thread. The oldest handle's link was left
 	// for later: routing falls back to the contact's, and repairs it.
-	oldest := inbox.Sender{Handle: c.Handles[0]}
-	if _, linked, err := f.store.FindSender(ctx, f.actor.WorkspaceID, oldest); err != nil || linked != "" {
+	oldest := inbox.Correspondent{Handle: c.Handles[0]}
+	if _, linked, err := f.store.FindCorrespondent(ctx, f.actor.WorkspaceID, oldest); err != nil || linked != "" {
 		t.Fatalf("the oldest handle links %q (%v), want no link yet", linked, err)
 	}
 	chat := inbox.Inbound{WorkspaceID: f.actor.WorkspaceID, Channel: inbox.ChannelWebchat, Kind: inbox.KindMessage,
@@ -146,7 +147,7 @@ func TestContactWithManyClaimsKeepsItsThread(t *testing.T) {
 	if got, err := f.svc.Ingest(ctx, chat); err != nil || got.Conversation.ID != conv.ID {
 		t.Fatalf("chat from the oldest handle = %v, %v; want conversation %s", got, err, conv.ID)
 	}
-	if _, linked, err := f.store.FindSender(ctx, f.actor.WorkspaceID, oldest); err != nil || linked != conv.ID {
+	if _, linked, err := f.store.FindCorrespondent(ctx, f.actor.WorkspaceID, oldest); err != nil || linked != conv.ID {
 		t.Errorf("after routing, the oldest handle links %q (%v), want %s", linked, err, conv.ID)
 	}
 
@@ -188,22 +189,22 @@ func (f *claimsFixture) wantGone(t *testing.T, convID, contactID string) {
 		t.Errorf("the contact still links the deleted conversation %s", convID)
 	}
 	for _, from := range senders(c) {
-		if _, linked, err := f.store.FindSender(ctx, ws, from); err != nil || linked == convID {
+		if _, linked, err := f.store.FindCorrespondent(ctx, ws, from); err != nil || linked == convID {
 			t.Errorf("claim %+v links %q (%v) after the delete", from, linked, err)
 		}
 	}
 }
 
-func senders(c *inbox.Contact) []inbox.Sender {
-	var out []inbox.Sender
+func senders(c *inbox.Contact) []inbox.Correspondent {
+	var out []inbox.Correspondent
 	for _, p := range c.Phones {
-		out = append(out, inbox.Sender{Phone: p})
+		out = append(out, inbox.Correspondent{Phone: p})
 	}
 	for _, e := range c.Emails {
-		out = append(out, inbox.Sender{Email: e})
+		out = append(out, inbox.Correspondent{Email: e})
 	}
 	for _, h := range c.Handles {
-		out = append(out, inbox.Sender{Handle: h})
+		out = append(out, inbox.Correspondent{Handle: h})
 	}
 	return out
 }

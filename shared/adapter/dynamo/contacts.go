@@ -186,15 +186,15 @@ func (it *contactItem) domain() *inbox.Contact {
 	return &c
 }
 
-// FindSender routes an inbound sender with one eventually consistent read of
+// FindCorrespondent routes an inbound sender with one eventually consistent read of
 // its claim: the contact and, as a hint, the conversation.
-func (s *Store) FindSender(ctx context.Context, ws string, from inbox.Sender) (contactID, conversationID string, err error) {
+func (s *Store) FindCorrespondent(ctx context.Context, ws string, from inbox.Correspondent) (contactID, conversationID string, err error) {
 	pk, err := senderPK(ws, from)
 	if err != nil {
 		return "", "", err
 	}
 	var u uniqueItem
-	ok, err := s.getItem(ctx, "FindSender", key(pk, skUnique), false, &u)
+	ok, err := s.getItem(ctx, "FindCorrespondent", key(pk, skUnique), false, &u)
 	if err != nil {
 		return "", "", err
 	}
@@ -204,7 +204,7 @@ func (s *Store) FindSender(ctx context.Context, ws string, from inbox.Sender) (c
 	return u.Owner, u.ConversationID, nil
 }
 
-func senderPK(ws string, from inbox.Sender) (string, error) {
+func senderPK(ws string, from inbox.Correspondent) (string, error) {
 	switch {
 	case from.Phone != "":
 		return phonePK(ws, from.Phone), nil

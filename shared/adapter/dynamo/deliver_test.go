@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/dev/capture"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -36,16 +37,16 @@ func (r *recordingScheduler) Delete(_ context.Context, name string) error {
 	return nil
 }
 
-func deliverySetup(t *testing.T) (*inbox.Service, *capture.Outbox, *recordingScheduler, inbox.Actor, *inbox.Conversation) {
+func deliverySetup(t *testing.T) (inboxtest.UseCases, *capture.Outbox, *recordingScheduler, inbox.Actor, *inbox.Conversation) {
 	t.Helper()
-	svc, _, actor := newService(t)
+	_, store, actor := newService(t)
 	outbox := &capture.Outbox{}
-	svc.Senders = map[inbox.Channel]inbox.ChannelSender{}
+	senders := map[inbox.Channel]inbox.ChannelSender{}
 	for _, ch := range inbox.Channels {
-		svc.Senders[ch] = outbox.Sender(ch)
+		senders[ch] = outbox.Sender(ch)
 	}
 	sched := &recordingScheduler{}
-	svc.Scheduler = sched
+	svc := inboxtest.New(store, inboxtest.Deps{Senders: senders, Scheduler: sched})
 	conv, _, err := svc.StartConversation(context.Background(), actor, inbox.StartInput{Phone: "+14155550170"})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func deliverySetup(t *testing.T) (*inbox.Service, *capture.Outbox, *recordingSch
 	return svc, outbox, sched, actor, conv
 }
 
-func deliver(t *testing.T, svc *inbox.Service, m *inbox.Message) *inbox.Message {
+func deliver(t *testing.T, svc inboxtest.UseCases, m *inbox.Message) *inbox.Message {
 	t.Helper()
 	out, err := svc.Deliver(context.Background(), m.WorkspaceID, inbox.ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID})
 	if err != nil {

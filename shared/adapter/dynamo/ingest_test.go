@@ -7,15 +7,16 @@ import (
 	"testing"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func sms(ws, from, sid, body string) inbox.Inbound {
 	return inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: sid,
-		From: inbox.Sender{Phone: from}, To: "+14155550100", Body: body}
+		From: inbox.Correspondent{Phone: from}, To: "+14155550100", Body: body}
 }
 
-func thread(t *testing.T, svc *inbox.Service, actor inbox.Actor, convID string) []*inbox.Message {
+func thread(t *testing.T, svc inboxtest.UseCases, actor inbox.Actor, convID string) []*inbox.Message {
 	t.Helper()
 	page, err := svc.ListMessages(context.Background(), actor, convID, inbox.PageRequest{Limit: 100})
 	if err != nil {

@@ -45,7 +45,7 @@ func TestInterruptedJoinFinishesOnRetry(t *testing.T) {
 				handle := inbox.Handle(inbox.ChannelWebchat, inbox.NewID(time.Now()))
 				visitor := handle[len("webchat:"):]
 				if _, err := f.svc.Ingest(ctx, inbox.Inbound{WorkspaceID: f.actor.WorkspaceID, Channel: inbox.ChannelWebchat,
-					Kind: inbox.KindMessage, ProviderID: visitor + ":m1", From: inbox.Sender{Handle: handle}, Body: "hello from the chat"}); err != nil {
+					Kind: inbox.KindMessage, ProviderID: visitor + ":m1", From: inbox.Correspondent{Handle: handle}, Body: "hello from the chat"}); err != nil {
 					t.Fatal(err)
 				}
 
@@ -61,7 +61,7 @@ func TestInterruptedJoinFinishesOnRetry(t *testing.T) {
 				if _, err := f.svc.IdentifyVisitor(ctx, f.actor.WorkspaceID, handle, addr, hash(addr)); err != nil {
 					t.Fatalf("repeated join after a crash at write %d: %v", failAt, err)
 				}
-				owner, convID, err := f.store.FindSender(ctx, f.actor.WorkspaceID, inbox.Sender{Handle: handle})
+				owner, convID, err := f.store.FindCorrespondent(ctx, f.actor.WorkspaceID, inbox.Correspondent{Handle: handle})
 				if err != nil || owner != customer.ID {
 					t.Fatalf("after the repeat the chat's handle belongs to %q (%v), want the customer %s", owner, err, customer.ID)
 				}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -41,10 +42,10 @@ func runStarted(r *inbox.Run) inbox.Event {
 // the execution, retried until Step Functions takes it, and never for a
 // run that ended first.
 func TestRunsStartFromTheirEvent(t *testing.T) {
-	svc, _, actor := newService(t)
+	_, store, actor := newService(t)
 	ctx := context.Background()
 	seq := &flakySequencer{down: true}
-	svc.Sequencer = seq
+	svc := inboxtest.New(store, inboxtest.Deps{Sequencer: seq})
 	campaign, err := svc.CreateCampaign(ctx, actor, inbox.CampaignInput{Name: "Welcome", Steps: []inbox.DripStep{{AfterMinutes: 60, Channel: inbox.ChannelSMS, Body: "Hi"}}})
 	if err != nil {
 		t.Fatal(err)

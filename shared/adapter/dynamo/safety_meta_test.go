@@ -18,7 +18,7 @@ func TestReadReceiptIsBoundedAndIdempotent(t *testing.T) {
 	const psid = "6735418290567182"
 	handle := inbox.Handle(inbox.ChannelMessenger, psid)
 	in, err := svc.Ingest(ctx, inbox.Inbound{WorkspaceID: actor.WorkspaceID, Channel: inbox.ChannelMessenger, Kind: inbox.KindMessage,
-		ProviderID: "m_in", From: inbox.Sender{Handle: handle}, Body: "hello"})
+		ProviderID: "m_in", From: inbox.Correspondent{Handle: handle}, Body: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestRefuseFilesOneNote(t *testing.T) {
 	ctx := context.Background()
 	wrote := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	in := inbox.Inbound{WorkspaceID: actor.WorkspaceID, Channel: inbox.ChannelWhatsApp, Kind: inbox.KindMessage, ProviderID: "wamid.TOOLONG",
-		From: inbox.Sender{Phone: "+14155550188"}, Body: strings.Repeat("x", 10001), SentAt: wrote}
+		From: inbox.Correspondent{Phone: "+14155550188"}, Body: strings.Repeat("x", 10001), SentAt: wrote}
 	_, err := svc.Ingest(ctx, in)
 	if !inbox.IsKind(err, inbox.KindInvalid) {
 		t.Fatalf("Ingest = %v, want invalid", err)
@@ -83,7 +83,7 @@ func TestRefuseFilesOneNote(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	_, convID, err := svc.Store.FindSender(ctx, actor.WorkspaceID, in.From)
+	_, convID, err := svc.Store.FindCorrespondent(ctx, actor.WorkspaceID, in.From)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,15 +9,16 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func TestMain(m *testing.M) { dynamotest.Main(m) }
 
-func newService(t *testing.T) (*inbox.Service, *dynamo.Store, inbox.Actor) {
+func newService(t *testing.T) (inboxtest.UseCases, *dynamo.Store, inbox.Actor) {
 	t.Helper()
 	store := dynamotest.Store(t)
-	svc := inbox.NewService(store)
+	svc := inboxtest.New(store, inboxtest.Deps{})
 	ctx := context.Background()
 	actor := inbox.Actor{WorkspaceID: inbox.NewID(time.Now()), UserID: "admin-1", Role: inbox.RoleAdmin}
 	w := &inbox.Workspace{ID: actor.WorkspaceID, Name: "Acme", Settings: inbox.WorkspaceSettings{ConversationDeletion: true, Timezone: "UTC"}}

@@ -108,7 +108,7 @@ func inbound(workspaceID string, raw []byte, env *enmime.Envelope, opts MIMEOpti
 		Channel:     inbox.ChannelEmail,
 		Kind:        inbox.KindMessage,
 		ProviderID:  messageID,
-		From:        inbox.Sender{Email: addr, Name: clean(from[0].Name, maxName)},
+		From:        inbox.Correspondent{Email: addr, Name: clean(from[0].Name, maxName)},
 		To:          strings.ToLower(opts.Recipient),
 		Body:        text,
 		Attachments: atts,

@@ -53,7 +53,7 @@ func TestParseMIMEPlainText(t *testing.T) {
 	want := inbox.Inbound{
 		WorkspaceID: "ws1", Channel: inbox.ChannelEmail, Kind: inbox.KindMessage,
 		ProviderID: "bare-id@example.com",
-		From:       inbox.Sender{Email: "jo@example.com", Name: "Customer, Jo"},
+		From:       inbox.Correspondent{Email: "jo@example.com", Name: "Customer, Jo"},
 		To:         "support@inbox.parley.example",
 		Body:       "Hello there.\n\nJo",
 		SentAt:     time.Date(2026, 11, 21, 17, 41, 7, 0, time.UTC),

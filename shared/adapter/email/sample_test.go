@@ -84,7 +84,7 @@ var want = map[string]inbox.Inbound{
 		Channel:     inbox.ChannelEmail,
 		Kind:        inbox.KindMessage,
 		ProviderID:  "CAJx7Kq3Vn2p8Lz+Fw1bD4eH6gT9rS0uY5mQcA8xN2kP@mail.example.com",
-		From:        inbox.Sender{Email: "jo.customer@example.com", Name: "Jo Customer"},
+		From:        inbox.Correspondent{Email: "jo.customer@example.com", Name: "Jo Customer"},
 		To:          "support@inbox.parley.example",
 		Body: "Hi Sam,\n\nThanks for the quick reply — the replacement hasn't arrived yet. I've attached the delivery note so you can see the tracking number.\n\nJo\n\n" +
 			"On Fri, Nov 20, 2026 at 4:12 PM Parley Support <support@inbox.parley.example> wrote:\n> Hi Jo, we've shipped a replacement for order 10482.\n> Sam",
@@ -103,7 +103,7 @@ var want = map[string]inbox.Inbound{
 		Channel:     inbox.ChannelEmail,
 		Kind:        inbox.KindMessage,
 		ProviderID:  "4f1e9b2c-7d3a-4c8e-9a61-2b5d0e7f3c19@example.org",
-		From:        inbox.Sender{Email: "renee.dubois@example.org", Name: "Renée Dubois"},
+		From:        inbox.Correspondent{Email: "renee.dubois@example.org", Name: "Renée Dubois"},
 		To:          "support@inbox.parley.example",
 		Body:        "Bonjour,\n\nI run a small café in Lyon and would like to order *40 units* a month. Do you offer wholesale pricing?\n\nMerci,\nRenée",
 		SentAt:      time.Date(2026, 11, 21, 9, 5, 32, 0, time.UTC),

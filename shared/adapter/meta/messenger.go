@@ -158,7 +158,7 @@ func (p *parser) fbInbound(ch inbox.Channel, ev fbEvent, mid string) inbox.Inbou
 		Channel:     ch,
 		Kind:        inbox.KindMessage,
 		ProviderID:  mid,
-		From:        inbox.Sender{Handle: inbox.Handle(ch, ev.Sender.ID)}, // PSIDs and IGSIDs may collide across channels
+		From:        inbox.Correspondent{Handle: inbox.Handle(ch, ev.Sender.ID)}, // PSIDs and IGSIDs may collide across channels
 		To:          ev.Recipient.ID,
 		SentAt:      millis(ev.Timestamp),
 	}

@@ -190,7 +190,7 @@ func (p *parser) waInbound(id, phone, to, name, timestamp string) inbox.Inbound 
 		Channel:     inbox.ChannelWhatsApp,
 		Kind:        inbox.KindMessage,
 		ProviderID:  id,
-		From:        inbox.Sender{Phone: phone, Name: name},
+		From:        inbox.Correspondent{Phone: phone, Name: name},
 		To:          to,
 		SentAt:      unixSeconds(timestamp),
 	}

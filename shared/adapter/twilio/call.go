@@ -79,7 +79,7 @@ func ParseCallStatus(workspaceID string, form url.Values) (in inbox.Inbound, tra
 		WorkspaceID: workspaceID,
 		Kind:        inbox.KindCall,
 		ProviderID:  id,
-		From:        inbox.Sender{Phone: contact},
+		From:        inbox.Correspondent{Phone: contact},
 		To:          form.Get(ourField),
 		Body:        callSummary(dir, status, seconds),
 		Call: &inbox.CallDetails{

@@ -46,7 +46,7 @@ func ParseMessage(workspaceID string, form url.Values) (inbox.Inbound, error) {
 		Channel:     channel,
 		Kind:        inbox.KindMessage,
 		ProviderID:  id,
-		From:        inbox.Sender{Phone: from},
+		From:        inbox.Correspondent{Phone: from},
 		To:          form.Get("To"),
 		Body:        body,
 		Attachments: media,

@@ -112,11 +112,11 @@ func TestParseMessageSamples(t *testing.T) {
 	}{
 		{"twilio-sms-inbound.json", inbox.Inbound{
 			WorkspaceID: "demo", Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: smsSID,
-			From: inbox.Sender{Phone: contact}, To: ours, Body: "Hi, is my order #1042 ready for pickup?",
+			From: inbox.Correspondent{Phone: contact}, To: ours, Body: "Hi, is my order #1042 ready for pickup?",
 		}},
 		{"twilio-mms-inbound.json", inbox.Inbound{
 			WorkspaceID: "demo", Channel: inbox.ChannelMMS, Kind: inbox.KindMessage, ProviderID: mmsSID,
-			From: inbox.Sender{Phone: contact}, To: ours, Body: "Here's the damaged box & the label",
+			From: inbox.Correspondent{Phone: contact}, To: ours, Body: "Here's the damaged box & the label",
 			Attachments: []inbox.Attachment{
 				{URL: mediaURL0, ContentType: "image/jpeg"},
 				{URL: mediaURL1, ContentType: "image/png"},
@@ -124,7 +124,7 @@ func TestParseMessageSamples(t *testing.T) {
 		}},
 		{"twilio-sms-stop.json", inbox.Inbound{
 			WorkspaceID: "demo", Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: stopSID,
-			From: inbox.Sender{Phone: contact}, To: ours, Body: "Stop ",
+			From: inbox.Correspondent{Phone: contact}, To: ours, Body: "Stop ",
 		}},
 	}
 	for _, tt := range tests {
@@ -174,12 +174,12 @@ func TestParseCallStatusSamples(t *testing.T) {
 	}{
 		{"twilio-call-completed.json", inbox.Inbound{
 			WorkspaceID: "demo", Kind: inbox.KindCall, ProviderID: inCallSID,
-			From: inbox.Sender{Phone: contact}, To: ours, Body: "Inbound call, 3m 12s", SentAt: ended,
+			From: inbox.Correspondent{Phone: contact}, To: ours, Body: "Inbound call, 3m 12s", SentAt: ended,
 			Call: &inbox.CallDetails{Direction: inbox.DirectionIn, Status: "completed", DurationSeconds: 192, RecordingURL: recordingURL},
 		}},
 		{"twilio-call-no-answer.json", inbox.Inbound{
 			WorkspaceID: "demo", Kind: inbox.KindCall, ProviderID: outCallSID,
-			From: inbox.Sender{Phone: contact}, To: ours, Body: "Unanswered outbound call (no-answer)", SentAt: ended,
+			From: inbox.Correspondent{Phone: contact}, To: ours, Body: "Unanswered outbound call (no-answer)", SentAt: ended,
 			Call: &inbox.CallDetails{Direction: inbox.DirectionOut, Status: "no-answer"},
 		}},
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/dev/capture"
@@ -75,7 +76,6 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		return err
 	}
 	tokens := devauth.Tokens{Key: keys.signing}
-	svc := inbox.NewService(store)
 	providers, err := loadProviders(cfg.DataDir)
 	if err != nil {
 		return err
@@ -86,25 +86,42 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	})
 	// Sends are captured, not made: GET /dev/outbox shows them.
 	outbox := &capture.Outbox{}
-	svc.Senders = map[inbox.Channel]inbox.ChannelSender{}
+	senders := map[inbox.Channel]inbox.ChannelSender{}
 	for _, ch := range inbox.Channels {
-		svc.Senders[ch] = outbox.Sender(ch)
+		senders[ch] = outbox.Sender(ch)
 	}
-	sender := &sender.Handler{Service: svc, Log: log}
-	scheduler := &devschedule.Local{DB: client, Table: cfg.TableName, Fire: sender.Fire, Every: 250 * time.Millisecond, Log: log}
-	svc.Scheduler = scheduler
-	go func() {
-		if err := scheduler.Run(ctx); err != nil {
-			log.Error("local scheduler stopped", "err", err)
-		}
-	}()
-	if err := startSequences(ctx, client, cfg, svc, log); err != nil {
+
+	// Each function is built by the constructor its Lambda calls, on local
+	// stand-ins for EventBridge Scheduler and Step Functions. Those call
+	// back into the functions, so they are built first and fire through
+	// variables set just below.
+	var send *sender.Handler
+	var steps *sequences.Handler
+	scheduler := &devschedule.Local{DB: client, Table: cfg.TableName, Every: 250 * time.Millisecond, Log: log,
+		Fire: func(ctx context.Context, s inbox.Schedule) error { return send.Fire(ctx, s) }}
+	sequencer, executor, err := localSequencer(client, cfg, func(ctx context.Context, raw json.RawMessage) (any, error) { return steps.Handle(ctx, raw) }, log)
+	if err != nil {
 		return err
 	}
+	send = sender.New(store, senders, scheduler, log)
+	steps = sequences.New(store, scheduler, sequencer)
+	hooks := webhooks.New(store, senders[inbox.ChannelEmail], bus,
+		&webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
+		&webhooks.Chat{Key: keys.cursor},
+		webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}, log)
+	desk := api.New(store, scheduler, sequencer, tokens, log)
+
+	// The sequences function's EventBridge rule: each domain event reaches
+	// it in EventBridge's envelope.
 	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
+		raw, err := json.Marshal(map[string]any{"detail-type": string(e.Type), "source": awsbus.Source, "detail": e})
+		if err != nil {
+			log.Error("sequences: event not encoded", "event", e.ID, "err", err)
+			return
+		}
 		// EventBridge would retry a failed delivery; so does this, briefly.
 		for attempt := 0; ; attempt++ {
-			err := svc.HandleEvent(ctx, e)
+			_, err := steps.Handle(ctx, raw)
 			if err == nil {
 				return
 			}
@@ -112,21 +129,25 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 				log.Error("sequences: event not applied", "type", e.Type, "event", e.ID, "err", err)
 				return
 			}
-			time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+			}
 		}
 	})
+	// The table's stream feeds the publisher (to the bus) and the sender.
 	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
-		Publisher: bus, OnChange: sender.OnChange, Log: log, Every: 200 * time.Millisecond}
-	go func() {
-		if err := poller.Run(ctx); err != nil {
-			log.Error("stream poller stopped", "err", err)
-		}
-	}()
-	hooks := &webhooks.Handler{
-		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken, Log: log, Events: bus,
-		Email: &webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
-		Chat:  &webhooks.Chat{Key: keys.cursor},
+		Publisher: bus, OnChange: send.OnChange, Log: log, Every: 200 * time.Millisecond}
+	for name, run := range map[string]func(context.Context) error{"local scheduler": scheduler.Run,
+		"local step functions executor": executor.Run, "stream poller": poller.Run} {
+		go func() {
+			if err := run(ctx); err != nil {
+				log.Error(name+" stopped", "err", err)
+			}
+		}()
 	}
+
 	mux := http.NewServeMux()
 	hookRoutes := hooks.Routes()
 	mux.Handle("/webhooks/", hookRoutes)
@@ -143,7 +164,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		m, err := svc.Deliver(r.Context(), p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
+		m, err := send.Dispatch.Deliver(r.Context(), p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -155,7 +176,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": outbox.List(r.URL.Query().Get("workspace"))})
 	})
-	mux.Handle("/", api.New(svc, store, tokens, log))
+	mux.Handle("/", desk)
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -181,13 +202,12 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	return err
 }
 
-// startSequences runs the drip and automation definitions on the local
-// executor, persisted in the same table, with their Task states calling the
-// sequences handler in process, as Step Functions calls the Lambda.
-func startSequences(ctx context.Context, client dynamo.API, cfg config.Local, svc *inbox.Service, log *slog.Logger) error {
-	handler := &sequences.Handler{Service: svc}
-	invoke := stepfunctions.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
-		out, err := handler.Handle(ctx, input)
+// localSequencer runs the drip and automation definitions on the local
+// executor, persisted in the same table, with their Task states calling
+// invoke in process, as Step Functions calls the sequences Lambda.
+func localSequencer(client dynamo.API, cfg config.Local, invoke func(context.Context, json.RawMessage) (any, error), log *slog.Logger) (*stepfunctions.Sequencer, *stepfunctions.Executor, error) {
+	task := stepfunctions.InvokerFunc(func(ctx context.Context, _ string, input json.RawMessage, _ string) (json.RawMessage, error) {
+		out, err := invoke(ctx, input)
 		if err != nil {
 			return nil, &stepfunctions.TaskError{Name: "SequencesError", Cause: err.Error()}
 		}
@@ -197,18 +217,12 @@ func startSequences(ctx context.Context, client dynamo.API, cfg config.Local, sv
 	for name, def := range map[string][]byte{"drip": statemachines.Drip, "automation": statemachines.Automation} {
 		m, err := stepfunctions.Load(def, map[string]string{statemachines.FunctionPlaceholder: "arn:aws:lambda:local:000000000000:function:sequences"})
 		if err != nil {
-			return fmt.Errorf("state machine %s: %w", name, err)
+			return nil, nil, fmt.Errorf("state machine %s: %w", name, err)
 		}
-		executor.Register(name, m, invoke)
+		executor.Register(name, m, task)
 	}
-	svc.Sequencer = &stepfunctions.Sequencer{Executor: executor, Machines: map[inbox.SequenceKind]string{
-		inbox.SequenceDrip: "drip", inbox.SequenceAutomation: "automation"}}
-	go func() {
-		if err := executor.Run(ctx); err != nil {
-			log.Error("local step functions executor stopped", "err", err)
-		}
-	}()
-	return nil
+	return &stepfunctions.Sequencer{Executor: executor, Machines: map[inbox.SequenceKind]string{
+		inbox.SequenceDrip: "drip", inbox.SequenceAutomation: "automation"}}, executor, nil
 }
 
 // Seed creates the demo workspace and users if they are missing.

@@ -19,16 +19,25 @@ var OpenAPIDocument []byte
 
 // API serves the SPA's routes.
 type API struct {
-	svc  *inbox.Service
+	svc  *inbox.Desk
 	idem inbox.RequestLog
 	auth auth.Authenticator
 	log  *slog.Logger
 	mux  *http.ServeMux
 }
 
-// New builds the handler.
-func New(svc *inbox.Service, requests inbox.RequestLog, authn auth.Authenticator, log *slog.Logger) *API {
-	a := &API{svc: svc, idem: requests, auth: authn, log: log, mux: http.NewServeMux()}
+// Store is what the API keeps in the database: the domain and the
+// idempotency keys of requests.
+type Store interface {
+	inbox.Store
+	inbox.RequestLog
+}
+
+// New builds functions/api's handler: the agents' desk on store, scheduling
+// sends with scheduler and running sequences with sequencer.
+func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, authn auth.Authenticator, log *slog.Logger) *API {
+	desk := inbox.NewDesk(store, inbox.SystemClock{}, scheduler, sequencer)
+	a := &API{svc: desk, idem: store, auth: authn, log: log, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }

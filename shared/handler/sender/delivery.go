@@ -16,11 +16,17 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// Handler delivers messages through inbox.Service.Deliver, which makes
+// Handler delivers messages through inbox.Dispatch.Deliver, which makes
 // every trigger safe to repeat.
 type Handler struct {
-	Service *inbox.Service
-	Log     *slog.Logger
+	Dispatch *inbox.Dispatch
+	Log      *slog.Logger
+}
+
+// New builds functions/sender's handler: senders cover every channel, and
+// scheduler defers sends to the contact's allowed hours.
+func New(store inbox.Store, senders map[inbox.Channel]inbox.ChannelSender, scheduler inbox.Scheduler, log *slog.Logger) *Handler {
+	return &Handler{Dispatch: inbox.NewDispatch(store, inbox.SystemClock{}, senders, scheduler), Log: log}
 }
 
 // Handle is the Lambda entry point: a DynamoDB stream batch (filtered to
@@ -43,7 +49,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 	}
 	// An error makes Scheduler/Lambda retry; Deliver only returns one when
 	// a retry is safe.
-	_, err := h.Service.Deliver(ctx, p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
+	_, err := h.Dispatch.Deliver(ctx, p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
 	return nil, err
 }
 
@@ -76,12 +82,12 @@ func (h *Handler) OnChange(ctx context.Context, c dynamo.Change) error {
 	if !ok {
 		return nil
 	}
-	_, err := h.Service.Deliver(ctx, ws, ref)
+	_, err := h.Dispatch.Deliver(ctx, ws, ref)
 	return err
 }
 
 // Fire is what a schedule does when it comes due.
 func (h *Handler) Fire(ctx context.Context, s inbox.Schedule) error {
-	_, err := h.Service.Deliver(ctx, s.WorkspaceID, s.Ref)
+	_, err := h.Dispatch.Deliver(ctx, s.WorkspaceID, s.Ref)
 	return err
 }

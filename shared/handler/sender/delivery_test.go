@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/handler/sender"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -52,9 +53,8 @@ func handle(t *testing.T, h *sender.Handler, records ...map[string]any) {
 func TestStreamSendsADraftAnAgentSent(t *testing.T) {
 	ctx := context.Background()
 	store := dynamotest.Store(t)
-	svc := inbox.NewService(store)
 	outbox := &capture.Outbox{}
-	svc.Senders = map[inbox.Channel]inbox.ChannelSender{inbox.ChannelSMS: outbox.Sender(inbox.ChannelSMS)}
+	svc := inboxtest.New(store, inboxtest.Deps{Senders: map[inbox.Channel]inbox.ChannelSender{inbox.ChannelSMS: outbox.Sender(inbox.ChannelSMS)}})
 	actor := inbox.Actor{WorkspaceID: inbox.NewID(time.Now()), UserID: "agent-1", Role: inbox.RoleAgent}
 	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: actor.WorkspaceID, Name: "Acme", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
 		t.Fatal(err)
@@ -70,7 +70,7 @@ func TestStreamSendsADraftAnAgentSent(t *testing.T) {
 	if err := store.PutMessage(ctx, draft); err != nil {
 		t.Fatal(err)
 	}
-	h := &sender.Handler{Service: svc, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	h := &sender.Handler{Dispatch: svc.Dispatch, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	// A stale record while the message is still a draft: Deliver re-reads it.
 	handle(t, h, streamRecord("MODIFY", draft, inbox.MessageDraft, inbox.MessageQueued))

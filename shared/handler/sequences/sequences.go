@@ -22,7 +22,13 @@ const (
 
 // Handler runs sequence steps and applies events to runs.
 type Handler struct {
-	Service *inbox.Service
+	Runner *inbox.Runner
+}
+
+// New builds functions/sequences' handler: steps schedule sends with
+// scheduler and start, stop and resume executions with sequencer.
+func New(store inbox.Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer) *Handler {
+	return &Handler{Runner: inbox.NewRunner(store, inbox.SystemClock{}, scheduler, sequencer)}
 }
 
 // TaskInput is the Payload a Task state sends.
@@ -48,7 +54,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		return nil, err
 	}
 	if inv.Event != nil {
-		return nil, h.Service.HandleEvent(ctx, *inv.Event)
+		return nil, h.Runner.HandleEvent(ctx, *inv.Event)
 	}
 	return h.Task(ctx, *inv.Task)
 }
@@ -101,11 +107,11 @@ func ParseInvocation(raw []byte) (Invocation, error) {
 func (h *Handler) Task(ctx context.Context, in TaskInput) (any, error) {
 	switch in.Action {
 	case ActionDripStep:
-		return h.Service.RunDripStep(ctx, *in.Run)
+		return h.Runner.RunDripStep(ctx, *in.Run)
 	case ActionAutomationStep:
-		return h.Service.RunAutomationStep(ctx, *in.Run)
+		return h.Runner.RunAutomationStep(ctx, *in.Run)
 	case ActionManual:
-		return struct{}{}, h.Service.ParkManual(ctx, *in.Run, in.TaskToken)
+		return struct{}{}, h.Runner.ParkManual(ctx, *in.Run, in.TaskToken)
 	}
 	return nil, fmt.Errorf("sequences: unknown action %q", in.Action)
 }

@@ -137,10 +137,10 @@ func (h *Handler) chatSend(w http.ResponseWriter, r *http.Request) {
 	if providerID == "" {
 		providerID = inbox.NewID(time.Now())
 	}
-	res, err := h.Service.Ingest(r.Context(), inbox.Inbound{
+	res, err := h.Intake.Ingest(r.Context(), inbox.Inbound{
 		WorkspaceID: r.PathValue("workspaceId"), Channel: inbox.ChannelWebchat, Kind: inbox.KindMessage,
 		ProviderID: strings.TrimPrefix(handle, "webchat:") + ":" + providerID,
-		From:       inbox.Sender{Handle: handle}, Body: in.Body,
+		From:       inbox.Correspondent{Handle: handle}, Body: in.Body,
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -162,7 +162,7 @@ func (h *Handler) chatHistory(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	page, err := h.Service.VisitorHistory(r.Context(), r.PathValue("workspaceId"), handle, p)
+	page, err := h.Intake.VisitorHistory(r.Context(), r.PathValue("workspaceId"), handle, p)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -180,7 +180,7 @@ func (h *Handler) chatHeartbeat(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	until, err := h.Service.Heartbeat(r.Context(), r.PathValue("workspaceId"), handle)
+	until, err := h.Intake.Heartbeat(r.Context(), r.PathValue("workspaceId"), handle)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -204,14 +204,14 @@ func (h *Handler) chatEmail(w http.ResponseWriter, r *http.Request) {
 	ws := r.PathValue("workspaceId")
 	if in.IdentifierHash != "" {
 		var c *inbox.Contact
-		if c, err = h.Service.IdentifyVisitor(r.Context(), ws, handle, in.Email, in.IdentifierHash); err == nil {
+		if c, err = h.Intake.IdentifyVisitor(r.Context(), ws, handle, in.Email, in.IdentifierHash); err == nil {
 			addr, _ := inbox.NormalizeEmail("email", in.Email)
 			writeJSON(w, http.StatusOK, chatEmailResult{Email: addr, Verified: slices.Contains(c.Emails, addr)})
 			return
 		}
 	} else {
 		var claim *inbox.EmailClaim
-		if claim, err = h.Service.ClaimEmail(r.Context(), ws, handle, in.Email); err == nil {
+		if claim, err = h.Intake.ClaimEmail(r.Context(), ws, handle, in.Email); err == nil {
 			writeJSON(w, http.StatusOK, chatEmailResult{Email: claim.Address, Verified: claim.Verified})
 			return
 		}
@@ -235,7 +235,7 @@ func (h *Handler) chatEmailCode(w http.ResponseWriter, r *http.Request) {
 	}
 	var claim *inbox.EmailClaim
 	if err == nil {
-		claim, err = h.Service.SendEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
+		claim, err = h.Intake.SendEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -255,7 +255,7 @@ func (h *Handler) chatEmailVerify(w http.ResponseWriter, r *http.Request) {
 		err = decodeChat(r, &in)
 	}
 	if err == nil {
-		_, err = h.Service.VerifyEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email, in.Code)
+		_, err = h.Intake.VerifyEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email, in.Code)
 	}
 	if err != nil {
 		h.fail(w, r, err)

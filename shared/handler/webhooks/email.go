@@ -107,6 +107,6 @@ func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
 		// others thread by their address.
 		in.Email.InReplyTo, in.Email.References = "", nil
 	}
-	_, err = h.Service.IngestEmail(r.Context(), in)
+	_, err = h.Intake.IngestEmail(r.Context(), in)
 	return err
 }

@@ -112,7 +112,7 @@ func (h *Handler) externalEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	e, err := h.Service.AcceptExternalEvent(r.Context(), r.PathValue("workspaceId"), in)
+	e, err := h.Intake.AcceptExternalEvent(r.Context(), r.PathValue("workspaceId"), in)
 	if err != nil {
 		h.fail(w, r, err)
 		return

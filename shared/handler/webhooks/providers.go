@@ -44,7 +44,7 @@ func (h *Handler) twilioMessages(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		var in inbox.Inbound
 		if in, err = twilio.ParseMessage(ws, form); err == nil {
-			_, err = h.Service.Ingest(r.Context(), in)
+			_, err = h.Intake.Ingest(r.Context(), in)
 		}
 	}
 	if err != nil {
@@ -63,7 +63,7 @@ func (h *Handler) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		if u, track, err = twilio.ParseMessageStatus(ws, form); err == nil && track {
 			u.At = time.Now().UTC()          // Twilio sends no event time
 			u.Ref = r.URL.Query().Get("ref") // Parley put it in the callback URL
-			_, err = h.Service.ApplyDelivery(r.Context(), u)
+			_, err = h.Intake.ApplyDelivery(r.Context(), u)
 		}
 	}
 	if err != nil {
@@ -79,7 +79,7 @@ func (h *Handler) twilioCalls(w http.ResponseWriter, r *http.Request) {
 		var in inbox.Inbound
 		var track bool
 		if in, track, err = twilio.ParseCallStatus(ws, form); err == nil && track {
-			_, err = h.Service.Ingest(r.Context(), in)
+			_, err = h.Intake.Ingest(r.Context(), in)
 		}
 	}
 	if err != nil {
@@ -155,23 +155,23 @@ func (h *Handler) fileMeta(ctx context.Context, b meta.Batch) error {
 		}
 	}
 	for _, in := range b.Messages {
-		_, err := h.Service.Ingest(ctx, in)
+		_, err := h.Intake.Ingest(ctx, in)
 		var e *inbox.Error
 		if errors.As(err, &e) && e.Kind == inbox.KindInvalid {
-			_, err = h.Service.Refuse(ctx, in, e.Message)
+			_, err = h.Intake.Refuse(ctx, in, e.Message)
 		}
 		settle(in.ProviderID, err)
 	}
 	for _, ref := range b.Refused {
-		_, err := h.Service.Refuse(ctx, ref.Inbound, ref.Reason)
+		_, err := h.Intake.Refuse(ctx, ref.Inbound, ref.Reason)
 		settle(ref.Inbound.ProviderID, err)
 	}
 	for _, u := range b.Statuses {
-		_, err := h.Service.ApplyDelivery(ctx, u)
+		_, err := h.Intake.ApplyDelivery(ctx, u)
 		settle(u.ProviderID, err)
 	}
 	for _, rr := range b.Reads {
-		_, err := h.Service.ApplyRead(ctx, rr)
+		_, err := h.Intake.ApplyRead(ctx, rr)
 		settle(rr.Handle, err)
 	}
 	return retry

@@ -84,7 +84,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // Handler serves the webhook and web chat routes.
 type Handler struct {
-	Service     *inbox.Service
+	Intake      *inbox.Intake
 	Credentials providers.Set
 	// PublicURL is the API's public base URL (scheme and host), which
 	// providers sign; the Host header of a proxied request is not it.
@@ -98,6 +98,21 @@ type Handler struct {
 	Events inbox.EventPublisher
 	Log    *slog.Logger
 	mux    *http.ServeMux
+}
+
+// Settings are the webhook routes' fixed values.
+type Settings struct {
+	Credentials providers.Set
+	// PublicURL and PathToken: see Handler.
+	PublicURL, PathToken string
+}
+
+// New builds functions/webhooks' handler: intake on store, web chat email
+// codes sent with email, external events published to events, inbound
+// mail read by mail and web chat tokens signed by chat.
+func New(store inbox.Store, email inbox.ChannelSender, events inbox.EventPublisher, mail *EmailIntake, chat *Chat, s Settings, log *slog.Logger) *Handler {
+	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}, email), Credentials: s.Credentials,
+		PublicURL: s.PublicURL, PathToken: s.PathToken, Email: mail, Chat: chat, Events: events, Log: log}
 }
 
 // Routes builds the handler's routes; call once before serving.
