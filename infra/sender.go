@@ -101,7 +101,7 @@ func newSender(stack awscdk.Stack, assetsDir string, deps senderDeps) *sender {
 	deps.providerSecrets.GrantRead(s.fn, nil)
 	deps.scheduling.grantManage(s.fn)
 	deps.scheduling.allowInvoke(s.fn)
-	s.grantSendEmail(stack)
+	grantSendEmail(stack, s.fn, s.configSet)
 
 	s.streamDLQ = newDeadLetterQueue(stack, "SenderStreamDLQ")
 	// Each message is independent: the handler reports exactly the failed
@@ -131,12 +131,12 @@ func newSender(stack awscdk.Stack, assetsDir string, deps senderDeps) *sender {
 	return s
 }
 
-// grantSendEmail lets the sender send through SES from any identity of
-// this account and region (workspaces bring their own domains), with no
+// grantSendEmail lets fn send through SES from any identity of this
+// account and region (workspaces bring their own domains), with no
 // configuration set or the stack's. SES v2 SendEmail with raw content is
 // authorised as ses:SendRawEmail; ses:SendEmail covers simple content.
-func (s *sender) grantSendEmail(stack awscdk.Stack) {
-	s.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+func grantSendEmail(stack awscdk.Stack, fn awslambda.Function, configSet awsses.ConfigurationSet) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Effect:  awsiam.Effect_ALLOW,
 		Actions: jsii.Strings("ses:SendEmail", "ses:SendRawEmail"),
 		Resources: jsii.Strings(
@@ -144,7 +144,7 @@ func (s *sender) grantSendEmail(stack awscdk.Stack) {
 				Service: jsii.String("ses"), Resource: jsii.String("identity"), ResourceName: jsii.String("*"),
 			}),
 			*stack.FormatArn(&awscdk.ArnComponents{
-				Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: s.configSet.ConfigurationSetName(),
+				Service: jsii.String("ses"), Resource: jsii.String("configuration-set"), ResourceName: configSet.ConfigurationSetName(),
 			}),
 		),
 	}))

@@ -272,12 +272,13 @@ func TestScheduleActionsAreScopedToTheGroup(t *testing.T) {
 	}
 }
 
-func TestOnlyTheSenderSendsEmailFromThisAccount(t *testing.T) {
+func TestOnlyTheSenderAndWebhooksSendEmailFromThisAccount(t *testing.T) {
 	template := synthTemplate(t, demoInbound)
 	setID, _ := template.onlyResourceOfType(t, "AWS::SES::ConfigurationSet")
 
 	byRole := statementsWithAction(template.roleStatements(t), "ses:")
-	assertEqual(t, "roles that use SES", sortedKeys(byRole), template.functionRoles(t, "SenderFunction"))
+	// The webhooks function emails web chat visitors their verification codes.
+	assertEqual(t, "roles that use SES", sortedKeys(byRole), template.functionRoles(t, "SenderFunction", "WebhooksFunction"))
 	want := map[string]any{
 		"Action": []any{"ses:SendEmail", "ses:SendRawEmail"},
 		"Effect": "Allow",

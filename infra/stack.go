@@ -69,6 +69,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		publicURL:       publicURL,
 		pathToken:       pathToken,
 		bus:             bus,
+		emailDomain:     emailDomain(stack),
 	})
 	addPublicRoutes(httpAPI, stage, webhooksFunction, pathToken)
 	// Subscribed only once the routes are served: SNS posts the subscription
@@ -84,6 +85,9 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		scheduling:      sched,
 		emailDomain:     emailDomain(stack),
 	})
+	// Web chat visitors get their email verification codes from the
+	// webhooks function.
+	grantSendEmail(stack, webhooksFunction, outbound.configSet)
 	// The api gives messages posted for later a schedule that invokes the
 	// sender.
 	sched.addToFunction(apiFunction)

@@ -409,6 +409,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"PUBLIC_URL": getAtt(apiID, "ApiEndpoint"),
 			// Shop events (order.placed, cart.abandoned, ...) go on the bus.
 			"EVENT_BUS_NAME": ref(busID),
+			// Web chat email verification codes are sent from here.
+			"EMAIL_DOMAIN": "",
 		}},
 		{prefix: "PublisherFunction", timeout: 30, env: map[string]any{
 			"EVENT_BUS_NAME": ref(busID),

@@ -113,6 +113,8 @@ type webhooksDeps struct {
 	// bus receives external shop events (order.placed, cart.abandoned,
 	// contact.added_to_list).
 	bus awsevents.EventBus
+	// emailDomain names the Message-IDs of web chat verification emails.
+	emailDomain string
 }
 
 // newWebhooksFunction creates the Lambda behind the public routes, with the
@@ -126,6 +128,7 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 		config.EnvProviderSecretsARN: deps.providerSecrets.SecretArn(),
 		config.EnvPublicURL:          deps.publicURL,
 		config.EnvEventBusName:       deps.bus.EventBusName(),
+		config.EnvEmailDomain:        jsii.String(deps.emailDomain),
 	}
 	if deps.pathToken != "" {
 		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)
