@@ -410,6 +410,13 @@ type cachedSettings struct {
 }
 
 func (s *core) settings(ctx context.Context, workspaceID string) (WorkspaceSettings, error) {
+	if s.settingsCache == nil {
+		w, err := s.store.GetWorkspace(ctx, workspaceID)
+		if err != nil {
+			return WorkspaceSettings{}, err
+		}
+		return w.Settings, nil
+	}
 	if v, ok := s.settingsCache.Load(workspaceID); ok && time.Since(v.(cachedSettings).at) < settingsTTL {
 		return v.(cachedSettings).settings, nil
 	}

@@ -34,7 +34,13 @@ type Intake struct {
 
 // NewIntake returns the inbound use cases.
 func NewIntake(store Store, clock Clock, email ChannelSender) *Intake {
-	return &Intake{core: newCore(store, clock), email: email}
+	c := newCore(store, clock)
+	// Inbound webhooks arrive in bursts and read settings for every one;
+	// a minute's staleness is harmless there (keyword replies, opt-out
+	// wording). Every other path reads them fresh: quiet hours and
+	// templates an admin just changed in another Lambda must hold at once.
+	c.settingsCache = &sync.Map{}
+	return &Intake{core: c, email: email}
 }
 
 // Dispatch hands stored outbound messages to their channel's sender, or
@@ -60,16 +66,16 @@ func NewRunner(store Store, clock Clock, scheduler Scheduler, sequencer Sequence
 	return &Runner{deferred{core: newCore(store, clock), scheduler: scheduler, sequencer: sequencer}}
 }
 
-// core is what every use case shares: the store, the clock and a cache of
-// workspace settings for hot paths.
+// core is what every use case shares: the store, the clock and, on the
+// inbound path only, a cache of workspace settings.
 type core struct {
 	store         Store
 	clock         Clock
-	settingsCache *sync.Map
+	settingsCache *sync.Map // nil: read settings on every call
 }
 
 func newCore(store Store, clock Clock) core {
-	return core{store: store, clock: clock, settingsCache: &sync.Map{}}
+	return core{store: store, clock: clock}
 }
 
 // deferred adds what acts later, which agents and runs both start and stop:
@@ -224,7 +230,6 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 		out = w
 		return s.store.PutWorkspace(ctx, w)
 	})
-	s.settingsCache.Delete(actor.WorkspaceID)
 	if err != nil {
 		return nil, err
 	}

@@ -190,6 +190,31 @@ func TestAutomatedSendsRespectOptOutDNDAndQuietHours(t *testing.T) {
 	}
 }
 
+// The api and the sender are separate Lambdas: quiet hours an admin just
+// set hold the sender's next automated message, however recently that
+// sender last read the workspace.
+func TestDeliveryHonoursQuietHoursSetMomentsAgo(t *testing.T) {
+	svc, _, sched, actor, conv := deliverySetup(t)
+	ctx := context.Background()
+	before, _, err := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "promo 1", Automated: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deliver(t, svc, before); got.Status != inbox.MessageSent {
+		t.Fatalf("automated SMS with no quiet hours: %s, want sent", got.Status)
+	}
+	if _, err := svc.UpdateSettings(ctx, actor, inbox.WorkspaceSettingsPatch{QuietHours: map[inbox.Channel]inbox.QuietHours{inbox.ChannelSMS: {Start: "00:00", End: "23:59"}}}); err != nil {
+		t.Fatal(err)
+	}
+	after, _, err := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "promo 2", Automated: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := deliver(t, svc, after); got.Status != inbox.MessageScheduled || len(sched.put) != 1 {
+		t.Errorf("automated SMS right after quiet hours were set: %s with %d schedules, want scheduled", got.Status, len(sched.put))
+	}
+}
+
 func TestCancelBeatsALateSchedule(t *testing.T) {
 	svc, outbox, sched, actor, conv := deliverySetup(t)
 	ctx := context.Background()
