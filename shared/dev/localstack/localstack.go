@@ -27,6 +27,7 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/eventbus"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
 	devschedule "github.com/parley-inbox/parley/shared/dev/schedule"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/dev/streams"
 	"github.com/parley-inbox/parley/shared/handler/api"
@@ -124,7 +125,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	}()
 	hooks := &webhooks.Handler{
 		Service: svc, Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken, Log: log, Events: bus,
-		Email: &webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
+		Email: &webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
 		Chat:  &webhooks.Chat{Key: keys.cursor},
 	}
 	mux := http.NewServeMux()
