@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/dev/background"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/handler/sequences"
@@ -44,9 +45,8 @@ func (b *bench) benchDrips(ctx context.Context, client dynamo.API, table string,
 	check(err)
 	exec.Register("drip", m, invoke)
 	b.svc.Sequencer = &stepfunctions.Sequencer{Executor: exec, Machines: map[inbox.SequenceKind]string{inbox.SequenceDrip: "drip"}}
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = exec.Run(runCtx) }()
+	stop := background.Run(ctx, exec.Run)
+	defer func() { _ = stop() }()
 
 	campaign := b.mustJSON("POST", "/campaigns", map[string]any{"name": "Bench drip", "steps": []map[string]any{
 		{"afterMinutes": 24 * 60, "channel": "sms", "body": "Day 1: welcome aboard."},
