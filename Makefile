@@ -10,7 +10,7 @@ NPM_DIRS  := test infra
 # "context deadline exceeded" when a -fuzztime duration ends (golang/go#75804).
 FUZZTIME  ?= 10000x
 
-.PHONY: help deps java npm dev token invoke test asl test-go fuzz synth build deploy bench load clean
+.PHONY: help deps java npm dev token invoke test asl gomod test-go fuzz synth build deploy bench load clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -49,8 +49,12 @@ test: deps asl test-go fuzz synth ## everything CI runs: ASL, unit, DynamoDB Loc
 asl:
 	test/node_modules/.bin/asl-validator $(foreach f,$(wildcard statemachines/*.asl.json),--json-path $(f))
 
+# go.mod and go.sum list exactly what the code imports; -diff prints the fix and fails otherwise.
+gomod:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
 GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke test/load
-test-go:
+test-go: gomod
 	@unformatted=$$(find $(GO_DIRS) -name node_modules -prune -o -name '*.go' -print | xargs gofmt -l); \
 	  test -z "$$unformatted" || { echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; }
 	$(GO) vet ./...

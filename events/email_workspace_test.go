@@ -2,14 +2,8 @@ package events_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"io"
 	"log/slog"
 	"os"
@@ -24,6 +18,7 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
 	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -37,14 +32,13 @@ import (
 func TestEmailNotificationMustBelongToTheWorkspace(t *testing.T) {
 	const topic = "arn:aws:sns:us-east-1:123456789012:parley-inbound-email"
 	store := dynamotest.Store(t)
-	cert, key := snsTestKey(t)
 	mail := t.TempDir()
 	creds := providers.Credentials{SNSTopicARN: topic}
 	h := &webhooks.Handler{
 		Intake:      inboxtest.New(store, inboxtest.Deps{}).Intake,
 		Credentials: providers.Set{"ws-a": creds, "ws-b": creds},
 		PublicURL:   "https://api.parley.example",
-		Email: &webhooks.EmailIntake{Certs: testCert{cert}, Objects: objectstore.Dir{Root: mail},
+		Email: &webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: mail},
 			KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" }},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -75,8 +69,10 @@ func TestEmailNotificationMustBelongToTheWorkspace(t *testing.T) {
 		body, _ := json.Marshal(n)
 		m := &email.SNSMessage{Type: email.TypeNotification, MessageID: "sns-" + ws, TopicArn: topic, Message: string(body),
 			Timestamp: "2026-11-21T09:00:01.000Z", SignatureVersion: "2",
-			SigningCertURL: "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-testonly.pem"}
-		signSNS(t, m, key)
+			SigningCertURL: signing.SNSCertURL}
+		if err := signing.SNS(m, nil); err != nil {
+			t.Fatal(err)
+		}
 		envelope, _ := json.Marshal(m)
 		path := "/webhooks/" + ws + "/email"
 		res, err := handler(context.Background(), events.APIGatewayV2HTTPRequest{RawPath: path, Body: string(envelope),
@@ -110,38 +106,4 @@ func TestEmailNotificationMustBelongToTheWorkspace(t *testing.T) {
 			t.Fatal("not filed")
 		}
 	})
-}
-
-func snsTestKey(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
-	t.Helper()
-	block := func(name string) []byte {
-		raw, err := os.ReadFile(filepath.Join("testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := pem.Decode(raw)
-		return b.Bytes
-	}
-	cert, err := x509.ParseCertificate(block("sns-test-signing.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block("sns-test-signing.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key.(*rsa.PrivateKey)
-}
-
-// signSNS signs a Notification as SNS does (SignatureVersion 2).
-func signSNS(t *testing.T, m *email.SNSMessage, key *rsa.PrivateKey) {
-	t.Helper()
-	s := "Message\n" + m.Message + "\nMessageId\n" + m.MessageID + "\nTimestamp\n" + m.Timestamp +
-		"\nTopicArn\n" + m.TopicArn + "\nType\n" + m.Type + "\n"
-	sum := sha256.Sum256([]byte(s))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Signature = base64.StdEncoding.EncodeToString(sig)
 }

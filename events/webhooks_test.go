@@ -2,10 +2,8 @@ package events_test
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,33 +17,19 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/parley-inbox/parley/shared/adapter/email"
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
 	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 )
-
-// testCert trusts the test-only SNS certificate the samples are signed with.
-type testCert struct{ cert *x509.Certificate }
-
-func (c testCert) Certificate(context.Context, string) (*x509.Certificate, error) { return c.cert, nil }
 
 func webhookHandler(t testing.TB) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 	t.Helper()
 	store := dynamotest.Store(t)
 	if err := localstack.Seed(context.Background(), store); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("testdata/sns-test-signing.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(raw)
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
 		t.Fatal(err)
 	}
 	mail := t.TempDir()
@@ -57,7 +41,7 @@ func webhookHandler(t testing.TB) func(context.Context, events.APIGatewayV2HTTPR
 			SNSTopicARN: "arn:aws:sns:us-east-1:123456789012:parley-inbound-email", WebChat: true,
 		}},
 		PublicURL: "https://api.parley.example",
-		Email:     &webhooks.EmailIntake{Certs: testCert{cert}, Objects: objectstore.Dir{Root: mail}},
+		Email:     &webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: mail}},
 		Chat:      &webhooks.Chat{Key: []byte("chat-key")},
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -183,7 +167,7 @@ func BenchmarkTwilioInboundWebhook(b *testing.B) {
 			RawPath: path, Body: form.Encode(),
 			Headers: map[string]string{
 				"content-type":       "application/x-www-form-urlencoded",
-				"x-twilio-signature": twilio.Sign("twilio-test-auth-token", "https://api.parley.example"+path, form),
+				"x-twilio-signature": signing.Twilio("twilio-test-auth-token", "https://api.parley.example"+path, form),
 			},
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST", Path: path}},
 		}

@@ -95,19 +95,19 @@ func TestEveryFunctionHasAnErrorAlarm(t *testing.T) {
 	template := synthTemplate(t, nil)
 	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "AlarmTopic")
 	for id := range template.resourcesOfType("AWS::Lambda::Function") {
-		alarms := template.alarmsOn(t, "Errors", "FunctionName", map[string]any{"Ref": id})
-		checkAlarm(t, id+" errors", alarms, "Sum", 0, topicID)
-	}
+		t.Run(id, func(t *testing.T) {
+			alarms := template.alarmsOn(t, "Errors", "FunctionName", map[string]any{"Ref": id})
+			checkAlarm(t, id+" errors", alarms, "Sum", 0, topicID)
 
-	// Every stream consumer has an iterator age alarm.
-	for id := range template.resourcesOfType("AWS::Lambda::Function") {
-		alarms := template.alarmsOn(t, "IteratorAge", "FunctionName", map[string]any{"Ref": id})
-		if _, mapping := template.eventSourceMappingOf(t, id); mapping == nil {
-			if len(alarms) != 0 {
-				t.Errorf("%s: got an iterator age alarm, but it reads no stream", id)
+			// Every stream consumer has an iterator age alarm.
+			alarms = template.alarmsOn(t, "IteratorAge", "FunctionName", map[string]any{"Ref": id})
+			if _, mapping := template.eventSourceMappingOf(t, id); mapping == nil {
+				if len(alarms) != 0 {
+					t.Errorf("%s: got an iterator age alarm, but it reads no stream", id)
+				}
+				return
 			}
-			continue
-		}
-		checkAlarm(t, id+" iterator age", alarms, "Maximum", 60_000, topicID)
+			checkAlarm(t, id+" iterator age", alarms, "Maximum", 60_000, topicID)
+		})
 	}
 }

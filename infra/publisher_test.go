@@ -7,29 +7,69 @@ import (
 	"testing"
 )
 
-func TestStreamEventSourceMapping(t *testing.T) {
+// The stream's two readers: the publisher takes every change, the sender
+// only messages queued to go out. Each reports the failed record and those
+// after it, and gives up on a record into a queue of its own.
+func TestStreamEventSourceMappings(t *testing.T) {
 	template := synthTemplate(t, nil)
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
-	functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "PublisherFunction")
-	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "PublisherStreamDLQ")
-	_, resource := template.eventSourceMappingOf(t, functionID)
-	if resource == nil {
-		t.Fatal("got no event source mapping for the publisher function")
+
+	// What dynamo.QueuedMessage accepts; written out, not taken from
+	// queuedMessageFilters, so a change to either is noticed.
+	queued := map[string]any{
+		"status":    map[string]any{"S": []any{"queued"}},
+		"direction": map[string]any{"S": []any{"out"}},
+		"kind":      map[string]any{"S": []any{"message"}},
+	}
+	queuedOutbound := []any{
+		map[string]any{"eventName": []any{"INSERT"}, "dynamodb": map[string]any{"NewImage": queued}},
+		map[string]any{"eventName": []any{"MODIFY"}, "dynamodb": map[string]any{
+			"OldImage": map[string]any{"status": map[string]any{"S": []any{"draft"}}},
+			"NewImage": queued,
+		}},
 	}
 
-	var mapping streamMapping
-	decodeProperties(t, *resource, &mapping)
-	assertEqual(t, "FunctionName", mapping.FunctionName, any(map[string]any{"Ref": functionID}))
-	assertEqual(t, "EventSourceArn", mapping.EventSourceArn, any(map[string]any{"Fn::GetAtt": []any{tableID, "StreamArn"}}))
-	assertEqual(t, "StartingPosition", mapping.StartingPosition, "LATEST")
-	assertEqual(t, "BatchSize", mapping.BatchSize, 100)
-	assertEqual(t, "BisectBatchOnFunctionError", mapping.BisectBatchOnFunctionError, false)
-	// The handler reports the failed record and those after it.
-	assertEqual(t, "FunctionResponseTypes", mapping.FunctionResponseTypes, []string{"ReportBatchItemFailures"})
-	assertEqual(t, "MaximumRetryAttempts", mapping.MaximumRetryAttempts, 10)
-	assertEqual(t, "MaximumRecordAgeInSeconds", mapping.MaximumRecordAgeInSeconds, 86400)
-	assertEqual(t, "on-failure destination", mapping.DestinationConfig.OnFailure.Destination,
-		any(map[string]any{"Fn::GetAtt": []any{dlqID, "Arn"}}))
+	for _, tt := range []struct {
+		function, dlq   string
+		batchSize       int
+		retries, maxAge int
+		filterPatterns  []any
+	}{
+		{function: "PublisherFunction", dlq: "PublisherStreamDLQ", batchSize: 100, retries: 10, maxAge: 86400},
+		{function: "SenderFunction", dlq: "SenderStreamDLQ", batchSize: 10, retries: 5, maxAge: 3600, filterPatterns: queuedOutbound},
+	} {
+		t.Run(tt.function, func(t *testing.T) {
+			functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", tt.function)
+			dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", tt.dlq)
+			_, resource := template.eventSourceMappingOf(t, functionID)
+			if resource == nil {
+				t.Fatalf("got no event source mapping for %s", tt.function)
+			}
+
+			var mapping streamMapping
+			decodeProperties(t, *resource, &mapping)
+			assertEqual(t, "FunctionName", mapping.FunctionName, refTo(functionID))
+			assertEqual(t, "EventSourceArn", mapping.EventSourceArn, getAttOf(tableID, "StreamArn"))
+			assertEqual(t, "StartingPosition", mapping.StartingPosition, "LATEST")
+			assertEqual(t, "BatchSize", mapping.BatchSize, tt.batchSize)
+			assertEqual(t, "BisectBatchOnFunctionError", mapping.BisectBatchOnFunctionError, false)
+			// The handler reports the failed record and those after it.
+			assertEqual(t, "FunctionResponseTypes", mapping.FunctionResponseTypes, []string{"ReportBatchItemFailures"})
+			assertEqual(t, "MaximumRetryAttempts", mapping.MaximumRetryAttempts, tt.retries)
+			assertEqual(t, "MaximumRecordAgeInSeconds", mapping.MaximumRecordAgeInSeconds, tt.maxAge)
+			assertEqual(t, "on-failure destination", mapping.DestinationConfig.OnFailure.Destination, getAttOf(dlqID, "Arn"))
+
+			var patterns []any
+			for _, f := range mapping.FilterCriteria.Filters {
+				var pattern any
+				if err := json.Unmarshal([]byte(f.Pattern), &pattern); err != nil {
+					t.Fatalf("filter pattern: %v", err)
+				}
+				patterns = append(patterns, pattern)
+			}
+			assertEqual(t, "filter patterns", patterns, tt.filterPatterns)
+		})
+	}
 }
 
 // streamMapping is what the tests read of a DynamoDB stream event source

@@ -339,25 +339,6 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 		any(map[string]any{"ArnEquals": map[string]any{"aws:SourceArn": getAttOf(ruleID, "Arn")}}))
 }
 
-func TestSequencesAsyncInvocationsFailToAQueue(t *testing.T) {
-	template := synthTemplate(t, nil)
-	functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "SequencesFunction")
-	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "SequencesAsyncDLQ")
-	_, resource := template.resourceWithPrefix(t, "AWS::Lambda::EventInvokeConfig", "SequencesFunction")
-
-	var config struct {
-		FunctionName      any
-		Qualifier         string
-		DestinationConfig struct {
-			OnFailure struct{ Destination any }
-		}
-	}
-	decodeProperties(t, resource, &config)
-	assertEqual(t, "FunctionName", config.FunctionName, refTo(functionID))
-	assertEqual(t, "Qualifier", config.Qualifier, "$LATEST")
-	assertEqual(t, "on-failure destination", config.DestinationConfig.OnFailure.Destination, getAttOf(dlqID, "Arn"))
-}
-
 func TestMissingDefinitionFailsTheSynth(t *testing.T) {
 	assetsDir := t.TempDir()
 	for _, asset := range lambdaAssets {

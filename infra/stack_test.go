@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,11 +39,25 @@ type cfnResource struct {
 var lambdaAssets = []string{"api", "webhooks", "publisher", "sender", "sequences"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
-// template. context is passed to the app as CDK context values.
+// template. context is passed to the app as CDK context values. A synth
+// takes a second or more and the tests only read templates, so each
+// context is synthesized once per run.
 func synthTemplate(t *testing.T, context map[string]any) cfnTemplate {
 	t.Helper()
-	return templateOf(t, synthStack(t, context))
+	key, err := json.Marshal(context)
+	if err != nil {
+		t.Fatalf("encode context: %v", err)
+	}
+	if template, ok := templates.Load(string(key)); ok {
+		return template.(cfnTemplate)
+	}
+	template := templateOf(t, synthStack(t, context))
+	templates.Store(string(key), template)
+	return template
 }
+
+// templates holds the synthesized templates by their context's JSON.
+var templates sync.Map
 
 // synthStack builds the stack against dummy Lambda zips.
 func synthStack(t *testing.T, context map[string]any) awscdk.Stack {
@@ -454,6 +469,43 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			if logGroup.RetentionInDays == 0 {
 				t.Errorf("log group %s: got no retention, want one", logGroupID)
 			}
+		})
+	}
+}
+
+// The functions invoked asynchronously (schedules and Step Functions'
+// callbacks run the sender and the sequences function) retry twice and then
+// leave the event in a queue of their own.
+func TestAsyncInvocationsFailToAQueue(t *testing.T) {
+	template := synthTemplate(t, nil)
+	for _, tt := range []struct {
+		function, dlq string
+		maxEventAge   int
+	}{
+		{"SenderFunction", "SenderAsyncDLQ", 3600},
+		{"SequencesFunction", "SequencesAsyncDLQ", 6 * 3600},
+	} {
+		t.Run(tt.function, func(t *testing.T) {
+			functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", tt.function)
+			dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", tt.dlq)
+			_, resource := template.resourceWithPrefix(t, "AWS::Lambda::EventInvokeConfig", tt.function)
+
+			var config struct {
+				FunctionName             any
+				Qualifier                string
+				MaximumRetryAttempts     int
+				MaximumEventAgeInSeconds int
+				DestinationConfig        struct {
+					OnFailure struct{ Destination any }
+				}
+			}
+			decodeProperties(t, resource, &config)
+			assertEqual(t, "FunctionName", config.FunctionName, refTo(functionID))
+			// Schedules target the unqualified ARN, which runs $LATEST.
+			assertEqual(t, "Qualifier", config.Qualifier, "$LATEST")
+			assertEqual(t, "MaximumRetryAttempts", config.MaximumRetryAttempts, 2)
+			assertEqual(t, "MaximumEventAgeInSeconds", config.MaximumEventAgeInSeconds, tt.maxEventAge)
+			assertEqual(t, "on-failure destination", config.DestinationConfig.OnFailure.Destination, getAttOf(dlqID, "Arn"))
 		})
 	}
 }

@@ -27,13 +27,13 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 	"github.com/parley-inbox/parley/shared/dev/eventbus"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/handler/api"
 	"github.com/parley-inbox/parley/shared/handler/sender"
@@ -237,7 +237,7 @@ func (b *bench) sms(from, sid string, meter *dynamo.Meter) int {
 	path := "/webhooks/" + localstack.DemoWorkspace + "/twilio/messages"
 	req := httptest.NewRequest("POST", path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilio.Sign(twilioToken, "https://api.parley.example"+path, form))
+	req.Header.Set("X-Twilio-Signature", signing.Twilio(twilioToken, "https://api.parley.example"+path, form))
 	if meter != nil {
 		req = req.WithContext(dynamo.WithMeter(req.Context(), meter))
 	}

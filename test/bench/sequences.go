@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/dev/background"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -49,10 +50,8 @@ const (
 func (b *bench) benchDrips(ctx context.Context, n int) {
 	var sends dynamo.Meter
 	steps := &b.stepMeter
-	exec := b.exec
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() { _ = exec.Run(runCtx) }()
+	stop := background.Run(ctx, b.exec.Run)
+	defer func() { _ = stop() }()
 
 	campaign := b.mustJSON("POST", "/campaigns", map[string]any{"name": "Bench drip", "steps": []map[string]any{
 		{"afterMinutes": 24 * 60, "channel": "sms", "body": "Day 1: welcome aboard."},
@@ -79,7 +78,7 @@ func (b *bench) benchDrips(ctx context.Context, n int) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for _, name := range names {
 		for {
-			ex, err := exec.Describe(ctx, name)
+			ex, err := b.exec.Describe(ctx, name)
 			check(err)
 			if ex.Status == stepfunctions.StatusSucceeded {
 				transitions += ex.Transitions

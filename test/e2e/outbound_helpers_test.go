@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // Template is a WhatsApp template as a message carries it.
@@ -293,7 +293,7 @@ func twilioStatusForm(sid, status, errorCode, to string) url.Values {
 func twilioStatus(t testing.TB, ws, ref string, form url.Values) *reply {
 	t.Helper()
 	path := "/webhooks/" + ws + "/twilio/status?ref=" + url.QueryEscape(ref)
-	return twilioPostRaw(t, ws, "status?ref="+url.QueryEscape(ref), form.Encode(), twilio.Sign(twilioAuthToken, publicURL+path, form))
+	return twilioPostRaw(t, ws, "status?ref="+url.QueryEscape(ref), form.Encode(), signing.Twilio(twilioAuthToken, publicURL+path, form))
 }
 
 // ---- Meta ----

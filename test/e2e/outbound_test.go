@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // checkDelivered waits for a posted message to go out and checks the send
@@ -418,7 +418,7 @@ func TestTwilioStatusCallbacks(t *testing.T) {
 		ref := m.ConversationID + "." + m.ID
 		// The signature covers the query: one made for the bare path fails.
 		form := twilioStatusForm(m.ProviderID, "delivered", "", phone)
-		bare := twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form)
+		bare := signing.Twilio(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form)
 		wantProblem(t, twilioPostRaw(t, demoWS, "status?ref="+ref, form.Encode(), bare), http.StatusForbidden, "forbidden", "")
 
 		wantStatus(t, twilioStatus(t, demoWS, ref, form), http.StatusNoContent)

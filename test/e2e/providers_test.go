@@ -6,17 +6,11 @@ package e2e_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -25,14 +19,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // The test secrets of the local stack (shared/dev/localstack), which the signed
@@ -44,7 +38,7 @@ const (
 	snsTopicARN     = "arn:aws:sns:us-east-1:123456789012:parley-inbound-email"
 	// snsCertURL is the only URL whose certificate (the test-only one in
 	// events/testdata) the local stack trusts.
-	snsCertURL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-testonly.pem"
+	snsCertURL = signing.SNSCertURL
 	sesBucket  = "parley-inbound-mail-123456789012"
 	ourMailbox = "support@inbox.parley.example"
 	// The workspace's Twilio number in the samples.
@@ -55,95 +49,12 @@ var eventsDir = filepath.Join("..", "..", "events")
 
 // ---- signatures ----
 
-// metaSignature is X-Hub-Signature-256: "sha256=" and the hex HMAC-SHA256
-// of the raw body under the app secret.
-func metaSignature(secret string, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
-}
-
-// snsMessage is what SNS posts to an HTTPS subscriber.
-type snsMessage struct {
-	Type             string `json:"Type"`
-	MessageID        string `json:"MessageId"`
-	Token            string `json:"Token,omitempty"`
-	TopicArn         string `json:"TopicArn"`
-	Subject          string `json:"Subject,omitempty"`
-	Message          string `json:"Message"`
-	SubscribeURL     string `json:"SubscribeURL,omitempty"`
-	UnsubscribeURL   string `json:"UnsubscribeURL,omitempty"`
-	Timestamp        string `json:"Timestamp"`
-	SignatureVersion string `json:"SignatureVersion"`
-	Signature        string `json:"Signature"`
-	SigningCertURL   string `json:"SigningCertURL"`
-}
-
-// snsStringToSign is AWS's canonical form: name and value lines in a fixed
-// order that depends on the type. Written here from AWS's documentation,
-// independently of shared/adapter/email, so the suite cross-checks the server.
-func snsStringToSign(m *snsMessage) string {
-	var b strings.Builder
-	add := func(name, value string) { b.WriteString(name + "\n" + value + "\n") }
-	add("Message", m.Message)
-	add("MessageId", m.MessageID)
-	if m.Type == "Notification" {
-		if m.Subject != "" {
-			add("Subject", m.Subject)
-		}
-		add("Timestamp", m.Timestamp)
-	} else {
-		add("SubscribeURL", m.SubscribeURL)
-		add("Timestamp", m.Timestamp)
-		add("Token", m.Token)
-	}
-	add("TopicArn", m.TopicArn)
-	add("Type", m.Type)
-	return b.String()
-}
-
-var snsKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
-	raw, err := os.ReadFile(filepath.Join(eventsDir, "testdata", "sns-test-signing.key"))
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		return nil, fmt.Errorf("sns-test-signing.key is not PEM")
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	return k.(*rsa.PrivateKey), nil
-})
-
-// signSNS signs m with key (the test key when nil) per its
-// SignatureVersion: 1 is SHA1withRSA, 2 SHA256withRSA.
-func signSNS(t testing.TB, m *snsMessage, key *rsa.PrivateKey) {
+// signSNS signs m as SNS does, with key (the test key when nil).
+func signSNS(t testing.TB, m *email.SNSMessage, key *rsa.PrivateKey) {
 	t.Helper()
-	if key == nil {
-		var err error
-		if key, err = snsKey(); err != nil {
-			t.Fatalf("SNS test key: %v", err)
-		}
-	}
-	s := snsStringToSign(m)
-	var (
-		sig []byte
-		err error
-	)
-	if m.SignatureVersion == "1" {
-		sum := sha1.Sum([]byte(s))
-		sig, err = rsa.SignPKCS1v15(nil, key, crypto.SHA1, sum[:])
-	} else {
-		sum := sha256.Sum256([]byte(s))
-		sig, err = rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
-	}
-	if err != nil {
+	if err := signing.SNS(m, key); err != nil {
 		t.Fatal(err)
 	}
-	m.Signature = base64.StdEncoding.EncodeToString(sig)
 }
 
 // ---- ids ----
@@ -198,7 +109,7 @@ func twilioCallForm(from, status string, seconds int, recording string) url.Valu
 // one, such as the signature).
 func twilioPost(t testing.TB, ws, route string, form url.Values, hdr ...string) *reply {
 	t.Helper()
-	return twilioPostRaw(t, ws, route, form.Encode(), twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+ws+"/twilio/"+route, form), hdr...)
+	return twilioPostRaw(t, ws, route, form.Encode(), signing.Twilio(twilioAuthToken, publicURL+"/webhooks/"+ws+"/twilio/"+route, form), hdr...)
 }
 
 func twilioPostRaw(t testing.TB, ws, route, body, signature string, hdr ...string) *reply {
@@ -226,7 +137,7 @@ func wantTwiML(t testing.TB, r *reply) {
 // metaPost posts a signed Meta webhook body to ws.
 func metaPost(t testing.TB, ws string, body []byte, hdr ...string) *reply {
 	t.Helper()
-	h := append([]string{"Content-Type", "application/json", "X-Hub-Signature-256", metaSignature(metaAppSecret, body), "User-Agent", "facebookexternalua"}, hdr...)
+	h := append([]string{"Content-Type", "application/json", "X-Hub-Signature-256", signing.Meta(metaAppSecret, body), "User-Agent", "facebookexternalua"}, hdr...)
 	return do(t, "POST", "/webhooks/"+ws+"/meta", "", body, h...)
 }
 
@@ -336,7 +247,7 @@ var passAll = verdicts{"PASS", "PASS", "PASS"}
 // sesNotification is the SNS Notification SES sends when it has stored an
 // inbound email in S3 (after staging the email there), signed with the
 // test key (SignatureVersion 2).
-func sesNotification(t testing.TB, raw []byte, from string, v verdicts) *snsMessage {
+func sesNotification(t testing.TB, raw []byte, from string, v verdicts) *email.SNSMessage {
 	t.Helper()
 	sesID := strings.ToLower(randHex(40))
 	key := "inbound/" + sesID
@@ -356,7 +267,7 @@ func sesNotification(t testing.TB, raw []byte, from string, v verdicts) *snsMess
 			"action": map[string]any{"type": "S3", "topicArn": snsTopicARN, "bucketName": sesBucket, "objectKeyPrefix": "inbound/", "objectKey": key},
 		},
 	}
-	m := &snsMessage{
+	m := &email.SNSMessage{
 		Type: "Notification", MessageID: uuid(), TopicArn: snsTopicARN, Subject: "Amazon SES Email Receipt Notification",
 		Message: string(mustJSON(receipt)), Timestamp: now.Format("2006-01-02T15:04:05.000Z"), SignatureVersion: "2",
 		SigningCertURL: snsCertURL,
@@ -368,7 +279,7 @@ func sesNotification(t testing.TB, raw []byte, from string, v verdicts) *snsMess
 
 // snsPost posts an SNS message to ws's email webhook as SNS does: JSON
 // sent as text/plain.
-func snsPost(t testing.TB, ws string, m *snsMessage) *reply {
+func snsPost(t testing.TB, ws string, m *email.SNSMessage) *reply {
 	t.Helper()
 	return snsPostRaw(t, ws, mustJSON(m), m.Type)
 }
@@ -444,7 +355,7 @@ func replay(t testing.TB, name string) *reply {
 // notification carries, under the S3 key it names.
 func stageSampleMail(t testing.TB, body []byte) {
 	t.Helper()
-	var m snsMessage
+	var m email.SNSMessage
 	if json.Unmarshal(body, &m) != nil || m.Type != "Notification" {
 		return
 	}

@@ -1,14 +1,13 @@
 package e2e_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // Issue 9 item 2: an email typed into the web chat is a claim, not a proof.
@@ -128,9 +127,7 @@ func setIdentitySecret(t *testing.T) map[string]any {
 }
 
 func identityHash(email string) string {
-	m := hmac.New(sha256.New, []byte(identitySecret))
-	m.Write([]byte(email))
-	return hex.EncodeToString(m.Sum(nil))
+	return signing.WebChatIdentity(identitySecret, email)
 }
 
 // The site vouches for a logged-in visitor by signing their email with the

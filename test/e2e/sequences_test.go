@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 )
 
@@ -134,7 +135,7 @@ func postEvent(t *testing.T, ws string, event map[string]any, hdr ...string) *re
 		event["occurredAt"] = time.Now().UTC().Format(time.RFC3339Nano)
 	}
 	body := mustJSON(event)
-	h := append([]string{"Content-Type", "application/json", webhooks.SignatureHeader, webhooks.SignEvent(eventsSigningSecret, time.Now(), body)}, hdr...)
+	h := append([]string{"Content-Type", "application/json", webhooks.SignatureHeader, signing.Event(eventsSigningSecret, time.Now(), body)}, hdr...)
 	return do(t, "POST", "/webhooks/"+ws+"/events", "", body, h...)
 }
 
@@ -537,13 +538,13 @@ func TestSequenceBadInput(t *testing.T) {
 	wantProblem(t, postEvent(t, demoWS, map[string]any{"id": "evt-" + uniq(), "type": "order.placed", "contact": map[string]any{"id": ulidLike()}}), http.StatusBadRequest, "invalid", "")
 	wantProblem(t, postEvent(t, demoWS, map[string]any{"id": "evt-" + uniq(), "type": "order.placed", "colour": "blue", "contact": map[string]any{"phone": newPhone(t)}}), http.StatusBadRequest, "invalid", "")
 	r := do(t, "POST", "/webhooks/"+demoWS+"/events", "", `{"id":"x","type":`, "Content-Type", "application/json",
-		webhooks.SignatureHeader, webhooks.SignEvent(eventsSigningSecret, time.Now(), []byte(`{"id":"x","type":`)))
+		webhooks.SignatureHeader, signing.Event(eventsSigningSecret, time.Now(), []byte(`{"id":"x","type":`)))
 	wantProblem(t, r, http.StatusBadRequest, "invalid", "")
 	body := mustJSON(ok)
 	for name, sig := range map[string]string{
 		"missing":   "",
-		"wrong key": webhooks.SignEvent("not-the-secret", time.Now(), body),
-		"stale":     webhooks.SignEvent(eventsSigningSecret, time.Now().Add(-time.Hour), body),
+		"wrong key": signing.Event("not-the-secret", time.Now(), body),
+		"stale":     signing.Event(eventsSigningSecret, time.Now().Add(-time.Hour), body),
 		"garbage":   "t=abc,v1=zz",
 	} {
 		r := do(t, "POST", "/webhooks/"+demoWS+"/events", "", body, "Content-Type", "application/json", webhooks.SignatureHeader, sig)

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // samplesURL is the public URL the samples in events/ are signed for.
@@ -24,18 +25,18 @@ func TestSignersMatchSamples(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if got, want := twilio.Sign(twilioAuthToken, samplesURL+s.Path, form), s.Header["x-twilio-signature"]; got != want {
+		if got, want := signing.Twilio(twilioAuthToken, samplesURL+s.Path, form), s.Header["x-twilio-signature"]; got != want {
 			t.Errorf("%s: Twilio signature %s, the sample has %s", name, got, want)
 		}
 	}
 	for _, name := range []string{"meta-whatsapp-text", "meta-whatsapp-image", "meta-messenger-message", "meta-instagram-message", "meta-messenger-delivery", "meta-whatsapp-status-failed"} {
 		s := loadSample(t, name)
-		if got, want := metaSignature(metaAppSecret, s.Body), s.Header["x-hub-signature-256"]; got != want {
+		if got, want := signing.Meta(metaAppSecret, s.Body), s.Header["x-hub-signature-256"]; got != want {
 			t.Errorf("%s: Meta signature %s, the sample has %s", name, got, want)
 		}
 	}
 	for _, name := range []string{"ses-sns-subscription-confirmation", "ses-sns-inbound", "ses-sns-inbound-new-sender"} {
-		var m snsMessage
+		var m email.SNSMessage
 		if err := json.Unmarshal(loadSample(t, name).Body, &m); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // A contact has one thread across channels: an SMS and then a WhatsApp
@@ -56,7 +57,7 @@ func TestWebhookDuplicates(t *testing.T) {
 		form := twilioSMSForm(phone, "Ten times "+uniq())
 		statuses := deliverConcurrently(t, 10, func() (*reply, error) {
 			body := form.Encode()
-			sig := twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/messages", form)
+			sig := signing.Twilio(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/messages", form)
 			return send(t, "POST", "/webhooks/"+demoWS+"/twilio/messages", "", body,
 				"Content-Type", "application/x-www-form-urlencoded", "X-Twilio-Signature", sig)
 		})
@@ -123,7 +124,7 @@ func TestWebhookDuplicates(t *testing.T) {
 		body, wamid := whatsAppText(phone, "Dup", "Ten times on WhatsApp "+uniq())
 		statuses := deliverConcurrently(t, 10, func() (*reply, error) {
 			return send(t, "POST", "/webhooks/"+demoWS+"/meta", "", body,
-				"Content-Type", "application/json", "X-Hub-Signature-256", metaSignature(metaAppSecret, body))
+				"Content-Type", "application/json", "X-Hub-Signature-256", signing.Meta(metaAppSecret, body))
 		})
 		wantAll(t, statuses, http.StatusOK)
 		metaDeliver(t, demoWS, body)
@@ -196,21 +197,21 @@ func TestWebhookBadSignatures(t *testing.T) {
 			post func(form url.Values) *reply
 		}{
 			{"tampered body", func(form url.Values) *reply {
-				sig := twilio.Sign(twilioAuthToken, messagesURL, form)
+				sig := signing.Twilio(twilioAuthToken, messagesURL, form)
 				form.Set("Body", "Please refund me twice")
 				return twilioPostRaw(t, demoWS, "messages", form.Encode(), sig)
 			}},
 			{"wrong auth token", func(form url.Values) *reply {
-				return twilioPostRaw(t, demoWS, "messages", form.Encode(), twilio.Sign("not-the-token", messagesURL, form))
+				return twilioPostRaw(t, demoWS, "messages", form.Encode(), signing.Twilio("not-the-token", messagesURL, form))
 			}},
 			{"missing header", func(form url.Values) *reply {
 				return twilioPost(t, demoWS, "messages", form, "X-Twilio-Signature", "")
 			}},
 			{"signed for another URL", func(form url.Values) *reply {
-				return twilioPostRaw(t, demoWS, "messages", form.Encode(), twilio.Sign(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form))
+				return twilioPostRaw(t, demoWS, "messages", form.Encode(), signing.Twilio(twilioAuthToken, publicURL+"/webhooks/"+demoWS+"/twilio/status", form))
 			}},
 			{"an unsigned second value", func(form url.Values) *reply {
-				sig := twilio.Sign(twilioAuthToken, messagesURL, form)
+				sig := signing.Twilio(twilioAuthToken, messagesURL, form)
 				return twilioPostRaw(t, demoWS, "messages", form.Encode()+"&Body=injected", sig)
 			}},
 		} {
@@ -246,10 +247,10 @@ func TestWebhookBadSignatures(t *testing.T) {
 			name, sig string
 			body      []byte
 		}{
-			{"tampered body", metaSignature(metaAppSecret, body), tampered},
-			{"wrong app secret", metaSignature("not-the-secret", body), body},
+			{"tampered body", signing.Meta(metaAppSecret, body), tampered},
+			{"wrong app secret", signing.Meta("not-the-secret", body), body},
 			{"missing header", "", body},
-			{"no sha256= prefix", strings.TrimPrefix(metaSignature(metaAppSecret, body), "sha256="), body},
+			{"no sha256= prefix", strings.TrimPrefix(signing.Meta(metaAppSecret, body), "sha256="), body},
 		} {
 			r := do(t, "POST", "/webhooks/"+demoWS+"/meta", "", c.body, "Content-Type", "application/json", "X-Hub-Signature-256", c.sig)
 			wantProblem(t, r, http.StatusForbidden, "forbidden", "")
@@ -269,14 +270,16 @@ func TestWebhookBadSignatures(t *testing.T) {
 		}
 		for _, c := range []struct {
 			name   string
-			forge  func(m *snsMessage)
+			forge  func(m *email.SNSMessage)
 			resign bool
 		}{
-			{"tampered message", func(m *snsMessage) { m.Message = strings.Replace(m.Message, `"PASS"`, `"FAIL"`, 1) }, false},
-			{"another key", func(m *snsMessage) { signSNS(t, m, otherKey) }, false},
-			{"another topic", func(m *snsMessage) { m.TopicArn = "arn:aws:sns:us-east-1:999999999999:someone-elses-topic" }, true},
-			{"an untrusted certificate URL", func(m *snsMessage) { m.SigningCertURL = "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem" }, true},
-			{"an unsupported signature version", func(m *snsMessage) { m.SignatureVersion = "3" }, false},
+			{"tampered message", func(m *email.SNSMessage) { m.Message = strings.Replace(m.Message, `"PASS"`, `"FAIL"`, 1) }, false},
+			{"another key", func(m *email.SNSMessage) { signSNS(t, m, otherKey) }, false},
+			{"another topic", func(m *email.SNSMessage) { m.TopicArn = "arn:aws:sns:us-east-1:999999999999:someone-elses-topic" }, true},
+			{"an untrusted certificate URL", func(m *email.SNSMessage) {
+				m.SigningCertURL = "https://sns.us-east-1.amazonaws.com.evil.example/cert.pem"
+			}, true},
+			{"an unsupported signature version", func(m *email.SNSMessage) { m.SignatureVersion = "3" }, false},
 		} {
 			m := sesNotification(t, raw, from, passAll)
 			c.forge(m)
@@ -352,7 +355,7 @@ func TestWebhookMalformed(t *testing.T) {
 		wantProblem(t, metaPost(t, demoWS, []byte(body)), http.StatusBadRequest, "invalid", "")
 	}
 
-	notSES := &snsMessage{Type: "Notification", MessageID: uuid(), TopicArn: snsTopicARN, Message: "hello",
+	notSES := &email.SNSMessage{Type: "Notification", MessageID: uuid(), TopicArn: snsTopicARN, Message: "hello",
 		Timestamp: time.Now().UTC().Format(time.RFC3339), SignatureVersion: "2", SigningCertURL: snsCertURL}
 	signSNS(t, notSES, nil)
 	wantProblem(t, snsPost(t, demoWS, notSES), http.StatusBadRequest, "invalid", "")

@@ -13,10 +13,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -33,8 +30,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -410,10 +407,8 @@ func (f *firer) request(ctx context.Context, m inboundMessage) (*http.Request, e
 		if err != nil {
 			return nil, err
 		}
-		mac := hmac.New(sha256.New, []byte(f.appSecret))
-		mac.Write(body)
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		req.Header.Set("X-Hub-Signature-256", signing.Meta(f.appSecret, body))
 		req.Header.Set("User-Agent", "facebookexternalua")
 		return req, nil
 	}
@@ -423,7 +418,7 @@ func (f *firer) request(ctx context.Context, m inboundMessage) (*http.Request, e
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Twilio-Signature", twilio.Sign(f.authToken, f.signURL, form))
+	req.Header.Set("X-Twilio-Signature", signing.Twilio(f.authToken, f.signURL, form))
 	req.Header.Set("User-Agent", "TwilioProxy/1.1")
 	return req, nil
 }

@@ -2,13 +2,11 @@ package dynamo_test
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -18,11 +16,6 @@ import (
 // strand the visitor's thread.
 func TestInterruptedJoinFinishesOnRetry(t *testing.T) {
 	const secret = "join-test-identity-secret-0123456789"
-	hash := func(email string) string {
-		m := hmac.New(sha256.New, []byte(secret))
-		m.Write([]byte(email))
-		return hex.EncodeToString(m.Sum(nil))
-	}
 	for failAt := int64(1); ; failAt++ {
 		var done bool
 		for _, after := range []bool{false, true} {
@@ -50,7 +43,7 @@ func TestInterruptedJoinFinishesOnRetry(t *testing.T) {
 				}
 
 				crashing, db := f.crashing(failAt, after)
-				_, err = crashing.IdentifyVisitor(ctx, f.actor.WorkspaceID, handle, addr, hash(addr))
+				_, err = crashing.IdentifyVisitor(ctx, f.actor.WorkspaceID, handle, addr, signing.WebChatIdentity(secret, addr))
 				if db.writes.Load() < failAt {
 					done = true // the join made fewer writes: every point is covered
 					if err != nil {
@@ -58,7 +51,7 @@ func TestInterruptedJoinFinishesOnRetry(t *testing.T) {
 					}
 					return
 				}
-				if _, err := f.svc.IdentifyVisitor(ctx, f.actor.WorkspaceID, handle, addr, hash(addr)); err != nil {
+				if _, err := f.svc.IdentifyVisitor(ctx, f.actor.WorkspaceID, handle, addr, signing.WebChatIdentity(secret, addr)); err != nil {
 					t.Fatalf("repeated join after a crash at write %d: %v", failAt, err)
 				}
 				owner, convID, err := f.store.FindCorrespondent(ctx, f.actor.WorkspaceID, inbox.Correspondent{Handle: handle})

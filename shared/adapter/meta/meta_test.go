@@ -1,9 +1,6 @@
 package meta_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -16,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/parley-inbox/parley/shared/adapter/meta"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -36,13 +34,6 @@ func loadEvent(t testing.TB, name string) events.APIGatewayV2HTTPRequest {
 		t.Fatalf("decode %s: %v", name, err)
 	}
 	return ev
-}
-
-// sign is what Meta sends in X-Hub-Signature-256.
-func sign(secret, body string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(body))
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
 }
 
 func at(h, m, s, ms int) time.Time {
@@ -139,7 +130,7 @@ func TestSamplesVerifyAndParse(t *testing.T) {
 				t.Fatalf("sample should carry a plain JSON body")
 			}
 			if !meta.VerifySignature(appSecret, []byte(ev.Body), ev.Headers["x-hub-signature-256"]) {
-				t.Fatalf("signature of %s does not verify; after editing a body set x-hub-signature-256 to %s", tt.file, sign(appSecret, ev.Body))
+				t.Fatalf("signature of %s does not verify; after editing a body set x-hub-signature-256 to %s", tt.file, signing.Meta(appSecret, []byte(ev.Body)))
 			}
 			got, err := meta.Parse("demo", []byte(ev.Body))
 			if err != nil {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
 // The samples in ../../../events/twilio-*.json are generated here, so their
@@ -182,7 +182,7 @@ func (s sample) render() []byte {
 			"x-forwarded-port":           "443",
 			"x-forwarded-proto":          "https",
 			"x-home-region":              "us1",
-			"x-twilio-signature":         twilio.Sign(testToken, publicBase+s.path, form),
+			"x-twilio-signature":         signing.Twilio(testToken, publicBase+s.path, form),
 		},
 		PathParameters: map[string]string{"proxy": strings.TrimPrefix(s.path, "/webhooks/")},
 		RequestContext: apiContext{

@@ -4,12 +4,8 @@
 package twilio
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base64"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/twilio/twilio-go/client"
@@ -36,29 +32,6 @@ func VerifySignature(authToken, publicURL string, form url.Values, signature str
 	}
 	v := client.NewRequestValidator(authToken)
 	return v.Validate(publicURL, params, signature)
-}
-
-// Sign is X-Twilio-Signature as Twilio computes it: base64 of HMAC-SHA1,
-// under the auth token, of the full URL followed by every field's name and
-// value, sorted by name. The local tools and tests sign with it; checking
-// stays with twilio-go's validator, so each checks the other.
-func Sign(authToken, fullURL string, form url.Values) string {
-	names := make([]string, 0, len(form))
-	for name := range form {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	var b strings.Builder
-	b.WriteString(fullURL)
-	for _, name := range names {
-		for _, v := range form[name] {
-			b.WriteString(name)
-			b.WriteString(v)
-		}
-	}
-	mac := hmac.New(sha1.New, []byte(authToken))
-	mac.Write([]byte(b.String()))
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // validSID reports whether s is a Twilio SID: a two-letter prefix from

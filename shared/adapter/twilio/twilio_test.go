@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/parley-inbox/parley/shared/adapter/twilio"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -228,13 +229,13 @@ func TestVerifySignatureRejects(t *testing.T) {
 func TestVerifySignatureQueryAndPort(t *testing.T) {
 	form := url.Values{"MessageSid": {smsSID}, "Body": {"hi"}}
 	withQuery := publicBase + "/webhooks/demo/twilio/messages?source=console"
-	if !twilio.VerifySignature(testToken, withQuery, form, twilio.Sign(testToken, withQuery, form)) {
+	if !twilio.VerifySignature(testToken, withQuery, form, signing.Twilio(testToken, withQuery, form)) {
 		t.Error("URL with a query string: signature rejected")
 	}
 	// twilio-go also tries the URL with and without the default port.
 	plain := publicBase + "/webhooks/demo/twilio/messages"
 	withPort := "https://api.parley.example:443/webhooks/demo/twilio/messages"
-	if !twilio.VerifySignature(testToken, withPort, form, twilio.Sign(testToken, plain, form)) {
+	if !twilio.VerifySignature(testToken, withPort, form, signing.Twilio(testToken, plain, form)) {
 		t.Error("URL with :443: signature rejected")
 	}
 }

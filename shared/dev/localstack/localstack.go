@@ -28,6 +28,7 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/eventbus"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
 	devschedule "github.com/parley-inbox/parley/shared/dev/schedule"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/dev/streams"
 	"github.com/parley-inbox/parley/shared/handler/api"
@@ -106,7 +107,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	send = sender.New(store, senders, scheduler, log)
 	steps = sequences.New(store, scheduler, sequencer)
 	hooks := webhooks.New(store, senders[inbox.ChannelEmail], bus,
-		&webhooks.EmailIntake{Certs: sampleCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
+		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
 		&webhooks.Chat{Key: keys.cursor},
 		webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}, log)
 	desk := api.New(store, scheduler, sequencer, tokens, log)

@@ -1,17 +1,12 @@
 package localstack
 
 import (
-	"context"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
 
 	"github.com/parley-inbox/parley/shared/config/providers"
-	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 // The test secrets the samples in events/ are signed with. They are
@@ -40,31 +35,4 @@ func loadProviders(dataDir string) (providers.Set, error) {
 		return nil, err
 	}
 	return demoCredentials, nil
-}
-
-// sampleCertURL is the made-up SNS certificate URL of the signed samples.
-const sampleCertURL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-testonly.pem"
-
-// sampleCerts trusts the test-only certificate in events/testdata, for that
-// one URL, so the signed SES samples verify locally. Nothing else is trusted:
-// there is no SNS to fetch real certificates from here.
-type sampleCerts struct{}
-
-func (sampleCerts) Certificate(ctx context.Context, url string) (*x509.Certificate, error) {
-	if url != sampleCertURL {
-		return nil, &inbox.Error{Kind: inbox.KindForbidden, Message: "unknown signing certificate"}
-	}
-	root, err := dynamolocal.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
-	raw, err := os.ReadFile(filepath.Join(root, "events", "testdata", "sns-test-signing.pem"))
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		return nil, errors.New("test certificate is not PEM")
-	}
-	return x509.ParseCertificate(block.Bytes)
 }

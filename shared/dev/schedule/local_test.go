@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/parley-inbox/parley/shared/dev/background"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
 	"github.com/parley-inbox/parley/shared/dev/schedule"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -66,25 +67,6 @@ func newLocal(db *dynamodb.Client, table string, f *fired) *schedule.Local {
 		Log: slog.New(slog.DiscardHandler)}
 }
 
-// run starts l.Run and returns a stop that waits for it to return.
-func run(t *testing.T, l *schedule.Local) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- l.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
 func message(name string, at time.Time) inbox.Schedule {
 	return inbox.Schedule{Name: name, WorkspaceID: "01JWORKSPACE000000000000000", At: at, Timezone: "Europe/Paris",
 		Ref: inbox.ProviderRef{ConversationID: "01JCONV000000000000000000000", MessageID: "01JMSG00000000000000000000"}}
@@ -117,7 +99,7 @@ func TestLocalFiresAtTheTime(t *testing.T) {
 	if err := l.Put(context.Background(), want); err != nil {
 		t.Fatal(err)
 	}
-	run(t, l)
+	background.RunT(t, l.Run)
 	got := f.waitFor(t, 1, 3*time.Second)
 	if got[0].At.Before(at) {
 		t.Errorf("fired at %s, before its time %s", got[0].At, at)
@@ -140,7 +122,7 @@ func TestLocalPutTwiceMoves(t *testing.T) {
 	db, table := dynamotest.Table(t)
 	var f fired
 	l := newLocal(db, table, &f)
-	run(t, l)
+	background.RunT(t, l.Run)
 	ctx := context.Background()
 	// Far enough ahead that the second Put lands before the first time even
 	// on a loaded machine, where one Put can take hundreds of milliseconds.
@@ -173,7 +155,7 @@ func TestLocalDeleteBeforeTheTime(t *testing.T) {
 	db, table := dynamotest.Table(t)
 	var f fired
 	l := newLocal(db, table, &f)
-	run(t, l)
+	background.RunT(t, l.Run)
 	ctx := context.Background()
 	if err := l.Put(ctx, message("msg-deleted", time.Now().Add(300*time.Millisecond))); err != nil {
 		t.Fatal(err)
@@ -198,7 +180,7 @@ func TestLocalSurvivesARestart(t *testing.T) {
 	db, table := dynamotest.Table(t)
 	var before fired
 	first := newLocal(db, table, &before)
-	stop := run(t, first)
+	stop := background.RunT(t, first.Run)
 	at := time.Now().Add(400 * time.Millisecond)
 	if err := first.Put(context.Background(), message("msg-restart", at)); err != nil {
 		t.Fatal(err)
@@ -206,7 +188,7 @@ func TestLocalSurvivesARestart(t *testing.T) {
 	stop() // make dev restarts before the time
 
 	var after fired
-	run(t, newLocal(db, table, &after))
+	background.RunT(t, newLocal(db, table, &after).Run)
 	got := after.waitFor(t, 1, 3*time.Second)
 	if got[0].S.Name != "msg-restart" || got[0].At.Before(at) {
 		t.Errorf("after restart fired %+v", got[0])
@@ -225,7 +207,7 @@ func TestLocalRetriesThenGivesUp(t *testing.T) {
 	if err := l.Put(context.Background(), message("msg-fails", time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	run(t, l)
+	background.RunT(t, l.Run)
 	f.waitFor(t, 3, 3*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	if n := len(f.snapshot()); n != 3 {
@@ -249,7 +231,7 @@ func TestLocalRetrySucceeds(t *testing.T) {
 	if err := l.Put(context.Background(), message("msg-retries", time.Now())); err != nil {
 		t.Fatal(err)
 	}
-	run(t, l)
+	background.RunT(t, l.Run)
 	f.waitFor(t, 3, 3*time.Second)
 	time.Sleep(200 * time.Millisecond)
 	if n := len(f.snapshot()); n != 3 {

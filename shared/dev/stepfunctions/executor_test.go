@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/dev/background"
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 )
@@ -58,7 +59,7 @@ func TestLinearMachineShapesData(t *testing.T) {
 		return json.RawMessage(`"ok"`), nil
 	})
 	e.Register("orders", mustLoad(t, linearDef, map[string]string{"PriceFunction": "price-fn"}), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	startExecution(t, e, "orders", "linear-1", `{"order": {"id": "o-1", "qty": 3, "note": "x"}, "customer": "c-9"}`)
 	x := waitDone(t, e, "linear-1")
@@ -108,7 +109,7 @@ func TestChoiceOperators(t *testing.T) {
 	e.Register("strict", mustLoad(t, `{"StartAt": "C", "States": {
 	  "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "D"}]},
 	  "D": {"Type": "Succeed"}}}`, nil), newLambdas())
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	base := map[string]any{"kind": "sms", "expected": "none", "n": 5, "vip": false, "at": "2025-06-01T00:00:00Z", "optional": "x"}
 	cases := []struct {
@@ -164,7 +165,7 @@ func TestWaitTimestampPathIsScaled(t *testing.T) {
 	e.Register("wait", mustLoad(t, `{"StartAt": "Sleep", "States": {
 	  "Sleep": {"Type": "Wait", "TimestampPath": "$.until", "Next": "Done"},
 	  "Done": {"Type": "Succeed"}}}`, nil), newLambdas())
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	began := time.Now()
 	until := began.Add(time.Hour).UTC().Format(time.RFC3339Nano)
@@ -207,7 +208,7 @@ func TestRetryBacksOffThenSucceeds(t *testing.T) {
 		return json.RawMessage(`{"ok": true}`), nil
 	})
 	e.Register("retry", mustLoad(t, retryDef, nil), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	startExecution(t, e, "retry", "flaky", `{}`)
 	fns.waitCalls(t, 1)
@@ -258,7 +259,7 @@ func TestCatchRoutesErrors(t *testing.T) {
 	  "Crashed": {"Type": "Pass", "End": true}}}`, nil), fns)
 	e.Register("uncaught", mustLoad(t, `{"StartAt": "Check", "States": {
 	  "Check": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "check"}, "End": true}}}`, nil), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	startExecution(t, e, "catch", "invalid", `{"qty": 0}`)
 	startExecution(t, e, "catch", "crash", `{"qty": "crash"}`)
@@ -309,7 +310,7 @@ func TestWaitForTaskToken(t *testing.T) {
 		return json.RawMessage(`{"ignored": true}`), nil
 	})
 	e.Register("approval", mustLoad(t, approvalDef, nil), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	startExecution(t, e, "approval", "yes", `{"id": "c-1", "auto": false}`)
 	calls := fns.waitCalls(t, 1)
@@ -378,7 +379,7 @@ func TestStopExecutionAbortsAWait(t *testing.T) {
 	e := newExecutor(db, table, clk.Now)
 	fns := newLambdas()
 	e.Register("drip", mustLoad(t, sleepThenSendDef, nil), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 	ctx := context.Background()
 
 	startExecution(t, e, "drip", "d-1", `{"delay": 86400}`)
@@ -408,7 +409,7 @@ func TestExecutionTimeout(t *testing.T) {
 	clk := newClock()
 	e := newExecutor(db, table, clk.Now)
 	e.Register("drip", mustLoad(t, sleepThenSendDef, nil), newLambdas())
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	startExecution(t, e, "drip", "long", `{"delay": 8640000}`) // 100 days > TimeoutSeconds
 	waitUntil(t, e, "long", func(x *stepfunctions.Execution) bool { return x.State == "Sleep" && !x.WakeAt.IsZero() })
@@ -465,7 +466,7 @@ func TestRestartResumesAWaitingExecution(t *testing.T) {
 	first := newExecutor(db, table, clk.Now)
 	before := newLambdas()
 	first.Register("drip", mustLoad(t, sleepThenSendDef, nil), before)
-	stop := start(t, first)
+	stop := background.RunT(t, first.Run)
 	startExecution(t, first, "drip", "resume", `{"delay": 3600}`)
 	waitUntil(t, first, "resume", func(x *stepfunctions.Execution) bool { return x.WakeAt.Equal(clk.Now().Add(time.Hour)) })
 	stop()
@@ -477,7 +478,7 @@ func TestRestartResumesAWaitingExecution(t *testing.T) {
 		return json.RawMessage(`{"sent": true}`), nil
 	})
 	second.Register("drip", mustLoad(t, sleepThenSendDef, nil), after)
-	start(t, second)
+	background.RunT(t, second.Run)
 	x := waitDone(t, second, "resume")
 	succeeded(t, x)
 	sameJSON(t, "output", x.Output, `{"sent": true}`)
@@ -506,7 +507,7 @@ func TestLoopCountsThreeTransitionsPerIteration(t *testing.T) {
 	  "Tick": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:tick", "Next": "More?"},
 	  "More?": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericLessThan": 3, "Next": "Wait"}], "Default": "Done"},
 	  "Done": {"Type": "Succeed"}}}`, nil), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	startExecution(t, e, "loop", "loop", `{"i": 0}`)
 	x := waitDone(t, e, "loop")
@@ -539,7 +540,7 @@ func TestTaskTimeouts(t *testing.T) {
 	    "Next": "Done"},
 	  "Wrong": {"Type": "Fail", "Error": "Wrong", "Cause": "States.TaskFailed must not match States.Timeout"},
 	  "Done": {"Type": "Succeed"}}}`, nil), fns)
-	start(t, e)
+	background.RunT(t, e.Run)
 
 	began := time.Now()
 	startExecution(t, e, "timeouts", "t-1", `{}`)

@@ -94,25 +94,6 @@ func newExecutor(db *dynamodb.Client, table string, now func() time.Time) *stepf
 		Log: slog.New(slog.DiscardHandler)}
 }
 
-// start runs e.Run until the test ends or stop is called.
-func start(t *testing.T, e *stepfunctions.Executor) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
-}
-
 func mustLoad(t *testing.T, def string, subs map[string]string) *stepfunctions.Machine {
 	t.Helper()
 	m, err := stepfunctions.Load([]byte(def), subs)

@@ -25,12 +25,6 @@ const (
 	signatureTolerance = 5 * time.Minute
 )
 
-// SignEvent returns the signature header value for body at t.
-func SignEvent(secret string, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(eventMAC(secret, ts, body))
-}
-
 func eventMAC(secret, ts string, body []byte) []byte {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(ts + "."))

@@ -4,13 +4,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 )
 
 func TestEventSignature(t *testing.T) {
 	body := []byte(`{"id":"1","type":"order.placed"}`)
 	now := time.Unix(1_800_000_000, 0)
-	sig := webhooks.SignEvent("secret", now, body)
+	sig := signing.Event("secret", now, body)
 	for _, tc := range []struct {
 		name, secret, header string
 		body                 []byte
@@ -43,7 +44,7 @@ func FuzzExternalEvent(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string, body []byte) {
 		now := time.Unix(1_800_000_000, 0)
 		_ = webhooks.VerifyEventSignature("secret", header, body, now)
-		if !webhooks.VerifyEventSignature("secret", webhooks.SignEvent("secret", now, body), body, now) {
+		if !webhooks.VerifyEventSignature("secret", signing.Event("secret", now, body), body, now) {
 			t.Fatalf("a fresh signature of %q does not verify", body)
 		}
 		_, _ = webhooks.ParseExternalEvent(body)

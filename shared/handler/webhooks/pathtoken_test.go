@@ -11,6 +11,7 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
 )
 
@@ -39,7 +40,7 @@ func TestWebhookPathToken(t *testing.T) {
 		t.Helper()
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		r.Header.Set("X-Twilio-Signature", twilio.Sign(authToken, public+signedFor, form))
+		r.Header.Set("X-Twilio-Signature", signing.Twilio(authToken, public+signedFor, form))
 		w := httptest.NewRecorder()
 		routes.ServeHTTP(w, r)
 		return w.Code
