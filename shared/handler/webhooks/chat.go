@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -88,7 +89,7 @@ func (h *Handler) chatAccess(r *http.Request, needVisitor bool) (string, error) 
 		return "", errUnknown
 	}
 	if !h.Chat.limiter.allow(r.PathValue("workspaceId")+"|"+clientIP(r), needVisitor) {
-		return "", &inbox.Error{Kind: "rate_limited", Message: "too many requests; slow down"}
+		return "", &inbox.Error{Kind: problem.KindRateLimited, Message: "too many requests; slow down"}
 	}
 	if !needVisitor {
 		return "", nil
