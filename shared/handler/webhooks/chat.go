@@ -172,7 +172,11 @@ func (h *Handler) chatHistory(w http.ResponseWriter, r *http.Request) {
 	for _, m := range page.Items {
 		items = append(items, visitorMessage(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": page.NextCursor})
+	// The API's one list shape: no nextCursor on the last page.
+	writeJSON(w, http.StatusOK, struct {
+		Items      []map[string]any `json:"items"`
+		NextCursor string           `json:"nextCursor,omitempty"`
+	}{items, page.NextCursor})
 }
 
 func (h *Handler) chatHeartbeat(w http.ResponseWriter, r *http.Request) {
