@@ -10,7 +10,7 @@ NPM_DIRS  := test infra
 # "context deadline exceeded" when a -fuzztime duration ends (golang/go#75804).
 FUZZTIME  ?= 10000x
 
-.PHONY: help deps java npm dev token invoke test asl gomod test-go fuzz synth build deploy bench load clean
+.PHONY: help deps java npm dev token invoke test asl contract gomod test-go fuzz synth build deploy bench load clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ invoke: ## post a signed sample to the running make dev (EVENT=twilio-sms-inboun
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<name of a file in events/, without .json>"; exit 2; }
 	@$(GO) run ./test/invoke $(EVENT)
 
-test: deps asl test-go fuzz synth ## everything CI runs: ASL, unit, DynamoDB Local, e2e, CDK, fuzz, synth
+test: deps asl contract test-go fuzz synth ## everything CI runs: ASL, API contract, unit, DynamoDB Local, e2e, CDK, fuzz, synth
 	@echo "make test: all passed"
 
 # The Step Functions definitions, checked against the ASL schema.
@@ -52,6 +52,16 @@ asl:
 # go.mod and go.sum list exactly what the code imports; -diff prints the fix and fails otherwise.
 gomod:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+
+# The API document: Redocly's recommended ruleset with zero errors and zero
+# warnings. Offline: no telemetry, no update check.
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true test/node_modules/.bin/redocly
+OPENAPI := shared/handler/api/openapi.json
+contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings)
+	@mkdir -p $(BUILD)
+	@$(REDOCLY) lint --config test/contract/redocly.yaml --format json $(OPENAPI) >$(BUILD)/redocly.json 2>/dev/null || true
+	@node -e 'const t = require("./$(BUILD)/redocly.json").totals; console.log(`redocly lint: $${t.errors} errors, $${t.warnings} warnings`); process.exit(t.errors + t.warnings ? 1 : 0)' || \
+	  { $(REDOCLY) lint --config test/contract/redocly.yaml $(OPENAPI) 2>&1 | grep -v '[║╔╚]'; exit 1; }
 
 GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke test/load
 test-go: gomod

@@ -198,7 +198,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"POST", "/conversations/" + conv.ID + "/archive", nil},
 		{"POST", "/conversations/" + conv.ID + "/unread", nil},
 		{"POST", "/conversations/" + conv.ID + "/complete", nil},
-		{"PUT", "/conversations/" + conv.ID + "/assignee", map[string]any{"userId": intruder}},
+		{"PUT", "/conversations/" + conv.ID + "/assignee", map[string]any{"assigneeId": intruder}},
 		{"DELETE", "/conversations/" + conv.ID + "/assignee", nil},
 		{"DELETE", "/conversations/" + conv.ID + "/labels/" + label.ID, nil},
 		{"GET", "/conversations/" + conv.ID + "/messages", nil},
@@ -284,7 +284,7 @@ func TestTeamMembers(t *testing.T) {
 		t.Errorf("PUT /users/%s = %+v", id, u)
 	}
 	conv := newConversation(t, tok.agent, "Team "+uniq())
-	got := wantJSON[Conversation](t, do(t, "PUT", "/conversations/"+conv.ID+"/assignee", tok.agent, map[string]any{"userId": id}), http.StatusOK)
+	got := wantJSON[Conversation](t, do(t, "PUT", "/conversations/"+conv.ID+"/assignee", tok.agent, map[string]any{"assigneeId": id}), http.StatusOK)
 	if got.AssigneeID != id {
 		t.Errorf("assigning the new member: assigneeId = %q, want %q", got.AssigneeID, id)
 	}
@@ -298,7 +298,7 @@ func TestTeamMembers(t *testing.T) {
 		wantProblem(t, do(t, "PUT", "/users/"+id+"-bad", tok.admin, bad.body), http.StatusBadRequest, "invalid", bad.field)
 	}
 	// The other tenant cannot see demo's team member, nor assign to them.
-	wantProblem(t, do(t, "PUT", "/conversations/"+conv.ID+"/assignee", tok.other, map[string]any{"userId": id}), http.StatusBadRequest, "invalid", "userId")
+	wantProblem(t, do(t, "PUT", "/conversations/"+conv.ID+"/assignee", tok.other, map[string]any{"assigneeId": id}), http.StatusBadRequest, "invalid", "assigneeId")
 }
 
 // Every list validates limit the same way: 1 to 100, else 400 naming it.

@@ -31,7 +31,7 @@ func TestConcurrentConversationUpdates(t *testing.T) {
 		changes = append(changes, change{who, "PUT", "/conversations/" + conv.ID + "/labels/" + l.ID, nil})
 	}
 	changes = append(changes,
-		change{tok.admin, "PUT", "/conversations/" + conv.ID + "/assignee", map[string]any{"userId": demoAgent}},
+		change{tok.admin, "PUT", "/conversations/" + conv.ID + "/assignee", map[string]any{"assigneeId": demoAgent}},
 		change{tok.agent, "POST", "/conversations/" + conv.ID + "/unread", nil},
 		change{tok.admin, "POST", "/conversations/" + conv.ID + "/complete", nil},
 		change{tok.agent, "POST", "/conversations/" + conv.ID + "/unread", nil},

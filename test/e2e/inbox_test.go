@@ -76,7 +76,7 @@ func TestInboxFilters(t *testing.T) {
 	// f1: sms, assigned to the agent, labelled, unread, open.
 	f1 := newConversation(t, tok.agent, "F1 "+uniq())
 	postMessage(t, tok.agent, f1.ID, "sms", "one")
-	do(t, "PUT", "/conversations/"+f1.ID+"/assignee", tok.agent, map[string]any{"userId": demoAgent})
+	do(t, "PUT", "/conversations/"+f1.ID+"/assignee", tok.agent, map[string]any{"assigneeId": demoAgent})
 	do(t, "PUT", "/conversations/"+f1.ID+"/labels/"+label.ID, tok.agent, nil)
 	action(t, tok.agent, f1.ID, "unread")
 	// f2: email, unassigned, complete, other label.
@@ -87,13 +87,13 @@ func TestInboxFilters(t *testing.T) {
 	action(t, tok.agent, f2.ID, "complete")
 	// f3: no messages, assigned to the admin, labelled, complete.
 	f3 := newConversation(t, tok.agent, "F3 "+uniq())
-	do(t, "PUT", "/conversations/"+f3.ID+"/assignee", tok.agent, map[string]any{"userId": demoAdmin})
+	do(t, "PUT", "/conversations/"+f3.ID+"/assignee", tok.agent, map[string]any{"assigneeId": demoAdmin})
 	do(t, "PUT", "/conversations/"+f3.ID+"/labels/"+label.ID, tok.agent, nil)
 	action(t, tok.agent, f3.ID, "complete")
 	// f4: whatsapp then sms, assigned then unassigned, open, read; f5: like f1 but archived.
 	f4 := newConversation(t, tok.agent, "F4 "+uniq())
-	do(t, "PUT", "/conversations/"+f4.ID+"/assignee", tok.agent, map[string]any{"userId": demoAgent})
-	do(t, "DELETE", "/conversations/"+f4.ID+"/assignee", tok.agent, nil) // unassigned again: "none" again
+	do(t, "PUT", "/conversations/"+f4.ID+"/assignee", tok.agent, map[string]any{"assigneeId": demoAgent})
+	do(t, "DELETE", "/conversations/"+f4.ID+"/assignee", tok.agent, nil) // unassigned again
 	// The contact writes on WhatsApp first: that opens the 24-hour window.
 	wa, _ := whatsAppText(getContact(t, tok.agent, f4.ContactID).Phones[0], "F4", "hello from WhatsApp")
 	metaDeliver(t, demoWS, wa)
@@ -105,6 +105,8 @@ func TestInboxFilters(t *testing.T) {
 	action(t, tok.agent, f5.ID, "unread")
 	action(t, tok.agent, f5.ID, "archive")
 	mine := []Conversation{f1, f2, f3, f4, f5}
+	// One sentinel for "no assignee", as in the tasks' filter: "none" is not it.
+	wantProblem(t, do(t, "GET", "/conversations?assignee=none", tok.agent, nil), http.StatusBadRequest, "invalid", "assignee")
 
 	cases := []struct {
 		query   string
@@ -116,7 +118,7 @@ func TestInboxFilters(t *testing.T) {
 		{"status=complete", []string{f2.ID, f3.ID}, func(c Conversation) bool { return c.Status == "complete" }, false},
 		{"assignee=" + demoAgent, []string{f1.ID}, func(c Conversation) bool { return c.AssigneeID == demoAgent }, false},
 		{"assignee=" + demoAdmin, []string{f3.ID}, func(c Conversation) bool { return c.AssigneeID == demoAdmin }, false},
-		{"assignee=none", []string{f2.ID, f4.ID}, func(c Conversation) bool { return c.AssigneeID == "" }, false},
+		{"assignee=unassigned", []string{f2.ID, f4.ID}, func(c Conversation) bool { return c.AssigneeID == "" }, false},
 		{"label=" + label.ID, []string{f1.ID, f3.ID}, func(c Conversation) bool { return containsStr(c.Labels, label.ID) }, true},
 		{"label=" + other.ID, []string{f2.ID}, func(c Conversation) bool { return containsStr(c.Labels, other.ID) }, true},
 		{"channel=sms", []string{f1.ID, f4.ID}, func(c Conversation) bool { return containsStr(c.Channels, "sms") }, false},
@@ -125,7 +127,7 @@ func TestInboxFilters(t *testing.T) {
 		{"unread=true", []string{f1.ID}, func(c Conversation) bool { return c.Unread }, false},
 		{"unread=false", []string{f2.ID, f3.ID, f4.ID}, func(c Conversation) bool { return !c.Unread }, false},
 		{"label=" + label.ID + "&status=complete", []string{f3.ID}, func(c Conversation) bool { return containsStr(c.Labels, label.ID) && c.Status == "complete" }, true},
-		{"status=open&assignee=none&channel=sms&unread=false", []string{f4.ID}, func(c Conversation) bool {
+		{"status=open&assignee=unassigned&channel=sms&unread=false", []string{f4.ID}, func(c Conversation) bool {
 			return c.Status == "open" && c.AssigneeID == "" && containsStr(c.Channels, "sms") && !c.Unread
 		}, false},
 		// A small page size makes filtered pages cross the scan window.

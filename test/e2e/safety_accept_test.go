@@ -98,7 +98,8 @@ func TestSafetyWebChatAgentDismissesClaim(t *testing.T) {
 	wantJSON[ChatEmailResult](t, doVia(t, c, "POST", "/chat/"+demoWS+"/email", s.Token, map[string]any{"email": addr}), http.StatusOK)
 
 	for range 2 {
-		v := wantJSON[AcceptedContact](t, do(t, "DELETE", claimedEmailPath(visitorThread.ContactID), tok.agent, nil), http.StatusOK)
+		wantStatus(t, do(t, "DELETE", claimedEmailPath(visitorThread.ContactID), tok.agent, nil), http.StatusNoContent)
+		v := wantJSON[AcceptedContact](t, do(t, "GET", "/contacts/"+visitorThread.ContactID, tok.agent, nil), http.StatusOK)
 		if v.ID != visitorThread.ContactID || v.ClaimedEmail != nil || len(v.Emails) != 0 {
 			t.Errorf("dismiss answered %+v, claim %+v; want the visitor without a claim", v.Contact, v.ClaimedEmail)
 		}

@@ -252,7 +252,7 @@ func TestDripRefusals(t *testing.T) {
 	slow := createCampaign(t, smsStep(24*60, "Tomorrow"))
 	run := wantJSON[Run](t, do(t, "POST", "/conversations/"+conv.ID+"/enrollments", tok.agent, map[string]any{"campaignId": slow}), http.StatusCreated)
 	wantProblem(t, do(t, "DELETE", "/campaigns/"+slow, tok.admin, nil), http.StatusConflict, "conflict", "")
-	canceled := wantJSON[Run](t, do(t, "DELETE", "/campaigns/"+slow+"/enrollments/"+run.ContactID, tok.agent, nil), http.StatusOK)
+	canceled := wantJSON[Run](t, do(t, "POST", "/contacts/"+run.ContactID+"/runs/"+run.ID+"/cancel", tok.agent, nil), http.StatusOK)
 	if canceled.Status != "exited" || canceled.Reason != "canceled" {
 		t.Errorf("cancelled enrollment: %+v", canceled)
 	}

@@ -71,14 +71,14 @@ func (a *API) routes() {
 
 	a.handle("GET /me", a.me)
 	a.handle("GET /workspace", a.getWorkspace)
-	a.handle("PATCH /workspace", a.patchWorkspace)
+	a.handle("PATCH /workspace", a.updateWorkspace)
 	a.handle("GET /users", a.listUsers)
-	a.handle("PUT /users/{userId}", a.putUser)
+	a.handle("PUT /users/{userId}", a.updateUser)
 
 	a.handle("POST /contacts", a.idempotent(a.createContact))
 	a.handle("GET /contacts", a.searchContacts)
 	a.handle("GET /contacts/{contactId}", a.getContact)
-	a.handle("PATCH /contacts/{contactId}", a.patchContact)
+	a.handle("PATCH /contacts/{contactId}", a.updateContact)
 	a.handle("DELETE /contacts/{contactId}/handles/{handle}", a.removeHandle)
 	a.handle("POST /contacts/{contactId}/claimed-email/accept", a.acceptClaimedEmail)
 	a.handle("DELETE /contacts/{contactId}/claimed-email", a.dismissClaimedEmail)
@@ -89,7 +89,7 @@ func (a *API) routes() {
 	a.handle("POST /contacts/{contactId}/runs/{runId}/cancel", a.cancelRun)
 
 	a.handle("POST /conversations", a.idempotent(a.startConversation))
-	a.handle("GET /conversations", a.listInbox)
+	a.handle("GET /conversations", a.listConversations)
 	a.handle("GET /conversations/search", a.searchConversations)
 	a.handle("POST /conversations/bulk-archive", a.bulkArchive)
 	a.handle("GET /conversations/{conversationId}", a.getConversation)
@@ -102,15 +102,15 @@ func (a *API) routes() {
 	a.handle("POST /conversations/{conversationId}/complete", a.conversationAction(with(s.SetStatus, inbox.StatusComplete)))
 	a.handle("POST /conversations/{conversationId}/reopen", a.conversationAction(with(s.SetStatus, inbox.StatusOpen)))
 	a.handle("PUT /conversations/{conversationId}/assignee", a.assign)
-	a.handle("DELETE /conversations/{conversationId}/assignee", a.conversationAction(with(s.Assign, "")))
-	a.handle("PUT /conversations/{conversationId}/labels/{labelId}", a.labelAction(true))
-	a.handle("DELETE /conversations/{conversationId}/labels/{labelId}", a.labelAction(false))
+	a.handle("DELETE /conversations/{conversationId}/assignee", a.conversationRemoval(with(s.Assign, "")))
+	a.handle("PUT /conversations/{conversationId}/labels/{labelId}", a.addLabel)
+	a.handle("DELETE /conversations/{conversationId}/labels/{labelId}", a.removeLabel)
 	a.handle("POST /conversations/{conversationId}/enrollments", a.enrollConversation)
 
 	a.handle("GET /conversations/{conversationId}/messages", a.listMessages)
-	a.handle("POST /conversations/{conversationId}/messages", a.postMessage)
-	a.handle("POST /conversations/{conversationId}/comments", a.postComment)
-	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.editScheduled)
+	a.handle("POST /conversations/{conversationId}/messages", a.sendMessage)
+	a.handle("POST /conversations/{conversationId}/comments", a.createComment)
+	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.updateScheduledMessage)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/send", a.idempotent(a.sendDraft))
 	a.handle("GET /scheduled-messages", a.listScheduled)
@@ -119,16 +119,15 @@ func (a *API) routes() {
 	a.handle("GET /campaigns", a.listCampaigns)
 	a.handle("POST /campaigns", a.idempotent(a.createCampaign))
 	a.handle("GET /campaigns/{campaignId}", a.getCampaign)
-	a.handle("PATCH /campaigns/{campaignId}", a.patchCampaign)
+	a.handle("PATCH /campaigns/{campaignId}", a.updateCampaign)
 	a.handle("DELETE /campaigns/{campaignId}", a.deleteCampaign)
 	a.handle("POST /campaigns/{campaignId}/enrollments", a.enroll)
 	a.handle("GET /campaigns/{campaignId}/enrollments", a.listEnrollments)
-	a.handle("DELETE /campaigns/{campaignId}/enrollments/{contactId}", a.cancelEnrollment)
 
 	a.handle("GET /automations", a.listAutomations)
 	a.handle("POST /automations", a.idempotent(a.createAutomation))
 	a.handle("GET /automations/{automationId}", a.getAutomation)
-	a.handle("PATCH /automations/{automationId}", a.patchAutomation)
+	a.handle("PATCH /automations/{automationId}", a.updateAutomation)
 	a.handle("DELETE /automations/{automationId}", a.deleteAutomation)
 	a.handle("GET /automations/{automationId}/runs", a.listAutomationRuns)
 
@@ -139,7 +138,7 @@ func (a *API) routes() {
 	a.handle("GET /labels", a.listLabels)
 	a.handle("POST /labels", a.idempotent(a.createLabel))
 	a.handle("GET /labels/{labelId}", a.getLabel)
-	a.handle("PATCH /labels/{labelId}", a.patchLabel)
+	a.handle("PATCH /labels/{labelId}", a.updateLabel)
 	a.handle("DELETE /labels/{labelId}", a.deleteLabel)
 }
 
@@ -157,6 +156,9 @@ func pageRequest(r *http.Request) (inbox.PageRequest, error) {
 	return p, nil
 }
 
-type items[T any] struct {
-	Items []T `json:"items"`
+// listPage is the one list shape: items, and nextCursor until the last page.
+// Lists that are never long come whole, as one page without a cursor.
+type listPage[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -18,14 +19,14 @@ const MaxBodyBytes = 1 << 20
 // no unknown fields, exactly one value.
 func decode(r *http.Request, v any) error {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return &inbox.Error{Kind: kindUnsupportedMedia, Message: "send the body as application/json"}
+		return &inbox.Error{Kind: problem.KindUnsupportedMediaType, Message: "send the body as application/json"}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
 		return inbox.Invalid("", "could not read the request body")
 	}
 	if len(body) > MaxBodyBytes {
-		return &inbox.Error{Kind: kindTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
+		return &inbox.Error{Kind: problem.KindTooLarge, Message: fmt.Sprintf("the request body is larger than %d bytes", MaxBodyBytes)}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()

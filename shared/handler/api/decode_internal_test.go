@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -25,8 +26,8 @@ func TestDecodeProblems(t *testing.T) {
 		{"wrong type", "application/json", `{"name":5}`, inbox.KindInvalid, "name"},
 		{"two values", "application/json", `{"name":"a"}{"name":"b"}`, inbox.KindInvalid, ""},
 		{"empty", "application/json", ``, inbox.KindInvalid, ""},
-		{"form", "application/x-www-form-urlencoded", `name=Ann`, kindUnsupportedMedia, ""},
-		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, kindTooLarge, ""},
+		{"form", "application/x-www-form-urlencoded", `name=Ann`, problem.KindUnsupportedMediaType, ""},
+		{"too large", "application/json", `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, problem.KindTooLarge, ""},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("POST", "/contacts", strings.NewReader(tt.body))
@@ -68,11 +69,11 @@ func FuzzDecode(f *testing.F) {
 		var in inbox.ContactInput
 		err := decode(r, &in)
 		if err != nil {
-			if k := inbox.ErrorKind(err); k != inbox.KindInvalid && k != kindTooLarge {
+			if k := inbox.ErrorKind(err); k != inbox.KindInvalid && k != problem.KindTooLarge {
 				t.Fatalf("decode error kind %q: %v", k, err)
 			}
-			if _, ok := statusOf[inbox.ErrorKind(err)]; !ok {
-				t.Fatalf("kind %q has no HTTP status", inbox.ErrorKind(err))
+			if status := problem.Status(err); status >= 500 {
+				t.Fatalf("kind %q has no client status (got %d)", inbox.ErrorKind(err), status)
 			}
 		}
 	})

@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
 	"github.com/parley-inbox/parley/shared/handler/api"
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -53,6 +54,15 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 	if !doc.IsOpenAPI31OrLater() {
 		t.Fatal("kin-openapi does not treat the document as OpenAPI 3.1")
 	}
+	// Redocly's recommended rules want servers and a license: the local
+	// server and the deployed HTTP API, templated by id and region.
+	if doc.Info.License == nil || doc.Info.License.Name == "" {
+		t.Error("info.license is missing")
+	}
+	if len(doc.Servers) != 2 || doc.Servers[0].URL != "http://127.0.0.1:8080" ||
+		doc.Servers[1].Variables["apiId"] == nil || doc.Servers[1].Variables["region"] == nil {
+		t.Errorf("servers = %v, want the local server and the API Gateway URL with apiId and region", doc.Servers)
+	}
 	scheme := doc.Components.SecuritySchemes["bearerAuth"]
 	if scheme == nil || scheme.Value == nil {
 		t.Fatal("components.securitySchemes.bearerAuth is missing")
@@ -76,7 +86,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		"BulkArchiveInput", "AssigneeInput", "OutboundInput", "CommentInput", "LabelInput", "LabelPatch",
 		"ChatSession", "VisitorMessage", "VisitorMessagePage", "VisitorPresence", "ChatMessageInput", "ChatEmailInput",
 		"TwilioMessageForm", "TwilioStatusForm", "TwilioCallForm", "MetaWebhook", "SnsMessage",
-		"Run", "RunsPage", "RunStatus", "StopReason", "Automation", "AutomationInput", "AutomationPatch", "Trigger",
+		"Run", "RunPage", "SequenceRunPage", "RunStatus", "StopReason", "Automation", "AutomationInput", "AutomationPatch", "Trigger",
 		"AutomationStep", "ManualTask", "TaskStatus", "EnrollmentInput", "ConversationEnrollmentInput",
 	} {
 		if doc.Components.Schemas[name] == nil {
@@ -249,8 +259,8 @@ func TestOpenAPIOperations(t *testing.T) {
 				}
 			}
 			for code, resp := range op.Responses.Map() {
-				if code[0] != '4' && code[0] != '5' || code == "429" {
-					continue // 429 only ever comes from API Gateway's throttle (or the chat limiter, checked above)
+				if code[0] != '4' && code[0] != '5' {
+					continue
 				}
 				media := resp.Value.Content.Get("application/problem+json")
 				if media == nil || media.Schema == nil || media.Schema.Ref != "#/components/schemas/Problem" {
@@ -259,8 +269,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 65 || counts[oaChat]+counts[oaSession] != 7 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 65, 7 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 64 || counts[oaChat]+counts[oaSession] != 7 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 64, 7 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession], counts[oaWebhook])
 	}
 	for op := range public {
@@ -296,7 +306,7 @@ func TestOpenAPIOperationsAreServed(t *testing.T) {
 			}
 			rec := httptest.NewRecorder()
 			handler.ServeHTTP(rec, httptest.NewRequest(method, param.ReplaceAllString(path, oaContact), nil))
-			var p api.Problem
+			var p problem.Problem
 			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || rec.Code != http.StatusUnauthorized || p.Code != string(inbox.KindUnauthorized) {
 				t.Errorf("%s %s: got %d %s, want the route's 401", method, path, rec.Code, rec.Body)
 			}
@@ -328,8 +338,21 @@ func oaAllows(reqs openapi3.SecurityRequirements, scheme string) bool {
 	return false
 }
 
+// oaClosedObject reports whether s takes no unknown fields: it is closed,
+// or it is a oneOf whose every alternative is.
 func oaClosedObject(s *openapi3.Schema) bool {
-	return s != nil && s.AdditionalProperties.Has != nil && !*s.AdditionalProperties.Has
+	if s == nil {
+		return false
+	}
+	if len(s.OneOf) > 0 {
+		for _, alt := range s.OneOf {
+			if !oaClosedObject(alt.Value) {
+				return false
+			}
+		}
+		return true
+	}
+	return s.AdditionalProperties.Has != nil && !*s.AdditionalProperties.Has
 }
 
 // oaResponseValidator checks live responses against the document. It is the
@@ -340,15 +363,22 @@ type oaResponseValidator struct {
 	router routers.Router
 }
 
-func newOAResponseValidator(t *testing.T, doc *openapi3.T) *oaResponseValidator {
+// oaBarePathRouter routes on the bare path, whatever the scheme and host:
+// without the document's servers the router matches the local server and the
+// HTTP API's $default stage alike.
+func oaBarePathRouter(t *testing.T, doc *openapi3.T) routers.Router {
 	t.Helper()
-	// The document has no servers, so the router matches any scheme and host
-	// on the bare path: the local server and the HTTP API's $default stage
-	// alike. A deployment under a path prefix would need doc.Servers first.
+	doc.Servers = nil
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatalf("router: %v", err)
 	}
+	return router
+}
+
+func newOAResponseValidator(t *testing.T, doc *openapi3.T) *oaResponseValidator {
+	t.Helper()
+	router := oaBarePathRouter(t, doc)
 	return &oaResponseValidator{router: router}
 }
 
@@ -594,7 +624,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		// The web chat widget's routes.
 		"POST /chat/" + oaWorkspace + "/sessions":     jsonOK(201, map[string]string{"visitorId": oaVisitor, "token": oaVisitor + ".c2lnbmF0dXJl"}),
 		"POST /chat/" + oaWorkspace + "/messages":     jsonOK(201, visitorMsg(chatIn)),
-		"GET /chat/" + oaWorkspace + "/messages":      jsonOK(200, map[string]any{"items": []any{visitorMsg(chatIn), visitorMsg(chatOut), visitorMsg(mail)}, "nextCursor": ""}),
+		"GET /chat/" + oaWorkspace + "/messages":      jsonOK(200, map[string]any{"items": []any{visitorMsg(chatIn), visitorMsg(chatOut), visitorMsg(mail)}}),
 		"POST /chat/" + oaWorkspace + "/heartbeat":    jsonOK(200, map[string]any{"onlineUntil": now.Add(2 * time.Minute)}),
 		"POST /chat/" + oaWorkspace + "/email":        jsonOK(200, map[string]any{"email": "jo@example.com", "verified": false}),
 		"POST /chat/" + oaWorkspace + "/email/code":   jsonOK(202, map[string]any{"email": "jo@example.com", "verified": false}),
@@ -717,7 +747,6 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	seqSamples := map[string]oaSample{
 		"POST " + enrollments:                                               jsonOK(201, enrolled),
 		"GET " + enrollments:                                                jsonOK(200, inbox.RunsPage{Page: inbox.Page[*inbox.Run]{Items: []*inbox.Run{enrolled}, NextCursor: "abc"}, Counts: counts}),
-		"DELETE " + enrollments + "/" + contact.ID:                          jsonOK(200, &canceledRun),
 		"POST /conversations/" + conv.ID + "/enrollments":                   jsonOK(200, enrolled),
 		"POST /campaigns/" + oaLabel + "/enrollments":                       problem(503, "unavailable"),
 		"POST /conversations/" + conv2.ID + "/enrollments":                  problem(409, "conflict"),
@@ -875,10 +904,7 @@ func oaToMap(t *testing.T, v any) map[string]any {
 // server rejects them.
 func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 	doc := loadOpenAPI(t)
-	router, err := gorillamux.NewRouter(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	router := oaBarePathRouter(t, doc)
 	cases := []struct {
 		method, path, body string
 		ok                 bool
@@ -959,6 +985,40 @@ func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 		})
 		if (err == nil) != c.ok {
 			t.Errorf("%s %s %s: ok=%v, err=%v", c.method, c.path, c.body, c.ok, err)
+		}
+	}
+}
+
+// TestOpenAPINamingRules holds the document to its naming rules: operationIds
+// are verbNoun without HTTP verbs, every DELETE answers 204 with no body, and
+// every list is an XPage of {items, nextCursor}.
+func TestOpenAPINamingRules(t *testing.T) {
+	doc := loadOpenAPI(t)
+	httpVerb := regexp.MustCompile(`^(put|post|patch)[A-Z]`)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if httpVerb.MatchString(op.OperationID) {
+				t.Errorf("%s: operationId %q starts with an HTTP verb", where, op.OperationID)
+			}
+			if method != http.MethodDelete {
+				continue
+			}
+			for code, resp := range op.Responses.Map() {
+				if code[0] == '2' && (code != "204" || len(resp.Value.Content) != 0) {
+					t.Errorf("%s: answers %s with %d media types; want 204 with no body", where, code, len(resp.Value.Content))
+				}
+			}
+		}
+	}
+	for name, ref := range doc.Components.Schemas {
+		props := ref.Value.Properties
+		isList := props["items"] != nil && props["items"].Value.Type.Is("array")
+		if strings.HasSuffix(name, "List") || isList != strings.HasSuffix(name, "Page") {
+			t.Errorf("schema %s: a list is named XPage, and only a list", name)
+		}
+		if isList && (props["nextCursor"] == nil || props["nextCursor"].Ref != "#/components/schemas/Cursor") {
+			t.Errorf("schema %s: no optional nextCursor of the Cursor schema", name)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -22,7 +23,7 @@ func (a *API) getWorkspace(w http.ResponseWriter, r *http.Request, actor inbox.A
 	return nil
 }
 
-func (a *API) patchWorkspace(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.WorkspaceSettingsPatch
 	if err := decode(r, &in); err != nil {
 		return err
@@ -40,11 +41,11 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request, actor inbox.Acto
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.User]{Items: users})
+	writeJSON(w, http.StatusOK, listPage[*inbox.User]{Items: users})
 	return nil
 }
 
-func (a *API) putUser(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateUser(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.UserInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -82,7 +83,7 @@ func (a *API) searchContacts(w http.ResponseWriter, r *http.Request, actor inbox
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.Contact]{Items: found})
+	writeJSON(w, http.StatusOK, listPage[*inbox.Contact]{Items: found})
 	return nil
 }
 
@@ -95,7 +96,7 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request, actor inbox.Act
 	return nil
 }
 
-func (a *API) patchContact(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateContact(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.ContactPatch
 	if err := decode(r, &in); err != nil {
 		return err
@@ -109,11 +110,10 @@ func (a *API) patchContact(w http.ResponseWriter, r *http.Request, actor inbox.A
 }
 
 func (a *API) removeHandle(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-	c, err := a.svc.RemoveHandle(r.Context(), actor, r.PathValue("contactId"), r.PathValue("handle"))
-	if err != nil {
+	if _, err := a.svc.RemoveHandle(r.Context(), actor, r.PathValue("contactId"), r.PathValue("handle")); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -133,11 +133,10 @@ func (a *API) acceptClaimedEmail(w http.ResponseWriter, r *http.Request, actor i
 }
 
 func (a *API) dismissClaimedEmail(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-	c, err := a.svc.DismissClaimedEmail(r.Context(), actor, r.PathValue("contactId"))
-	if err != nil {
+	if _, err := a.svc.DismissClaimedEmail(r.Context(), actor, r.PathValue("contactId")); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, c)
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -186,7 +185,7 @@ func (a *API) startConversation(w http.ResponseWriter, r *http.Request, actor in
 	return nil
 }
 
-func (a *API) listInbox(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) listConversations(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	p, err := pageRequest(r)
 	if err != nil {
 		return err
@@ -197,6 +196,12 @@ func (a *API) listInbox(w http.ResponseWriter, r *http.Request, actor inbox.Acto
 		Assignee: q.Get("assignee"),
 		Label:    q.Get("label"),
 		Channel:  inbox.Channel(q.Get("channel")),
+	}
+	switch f.Assignee {
+	case inbox.Unassigned: // the API's one sentinel, as in the tasks' filter
+		f.Assignee = inbox.AssigneeNone
+	case inbox.AssigneeNone:
+		return inbox.Invalid("assignee", "for unassigned conversations use assignee=%s", inbox.Unassigned)
 	}
 	if s := q.Get("unread"); s != "" {
 		b, err := strconv.ParseBool(s)
@@ -222,7 +227,7 @@ func (a *API) searchConversations(w http.ResponseWriter, r *http.Request, actor 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.Conversation]{Items: found})
+	writeJSON(w, http.StatusOK, listPage[*inbox.Conversation]{Items: found})
 	return nil
 }
 
@@ -268,6 +273,17 @@ func with[V any](set func(context.Context, inbox.Actor, string, V) (*inbox.Conve
 	}
 }
 
+// conversationRemoval is a DELETE of part of a conversation: 204, no body.
+func (a *API) conversationRemoval(change conversationChange) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+		if _, err := change(r.Context(), actor, r.PathValue("conversationId")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}
+
 func (a *API) conversationAction(change conversationChange) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 		c, err := change(r.Context(), actor, r.PathValue("conversationId"))
@@ -281,15 +297,22 @@ func (a *API) conversationAction(change conversationChange) handlerFunc {
 
 func (a *API) assign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in struct {
-		UserID string `json:"userId"`
+		AssigneeID string `json:"assigneeId"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.UserID == "" {
-		return inbox.Invalid("userId", "userId is required; DELETE the assignee to unassign")
+	if in.AssigneeID == "" {
+		return inbox.Invalid("assigneeId", "assigneeId is required; DELETE the assignee to unassign")
 	}
-	c, err := a.svc.Assign(r.Context(), actor, r.PathValue("conversationId"), in.UserID)
+	c, err := a.svc.Assign(r.Context(), actor, r.PathValue("conversationId"), in.AssigneeID)
+	var e *inbox.Error
+	if errors.As(err, &e) && e.Field == "userId" {
+		// The domain names the user; the request field is assigneeId.
+		named := *e
+		named.Field = "assigneeId"
+		return &named
+	}
 	if err != nil {
 		return err
 	}
@@ -297,19 +320,21 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) 
 	return nil
 }
 
-func (a *API) labelAction(add bool) handlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-		change := a.svc.RemoveLabel
-		if add {
-			change = a.svc.AddLabel
-		}
-		c, err := change(r.Context(), actor, r.PathValue("conversationId"), r.PathValue("labelId"))
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, c)
-		return nil
+func (a *API) addLabel(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	c, err := a.svc.AddLabel(r.Context(), actor, r.PathValue("conversationId"), r.PathValue("labelId"))
+	if err != nil {
+		return err
 	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *API) removeLabel(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	if _, err := a.svc.RemoveLabel(r.Context(), actor, r.PathValue("conversationId"), r.PathValue("labelId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // ---- messages ----
@@ -334,7 +359,7 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request, actor inbox.A
 	return nil
 }
 
-func (a *API) postMessage(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.OutboundInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -347,7 +372,7 @@ func (a *API) postMessage(w http.ResponseWriter, r *http.Request, actor inbox.Ac
 	return writeCreated(w, m, replayed, err)
 }
 
-func (a *API) postComment(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) createComment(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.CommentInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -386,7 +411,7 @@ func (a *API) listLabels(w http.ResponseWriter, r *http.Request, actor inbox.Act
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.Label]{Items: labels})
+	writeJSON(w, http.StatusOK, listPage[*inbox.Label]{Items: labels})
 	return nil
 }
 
@@ -412,7 +437,7 @@ func (a *API) getLabel(w http.ResponseWriter, r *http.Request, actor inbox.Actor
 	return nil
 }
 
-func (a *API) patchLabel(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateLabel(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.LabelPatch
 	if err := decode(r, &in); err != nil {
 		return err
@@ -472,7 +497,7 @@ func (a *API) sendDraft(w http.ResponseWriter, r *http.Request, actor inbox.Acto
 	return nil
 }
 
-func (a *API) editScheduled(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateScheduledMessage(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.MessageEdit
 	if err := decode(r, &in); err != nil {
 		return err
@@ -501,7 +526,7 @@ func (a *API) listCampaigns(w http.ResponseWriter, r *http.Request, actor inbox.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.Campaign]{Items: list})
+	writeJSON(w, http.StatusOK, listPage[*inbox.Campaign]{Items: list})
 	return nil
 }
 
@@ -527,7 +552,7 @@ func (a *API) getCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Ac
 	return nil
 }
 
-func (a *API) patchCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateCampaign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.CampaignPatch
 	if err := decode(r, &in); err != nil {
 		return err
@@ -601,15 +626,6 @@ func (a *API) listEnrollments(w http.ResponseWriter, r *http.Request, actor inbo
 	return nil
 }
 
-func (a *API) cancelEnrollment(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-	run, err := a.svc.CancelEnrollment(r.Context(), actor, r.PathValue("campaignId"), r.PathValue("contactId"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, run)
-	return nil
-}
-
 // ---- automations ----
 
 func (a *API) listAutomations(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
@@ -617,7 +633,7 @@ func (a *API) listAutomations(w http.ResponseWriter, r *http.Request, actor inbo
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.Automation]{Items: list})
+	writeJSON(w, http.StatusOK, listPage[*inbox.Automation]{Items: list})
 	return nil
 }
 
@@ -643,7 +659,7 @@ func (a *API) getAutomation(w http.ResponseWriter, r *http.Request, actor inbox.
 	return nil
 }
 
-func (a *API) patchAutomation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+func (a *API) updateAutomation(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
 	var in inbox.AutomationPatch
 	if err := decode(r, &in); err != nil {
 		return err
@@ -684,7 +700,7 @@ func (a *API) listContactRuns(w http.ResponseWriter, r *http.Request, actor inbo
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, items[*inbox.Run]{Items: runs})
+	writeJSON(w, http.StatusOK, listPage[*inbox.Run]{Items: runs})
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -88,7 +89,7 @@ func (h *Handler) chatAccess(r *http.Request, needVisitor bool) (string, error) 
 		return "", errUnknown
 	}
 	if !h.Chat.limiter.allow(r.PathValue("workspaceId")+"|"+clientIP(r), needVisitor) {
-		return "", &inbox.Error{Kind: "rate_limited", Message: "too many requests; slow down"}
+		return "", &inbox.Error{Kind: problem.KindRateLimited, Message: "too many requests; slow down"}
 	}
 	if !needVisitor {
 		return "", nil
@@ -171,7 +172,11 @@ func (h *Handler) chatHistory(w http.ResponseWriter, r *http.Request) {
 	for _, m := range page.Items {
 		items = append(items, visitorMessage(m))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "nextCursor": page.NextCursor})
+	// The API's one list shape: no nextCursor on the last page.
+	writeJSON(w, http.StatusOK, struct {
+		Items      []map[string]any `json:"items"`
+		NextCursor string           `json:"nextCursor,omitempty"`
+	}{items, page.NextCursor})
 }
 
 func (h *Handler) chatHeartbeat(w http.ResponseWriter, r *http.Request) {

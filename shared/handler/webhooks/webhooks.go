@@ -5,13 +5,13 @@
 package webhooks
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 
 	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -27,7 +27,7 @@ const (
 var (
 	errUnknown   = &inbox.Error{Kind: inbox.KindNotFound, Message: "not found"}
 	errSignature = &inbox.Error{Kind: inbox.KindForbidden, Message: "the request signature is missing or invalid"}
-	errTooLarge  = &inbox.Error{Kind: "too_large", Message: "the request body is too large"}
+	errTooLarge  = &inbox.Error{Kind: problem.KindTooLarge, Message: "the request body is too large"}
 )
 
 // readBody reads at most limit bytes, or fails with 413.
@@ -42,44 +42,21 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return body, nil
 }
 
-// statusOf maps error kinds to statuses for webhook responses.
-func statusOf(err error) int {
-	switch inbox.ErrorKind(err) {
-	case inbox.KindInvalid:
-		return http.StatusBadRequest
-	case inbox.KindForbidden:
-		return http.StatusForbidden
-	case inbox.KindUnauthorized:
-		return http.StatusUnauthorized
-	case inbox.KindNotFound:
-		return http.StatusNotFound
-	case inbox.KindConflict:
-		return http.StatusConflict
-	case inbox.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case "too_large":
-		return http.StatusRequestEntityTooLarge
-	case "rate_limited":
-		return http.StatusTooManyRequests
-	}
-	return http.StatusInternalServerError
-}
-
+// fail answers err as a problem; refusals (4xx) are logged too, as a
+// provider that keeps failing a signature check is worth seeing. These
+// public routes' problems name no field: providers and the widget branch on
+// code alone.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	status := statusOf(err)
-	detail := "internal error"
-	var e *inbox.Error
-	if errors.As(err, &e) && status < 500 {
-		detail = e.Message
-	}
-	if status >= 500 {
-		h.Log.ErrorContext(r.Context(), "webhook failed", "path", r.URL.Path, "err", err)
-	} else {
+	if status := problem.Status(err); status < 500 {
 		h.Log.InfoContext(r.Context(), "webhook refused", "path", r.URL.Path, "status", status, "err", err)
 	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail, "code": string(inbox.ErrorKind(err))})
+	var e *inbox.Error
+	if errors.As(err, &e) && e.Field != "" {
+		unnamed := *e
+		unnamed.Field = ""
+		err = &unnamed
+	}
+	problem.Write(w, r, h.Log, err)
 }
 
 // Handler serves the webhook and web chat routes.
