@@ -50,20 +50,11 @@ const (
 // Run serves until ctx is cancelled, then stops everything it started.
 func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	endpoint := cfg.DynamoDBEndpoint
-	if endpoint == "" {
-		opts := dynamolocal.Options{}
-		if !cfg.InMemory {
-			opts.DBPath = filepath.Join(cfg.DataDir, "dynamodb")
-			fmt.Sscan(cfg.DynamoDBPort, &opts.Port)
-		}
-		srv, err := dynamolocal.Start(ctx, opts)
-		if err != nil {
-			return err
-		}
-		defer srv.Stop()
-		endpoint = srv.Endpoint
+	endpoint, stopDB, err := startDynamoDB(ctx, cfg)
+	if err != nil {
+		return err
 	}
+	defer stopDB()
 	client := dynamolocal.Client(endpoint)
 	if err := dynamo.EnsureTable(ctx, client, cfg.TableName); err != nil {
 		return err
@@ -76,86 +67,128 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	if err := Seed(ctx, store); err != nil {
 		return err
 	}
-	tokens := devauth.Tokens{Key: keys.signing}
-	providers, err := loadProviders(cfg.DataDir)
+	fns, err := newFunctions(ctx, client, store, cfg, keys, log)
 	if err != nil {
 		return err
 	}
-	bus := &eventbus.Local{}
-	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
-		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
-	})
-	// Sends are captured, not made: GET /dev/outbox shows them.
-	outbox := &capture.Outbox{}
-	senders := map[inbox.Channel]inbox.ChannelSender{}
-	for _, ch := range inbox.Channels {
-		senders[ch] = outbox.Sender(ch)
-	}
-
-	// Each function is built by the constructor its Lambda calls, on local
-	// stand-ins for EventBridge Scheduler and Step Functions. Those call
-	// back into the functions, so they are built first and fire through
-	// variables set just below.
-	var send *sender.Handler
-	var steps *sequences.Handler
-	scheduler := &devschedule.Local{DB: client, Table: cfg.TableName, Every: 250 * time.Millisecond, Log: log,
-		Fire: func(ctx context.Context, s inbox.Schedule) error { return send.Fire(ctx, s) }}
-	sequencer, executor, err := localSequencer(client, cfg, func(ctx context.Context, raw json.RawMessage) (any, error) { return steps.Handle(ctx, raw) }, log)
-	if err != nil {
-		return err
-	}
-	send = sender.New(store, senders, scheduler, log)
-	steps = sequences.New(store, scheduler, sequencer)
-	hooks := webhooks.New(store, senders[inbox.ChannelEmail], bus,
-		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
-		&webhooks.Chat{Key: keys.cursor},
-		webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}, log)
-	desk := api.New(store, scheduler, sequencer, tokens, log)
-
-	// The sequences function's EventBridge rule: each domain event reaches
-	// it in EventBridge's envelope.
-	bus.Subscribe(func(ctx context.Context, e inbox.Event) {
-		raw, err := json.Marshal(map[string]any{"detail-type": string(e.Type), "source": awsbus.Source, "detail": e})
-		if err != nil {
-			log.Error("sequences: event not encoded", "event", e.ID, "err", err)
-			return
-		}
-		// EventBridge would retry a failed delivery; so does this, briefly.
-		for attempt := 0; ; attempt++ {
-			_, err := steps.Handle(ctx, raw)
-			if err == nil {
-				return
-			}
-			if attempt == 3 {
-				log.Error("sequences: event not applied", "type", e.Type, "event", e.ID, "err", err)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
-			}
-		}
-	})
 	// The table's stream feeds the publisher (to the bus) and the sender.
 	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
-		Publisher: bus, OnChange: send.OnChange, Log: log, Every: 200 * time.Millisecond}
-	for name, run := range map[string]func(context.Context) error{"local scheduler": scheduler.Run,
-		"local step functions executor": executor.Run, "stream poller": poller.Run} {
+		Publisher: fns.bus, OnChange: fns.send.OnChange, Log: log, Every: 200 * time.Millisecond}
+	for name, run := range map[string]func(context.Context) error{"local scheduler": fns.scheduler.Run,
+		"local step functions executor": fns.executor.Run, "stream poller": poller.Run} {
 		go func() {
 			if err := run(ctx); err != nil {
 				log.Error(name+" stopped", "err", err)
 			}
 		}()
 	}
+	return serve(ctx, cfg.Addr, fns.routes(), func(url string) error {
+		return printBanner(out, url, endpoint, filepath.Join(cfg.DataDir, "providers.json"), fns.tokens)
+	})
+}
 
+// startDynamoDB starts DynamoDB Local unless cfg names a running one.
+func startDynamoDB(ctx context.Context, cfg config.Local) (endpoint string, stop func(), err error) {
+	if cfg.DynamoDBEndpoint != "" {
+		return cfg.DynamoDBEndpoint, func() {}, nil
+	}
+	opts := dynamolocal.Options{}
+	if !cfg.InMemory {
+		opts.DBPath = filepath.Join(cfg.DataDir, "dynamodb")
+		fmt.Sscan(cfg.DynamoDBPort, &opts.Port)
+	}
+	srv, err := dynamolocal.Start(ctx, opts)
+	if err != nil {
+		return "", nil, err
+	}
+	return srv.Endpoint, srv.Stop, nil
+}
+
+// functions are the five Lambdas' handlers, each built by the constructor
+// its main calls, on local stand-ins for the AWS services.
+type functions struct {
+	desk      http.Handler
+	hooks     *webhooks.Handler
+	send      *sender.Handler
+	steps     *sequences.Handler
+	bus       *eventbus.Local
+	scheduler *devschedule.Local
+	executor  *stepfunctions.Executor
+	outbox    *capture.Outbox
+	tokens    devauth.Tokens
+}
+
+func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, cfg config.Local, keys devKeys, log *slog.Logger) (*functions, error) {
+	providers, err := loadProviders(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, tokens: devauth.Tokens{Key: keys.signing}}
+	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) {
+		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
+	})
+	// Sends are captured, not made: GET /dev/outbox shows them.
+	senders := map[inbox.Channel]inbox.ChannelSender{}
+	for _, ch := range inbox.Channels {
+		senders[ch] = f.outbox.Sender(ch)
+	}
+	// The scheduler and the executor call back into the sender and the
+	// sequences function, which need them: they fire through f, filled in
+	// just below.
+	f.scheduler = &devschedule.Local{DB: client, Table: cfg.TableName, Every: 250 * time.Millisecond, Log: log,
+		Fire: func(ctx context.Context, s inbox.Schedule) error { return f.send.Fire(ctx, s) }}
+	sequencer, executor, err := localSequencer(client, cfg, func(ctx context.Context, raw json.RawMessage) (any, error) { return f.steps.Handle(ctx, raw) }, log)
+	if err != nil {
+		return nil, err
+	}
+	f.executor = executor
+	f.send = sender.New(store, senders, f.scheduler, log)
+	f.steps = sequences.New(store, f.scheduler, sequencer)
+	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus,
+		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
+		&webhooks.Chat{Key: keys.cursor},
+		webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}, log)
+	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log)
+	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
+	return f, nil
+}
+
+// applyToRuns is the sequences function's EventBridge rule: each domain
+// event reaches it in EventBridge's envelope, and a failed delivery is
+// retried briefly, as EventBridge would.
+func (f *functions) applyToRuns(ctx context.Context, e inbox.Event, log *slog.Logger) {
+	raw, err := json.Marshal(map[string]any{"detail-type": string(e.Type), "source": awsbus.Source, "detail": e})
+	if err != nil {
+		log.Error("sequences: event not encoded", "event", e.ID, "err", err)
+		return
+	}
+	for attempt := 0; ; attempt++ {
+		_, err := f.steps.Handle(ctx, raw)
+		if err == nil {
+			return
+		}
+		if attempt == 3 {
+			log.Error("sequences: event not applied", "type", e.Type, "event", e.ID, "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		}
+	}
+}
+
+// routes serves the public routes as API Gateway would, and the /dev/
+// routes that let a developer or a test see what the stand-ins did.
+func (f *functions) routes() http.Handler {
 	mux := http.NewServeMux()
-	hookRoutes := hooks.Routes()
+	hookRoutes := f.hooks.Routes()
 	mux.Handle("/webhooks/", hookRoutes)
 	mux.Handle("/chat/", hookRoutes)
 	mux.HandleFunc("GET /dev/events", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"items": bus.Recent(r.URL.Query().Get("workspace"))})
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.bus.Recent(r.URL.Query().Get("workspace"))})
 	})
 	// A duplicated trigger, as a retried stream batch or schedule would
 	// deliver it: the message must not go out twice.
@@ -165,7 +198,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		m, err := send.Dispatch.Deliver(r.Context(), p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
+		m, err := f.send.Dispatch.Deliver(r.Context(), p.WorkspaceID, inbox.ProviderRef{ConversationID: p.ConversationID, MessageID: p.MessageID})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -175,18 +208,24 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	})
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"items": outbox.List(r.URL.Query().Get("workspace"))})
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.outbox.List(r.URL.Query().Get("workspace"))})
 	})
-	mux.Handle("/", desk)
+	mux.Handle("/", f.desk)
+	return mux
+}
 
-	ln, err := net.Listen("tcp", cfg.Addr)
+// serve listens on addr, calls ready with the URL it serves, and shuts
+// down gracefully when ctx ends.
+func serve(ctx context.Context, addr string, h http.Handler, ready func(url string) error) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- server.Serve(ln) }()
-	if err := printBanner(out, "http://"+ln.Addr().String(), endpoint, filepath.Join(cfg.DataDir, "providers.json"), tokens); err != nil {
+	if err := ready("http://" + ln.Addr().String()); err != nil {
+		_ = server.Close()
 		return err
 	}
 	select {
