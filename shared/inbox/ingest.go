@@ -411,19 +411,15 @@ type cachedSettings struct {
 
 func (s *core) settings(ctx context.Context, workspaceID string) (WorkspaceSettings, error) {
 	if s.settingsCache == nil {
-		w, err := s.store.GetWorkspace(ctx, workspaceID)
-		if err != nil {
-			return WorkspaceSettings{}, err
-		}
-		return w.Settings, nil
+		return s.store.WorkspaceSettings(ctx, workspaceID)
 	}
 	if v, ok := s.settingsCache.Load(workspaceID); ok && time.Since(v.(cachedSettings).at) < settingsTTL {
 		return v.(cachedSettings).settings, nil
 	}
-	w, err := s.store.GetWorkspace(ctx, workspaceID)
+	settings, err := s.store.WorkspaceSettings(ctx, workspaceID)
 	if err != nil {
 		return WorkspaceSettings{}, err
 	}
-	s.settingsCache.Store(workspaceID, cachedSettings{settings: w.Settings, at: time.Now()})
-	return w.Settings, nil
+	s.settingsCache.Store(workspaceID, cachedSettings{settings: settings, at: time.Now()})
+	return settings, nil
 }

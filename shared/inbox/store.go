@@ -43,6 +43,9 @@ type Store interface {
 // WorkspaceStore keeps workspaces and their team.
 type WorkspaceStore interface {
 	GetWorkspace(ctx context.Context, workspaceID string) (*Workspace, error)
+	// WorkspaceSettings may lag a write by about a second; sends and steps
+	// read it on every call, so it costs half of GetWorkspace.
+	WorkspaceSettings(ctx context.Context, workspaceID string) (WorkspaceSettings, error)
 	// PutWorkspace creates (Version 0) or replaces (matching Version) a workspace.
 	PutWorkspace(ctx context.Context, w *Workspace) error
 	GetUser(ctx context.Context, workspaceID, userID string) (*User, error)

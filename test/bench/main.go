@@ -120,7 +120,7 @@ func main() {
 	b.measure("POST .../messages (no key)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "Thanks!"})
 	b.measure("POST .../comments", 0, 0, "POST", "/conversations/"+id+"/comments", map[string]any{"body": "Customer asked about delivery."})
 	b.measure("POST .../read", 0, 0, "POST", "/conversations/"+id+"/read", nil)
-	b.measure("PUT .../assignee", 0, 0, "PUT", "/conversations/"+id+"/assignee", map[string]any{"userId": localstack.DemoAgent})
+	b.measure("PUT .../assignee", 0, 0, "PUT", "/conversations/"+id+"/assignee", map[string]any{"assigneeId": localstack.DemoAgent})
 	label := b.mustJSON("POST", "/labels", map[string]any{"name": "Billing"})
 	b.measure("PUT .../labels/{labelId}", 0, 0, "PUT", "/conversations/"+id+"/labels/"+label["id"].(string), nil)
 	b.measure("POST .../archive", 0, 0, "POST", "/conversations/"+id+"/archive", nil)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -321,5 +322,32 @@ func TestAgentSendsOrDiscardsADraft(t *testing.T) {
 	}
 	if page, _ := svc.ScheduledMessages(ctx, actor, inbox.PageRequest{}); len(page.Items) != 1 || page.Items[0].ID != later.ID {
 		t.Errorf("scheduled list = %+v", page.Items)
+	}
+}
+
+// Delivery reads the message, the contact and the conversation, and the
+// workspace's settings fresh on every send: eventually consistent, half a
+// unit.
+func TestDeliveryCost(t *testing.T) {
+	svc, _, _, actor, conv := deliverySetup(t)
+	ctx := context.Background()
+	var settings dynamo.Meter
+	if _, err := svc.Store.WorkspaceSettings(dynamo.WithMeter(ctx, &settings), actor.WorkspaceID); err != nil {
+		t.Fatal(err)
+	}
+	if settings.Read != 0.5 {
+		t.Errorf("reading the settings cost %.1f RRU, want 0.5 (eventually consistent)", settings.Read)
+	}
+	m, _, err := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelSMS, Body: "metered"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cost dynamo.Meter
+	if _, err := svc.Deliver(dynamo.WithMeter(ctx, &cost), m.WorkspaceID, inbox.ProviderRef{ConversationID: m.ConversationID, MessageID: m.ID}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("deliver: %.1f RRU / %.1f WRU", cost.Read, cost.Write)
+	if cost.Read > 3.5 {
+		t.Errorf("delivery read %.1f RRU, want at most 3.5", cost.Read)
 	}
 }

@@ -34,6 +34,21 @@ func (s *Store) GetWorkspace(ctx context.Context, ws string) (*inbox.Workspace, 
 	return &it.Workspace, nil
 }
 
+// WorkspaceSettings reads a workspace's settings eventually consistently:
+// half a read unit on every send and step, and a change is seen within
+// about a second.
+func (s *Store) WorkspaceSettings(ctx context.Context, ws string) (inbox.WorkspaceSettings, error) {
+	var it workspaceItem
+	ok, err := s.getItem(ctx, "WorkspaceSettings", key(workspacePK(ws), skWorkspace), false, &it)
+	if err != nil {
+		return inbox.WorkspaceSettings{}, err
+	}
+	if !ok {
+		return inbox.WorkspaceSettings{}, notFound("workspace", ws)
+	}
+	return it.Settings, nil
+}
+
 func (s *Store) PutWorkspace(ctx context.Context, w *inbox.Workspace) error {
 	next := *w
 	next.Version++
