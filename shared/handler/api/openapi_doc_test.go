@@ -1070,6 +1070,13 @@ func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"later","channel":"sms","body":"Hi"}]}`, false},
 		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"manual","action":"email","instructions":"x"}]}`, false},
 		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"delay","minutes":60,"hours":1}]}`, false},
+		// A message step has a template, a body or attachments; a label or
+		// tag step adds or removes something.
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"send_now","channel":"sms"}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"send_now","channel":"mms","attachments":[{"url":"https://x.test/a.png","contentType":"image/png"}]}]}`, true},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"send_now","channel":"whatsapp","body":"Hi","template":{"name":"order_update"}}]}`, true},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"label"}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"tag","add":["vip"],"remove":["cart"]},{"type":"label","remove":["` + oaLabel + `"]}]}`, true},
 		{"PATCH", "/automations/" + oaLabel, `{"enabled":false}`, true},
 		{"PATCH", "/automations/" + oaLabel, `{"enabled":"no"}`, false},
 		{"PATCH", "/automations/" + oaLabel, `{"trigger":{"type":"contact.tagged","tag":"vip","when":"now"}}`, false},
