@@ -54,14 +54,26 @@ gomod:
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
 
 # The API document: Redocly's recommended ruleset with zero errors and zero
-# warnings. Offline: no telemetry, no update check.
+# warnings. Offline: no telemetry, no update check. Then the TypeScript client
+# an SPA generates from it (openapi-typescript, pinned in test/) must compile
+# under tsc --strict together with test/contract/client.ts, which uses it and
+# whose @ts-expect-error lines prove the document rejects bad shapes (tsc
+# fails on one that does not error). tsconfig.json finds the types at
+# .build/contract/parley.d.ts.
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true test/node_modules/.bin/redocly
 OPENAPI := shared/handler/api/openapi.json
-contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings)
-	@mkdir -p $(BUILD)
+CONTRACT_TS := $(BUILD)/contract/parley.d.ts
+contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings) and compile a TypeScript client from it (tsc --strict)
+	@mkdir -p $(BUILD)/contract
 	@$(REDOCLY) lint --config test/contract/redocly.yaml --format json $(OPENAPI) >$(BUILD)/redocly.json 2>/dev/null || true
 	@node -e 'const t = require("./$(BUILD)/redocly.json").totals; console.log(`redocly lint: $${t.errors} errors, $${t.warnings} warnings`); process.exit(t.errors + t.warnings ? 1 : 0)' || \
 	  { $(REDOCLY) lint --config test/contract/redocly.yaml $(OPENAPI) 2>&1 | grep -v '[║╔╚]'; exit 1; }
+	@test/node_modules/.bin/openapi-typescript $(OPENAPI) -o $(CONTRACT_TS) >$(BUILD)/contract/openapi-typescript.log 2>&1 || \
+	  { cat $(BUILD)/contract/openapi-typescript.log; exit 1; }
+	@test/node_modules/.bin/tsc -p test/contract --strict --noEmit --pretty false >$(BUILD)/contract/tsc.log 2>&1; rc=$$?; \
+	  errors=$$(grep -c 'error TS' $(BUILD)/contract/tsc.log); \
+	  echo "tsc --strict: $$errors errors ($$(grep -Ec '^ *// @ts-expect-error' test/contract/client.ts) @ts-expect-error checks)"; \
+	  test $$rc -eq 0 || { cat $(BUILD)/contract/tsc.log; echo; exit 1; }
 
 GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke test/load
 test-go: gomod

@@ -285,6 +285,98 @@ func TestOpenAPIOperations(t *testing.T) {
 	}
 }
 
+// TestOpenAPIMediaExamples holds every operation to an example of each
+// request and response body it documents, shared responses included, so a
+// client developer sees a realistic body for every status.
+// loadOpenAPI validates each example against its schema.
+func TestOpenAPIMediaExamples(t *testing.T) {
+	doc := loadOpenAPI(t)
+	count := 0
+	check := func(where string, content openapi3.Content) {
+		for mt, media := range content {
+			count++
+			if media.Example == nil && len(media.Examples) == 0 {
+				t.Errorf("%s %s: no example", where, mt)
+			}
+		}
+	}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				check(where+" request", op.RequestBody.Value.Content)
+			}
+			for code, resp := range op.Responses.Map() {
+				check(where+" "+code, resp.Value.Content)
+			}
+		}
+	}
+	if count == 0 {
+		t.Fatal("no media objects found")
+	}
+}
+
+// TestOpenAPIChannelMaps keeps the keys of channel-keyed maps in the
+// document, where a generated client sees them: each is a closed object
+// whose optional properties are exactly the channels (consent: the consent
+// channels, as mms is kept under sms). propertyNames alone is lost by
+// openapi-typescript, so the only open maps are the templates, keyed by
+// template name.
+func TestOpenAPIChannelMaps(t *testing.T) {
+	doc := loadOpenAPI(t)
+	enum := func(name string) map[string]bool {
+		set := map[string]bool{}
+		ref := doc.Components.Schemas[name]
+		if ref == nil {
+			t.Fatalf("components.schemas.%s is missing", name)
+		}
+		for _, v := range ref.Value.Enum {
+			set[v.(string)] = true
+		}
+		return set
+	}
+	channels, consent := enum("Channel"), enum("ConsentChannel")
+	if len(channels) != 7 || len(consent) != 6 || consent["mms"] {
+		t.Fatalf("Channel = %v, ConsentChannel = %v; want 7 channels and the 6 without mms", channels, consent)
+	}
+	openMaps := map[string]bool{"WorkspaceSettings.templates": true, "WorkspaceSettingsPatch.templates": true}
+	maps := 0
+	for name, ref := range doc.Components.Schemas {
+		for prop, p := range ref.Value.Properties {
+			where, s := name+"."+prop, p.Value
+			if s.AdditionalProperties.Schema != nil || s.PropertyNames != nil {
+				if !openMaps[where] {
+					t.Errorf("%s: an open map; give it its keys as properties and additionalProperties: false", where)
+				}
+				continue
+			}
+			keys := map[string]bool{}
+			for k := range s.Properties {
+				if channels[k] {
+					keys[k] = true
+				}
+			}
+			if len(keys) < 2 {
+				continue // not keyed by channel
+			}
+			maps++
+			want := channels
+			if where == "Contact.consent" {
+				want = consent
+			}
+			for k := range s.Properties {
+				keys[k] = true
+			}
+			if fmt.Sprint(keys) != fmt.Sprint(want) || s.AdditionalProperties.Has == nil || *s.AdditionalProperties.Has {
+				t.Errorf("%s: keys %v (additionalProperties %v); want exactly %v and additionalProperties: false", where, keys, s.AdditionalProperties.Has, want)
+			}
+		}
+	}
+	if maps != 10 {
+		t.Errorf("found %d channel-keyed maps; want 10 (quietHours twice, consent, marketing and dnd thrice, lastInboundAt)", maps)
+	}
+}
+
 // oaNobody refuses every token.
 type oaNobody struct{}
 
@@ -794,6 +886,16 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 			m["consent"] = map[string]any{"fax": map[string]any{"status": "opted_out", "changedAt": "2025-03-14T15:09:26Z", "source": "manual"}}
 			return m
 		}()),
+		// Consent is kept under sms: a consent map or record on mms is wrong.
+		"POST /contacts/" + contact.ID + "/opt-out": jsonOK(200, func() map[string]any {
+			m := oaToMap(t, contact)
+			m["consent"] = map[string]any{"mms": map[string]any{"status": "opted_out", "changedAt": "2025-03-14T15:09:26Z", "source": "manual"}}
+			return m
+		}()),
+		"GET /contacts/" + contact.ID + "/consent": jsonOK(200, map[string]any{"items": []any{map[string]any{
+			"id": oaLabel, "workspaceId": oaWorkspace, "contactId": contact.ID, "channel": "mms",
+			"status": "opted_out", "source": "manual", "changedAt": "2025-03-14T15:09:26Z",
+		}}}),
 		"GET /labels": {status: 500, contentType: "application/problem+json", body: map[string]any{"type": "https://parley.example/internal", "title": "Internal Server Error", "status": 500, "detail": "x", "code": "internal"}},
 		"POST /conversations/" + conv.ID + "/comments": {status: 201, contentType: "application/json", header: map[string]string{"Idempotent-Replayed": "yes"}, body: comment},
 		"GET /conversations/" + conv2.ID + "/messages": jsonOK(200, map[string]any{"items": []any{func() map[string]any {
@@ -968,6 +1070,13 @@ func TestOpenAPIRequestBodiesAreStrict(t *testing.T) {
 		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"later","channel":"sms","body":"Hi"}]}`, false},
 		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"manual","action":"email","instructions":"x"}]}`, false},
 		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"delay","minutes":60,"hours":1}]}`, false},
+		// A message step has a template, a body or attachments; a label or
+		// tag step adds or removes something.
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"send_now","channel":"sms"}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"send_now","channel":"mms","attachments":[{"url":"https://x.test/a.png","contentType":"image/png"}]}]}`, true},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"message","mode":"send_now","channel":"whatsapp","body":"Hi","template":{"name":"order_update"}}]}`, true},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"label"}]}`, false},
+		{"POST", "/automations", `{"name":"Cart","trigger":{"type":"cart.abandoned"},"steps":[{"type":"tag","add":["vip"],"remove":["cart"]},{"type":"label","remove":["` + oaLabel + `"]}]}`, true},
 		{"PATCH", "/automations/" + oaLabel, `{"enabled":false}`, true},
 		{"PATCH", "/automations/" + oaLabel, `{"enabled":"no"}`, false},
 		{"PATCH", "/automations/" + oaLabel, `{"trigger":{"type":"contact.tagged","tag":"vip","when":"now"}}`, false},
