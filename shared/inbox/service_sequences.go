@@ -159,19 +159,6 @@ func (s *Desk) ContactRuns(ctx context.Context, actor Actor, contactID string) (
 	return s.store.ContactRuns(ctx, actor.WorkspaceID, contactID)
 }
 
-// CancelEnrollment takes a contact out of a campaign: unsent steps are
-// dropped and the execution is stopped.
-func (s *Desk) CancelEnrollment(ctx context.Context, actor Actor, campaignID, contactID string) (*Run, error) {
-	c, err := s.GetCampaign(ctx, actor, campaignID)
-	if err != nil {
-		return nil, err
-	}
-	if !ValidID(contactID) {
-		return nil, Errorf(KindNotFound, "contact %q is not enrolled in this campaign", contactID)
-	}
-	return s.CancelRun(ctx, actor, contactID, dripRunID(c, contactID))
-}
-
 // CancelRun ends any run of a contact as exited (canceled).
 func (s *Desk) CancelRun(ctx context.Context, actor Actor, contactID, runID string) (*Run, error) {
 	if !ValidID(contactID) || !ValidID(runID) {

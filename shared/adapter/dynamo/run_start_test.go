@@ -79,7 +79,7 @@ func TestRunsStartFromTheirEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CancelEnrollment(ctx, actor, campaign.ID, canceled.ContactID); err != nil {
+	if _, err := svc.CancelRun(ctx, actor, canceled.ContactID, canceled.ID); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.HandleEvent(ctx, runStarted(canceled)); err != nil {
