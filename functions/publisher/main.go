@@ -3,14 +3,13 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/handler/publisher"
@@ -20,7 +19,7 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := config.PublisherFromEnv()
 	config.Must(log, "config", err)
-	awsCfg, err := awsconfig.LoadDefaultConfig(context.Background())
+	awsCfg, err := awsenv.Config()
 	config.Must(log, "aws config", err)
 	h := &publisher.Handler{Publisher: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}, Log: log}
 	lambda.Start(h.Handle)

@@ -3,16 +3,15 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
@@ -21,11 +20,10 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	cfg, err := config.SequencesFromEnv()
 	config.Must(log, "config", err)
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config()
 	config.Must(log, "aws config", err)
 
 	// Sequences page no lists for clients, so cursors need no secret.
