@@ -18,9 +18,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -79,7 +76,12 @@ type row struct {
 
 func main() {
 	large := flag.Int("large", 20000, "conversations in the large workspace")
+	lambdasOnly := flag.Bool("lambdas", false, "only build the functions and the reference and compare their sizes and init times")
 	flag.Parse()
+	if *lambdasOnly {
+		printLambdas()
+		return
+	}
 	ctx := context.Background()
 	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	check(err)
@@ -160,7 +162,7 @@ func main() {
 	}
 	b.print()
 	b.benchDrips(ctx, 50)
-	printBinarySizes()
+	printLambdas()
 	if b.over > 0 {
 		os.Exit(1)
 	}
@@ -342,29 +344,6 @@ func verdict(ok bool, over *int) string {
 	}
 	*over++
 	return "OVER"
-}
-
-// printBinarySizes reports the size of each Lambda bootstrap built by make build.
-func printBinarySizes() {
-	root, err := dynamolocal.RepoRoot()
-	check(err)
-	fmt.Println("\nLambda functions (bootstrap for linux/arm64, -tags lambda.norpc, stripped):")
-	for _, fn := range []string{"api", "webhooks", "publisher", "sender", "sequences"} {
-		out := filepath.Join(os.TempDir(), "parley-bench-"+fn)
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./functions/"+fn)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			check(fmt.Errorf("build %s: %v\n%s", fn, err, msg))
-		}
-		st, err := os.Stat(out)
-		check(err)
-		os.Remove(out)
-		init, err := coldStart(fn, 5)
-		check(err)
-		fmt.Printf("  %-8s %5.1f MB   cold-start init %s (median of 5, %s, stand-in Secrets Manager)\n",
-			fn, float64(st.Size())/1e6, init.Round(time.Millisecond), runtime.GOARCH)
-	}
 }
 
 func check(err error) {
