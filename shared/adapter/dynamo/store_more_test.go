@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -148,5 +149,47 @@ func TestRequestLogClaimsOnce(t *testing.T) {
 	}
 	if prev, err := store.ClaimRequest(ctx, actor.WorkspaceID, "h1", "f2"); err != nil || prev != nil {
 		t.Fatalf("claim after release = %v, %v; want a fresh claim", prev, err)
+	}
+}
+
+// New inbound activity makes a conversation unread and sorts it first, so
+// the unread view's matches sit at the top of the index: such a page must
+// cost what the plain page does, not the four pages a sparse view may read.
+func TestAFilteredPageStopsReadingWhenItIsFull(t *testing.T) {
+	svc, _, actor := newService(t)
+	ctx := context.Background()
+	for i := range 60 {
+		c, _, err := svc.StartConversation(ctx, actor, inbox.StartInput{Phone: fmt.Sprintf("+1415555%04d", 300+i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= 30 { // the 30 most recent
+			if _, err := svc.SetUnread(ctx, actor, c.ID, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	page := func(f inbox.InboxFilter) float64 {
+		var m dynamo.Meter
+		got, err := svc.Inbox(dynamo.WithMeter(ctx, &m), actor, f, inbox.PageRequest{Limit: 25})
+		if err != nil || len(got.Items) != 25 || got.NextCursor == "" {
+			t.Fatalf("page %+v: %d items, cursor %q, %v", f, len(got.Items), got.NextCursor, err)
+		}
+		return m.Read
+	}
+	unread := true
+	plain, filtered := page(inbox.InboxFilter{}), page(inbox.InboxFilter{Unread: &unread})
+	t.Logf("plain page %.1f RRU, unread page %.1f RRU", plain, filtered)
+	if filtered > plain {
+		t.Errorf("a full unread page cost %.1f RRU, the plain page %.1f", filtered, plain)
+	}
+	// A sparse view still ends: nobody is assigned, so it examines its
+	// bounded share of the index and returns a cursor to go on.
+	var m dynamo.Meter
+	if _, err := svc.Inbox(dynamo.WithMeter(ctx, &m), actor, inbox.InboxFilter{Assignee: "nobody-has-this"}, inbox.PageRequest{Limit: 25}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Read > 4*plain {
+		t.Errorf("a sparse view cost %.1f RRU, over four plain pages (%.1f)", m.Read, 4*plain)
 	}
 }
