@@ -99,7 +99,7 @@ func measureGC(ctx context.Context, client *dynamodb.Client) {
 				for j := range w.n {
 					w.op(j)
 				}
-				samples[i] = append(samples[i], float64((cpuTime() - start).Microseconds())/float64(w.n))
+				samples[i] = append(samples[i], float64((cpuTime()-start).Microseconds())/float64(w.n))
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
 				heap = max(heap, ms.HeapSys)
@@ -154,4 +154,3 @@ func medianFloat(xs []float64) float64 {
 	slices.Sort(s)
 	return s[len(s)/2]
 }
-
