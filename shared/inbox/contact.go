@@ -8,7 +8,7 @@ import (
 	_ "time/tzdata" // Lambda's provided.al2023 image has no zoneinfo.
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/parley-inbox/parley/shared/inbox/phone"
 )
 
 // Contact is a person the workspace talks to. Tags live here and describe
@@ -165,20 +165,20 @@ func NormalizePhone(field, raw string) (string, error) {
 	if raw == "" {
 		return "", Invalid(field, "phone number is empty")
 	}
-	num, err := phonenumbers.Parse(raw, defaultRegion)
-	if err != nil || !phonenumbers.IsValidNumber(num) {
+	num, err := phone.Parse(raw, defaultRegion)
+	if err != nil || !num.Valid() {
 		return "", Invalid(field, "%q is not a valid phone number; use international format such as +14155550123", raw)
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	return num.E164(), nil
 }
 
 // PhoneRegion returns the ISO region of an E.164 number, or "".
 func PhoneRegion(e164 string) string {
-	num, err := phonenumbers.Parse(e164, "")
+	num, err := phone.Parse(e164, "")
 	if err != nil {
 		return ""
 	}
-	return phonenumbers.GetRegionCodeForNumber(num)
+	return num.Region()
 }
 
 // NormalizeEmail validates a bare address and lower-cases it, so one mailbox

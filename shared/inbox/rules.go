@@ -6,7 +6,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/nyaruka/phonenumbers"
+	"github.com/parley-inbox/parley/shared/inbox/phone"
 )
 
 // QuietHours is a daily window, in the contact's local time, when automated
@@ -78,10 +78,10 @@ func ContactLocation(c *Contact, workspaceTZ string) *time.Location {
 func contactTimezones(c *Contact, workspaceTZ string) []string {
 	out := []string{c.Timezone}
 	for _, p := range c.Phones {
-		if num, err := phonenumbers.Parse(p, ""); err == nil {
+		if num, err := phone.Parse(p, ""); err == nil {
 			// A region with one timezone says where the person is; a
 			// country with several (US, Canada) does not pin it down.
-			if zones, err := phonenumbers.GetTimezonesForNumber(num); err == nil && len(zones) == 1 {
+			if zones := phone.Timezones(num); len(zones) == 1 {
 				out = append(out, zones[0])
 			}
 		}
