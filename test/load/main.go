@@ -1,5 +1,5 @@
-// Command load fires signed inbound Twilio SMS (or WhatsApp) webhooks at a local Parley
-// stack, with exact duplicates interleaved, then checks through the API
+// Command load fires signed inbound Twilio SMS (or WhatsApp, or email as
+// SES delivers it through SNS) webhooks at a local Parley stack, with exact duplicates interleaved, then checks through the API
 // that every conversation holds exactly the distinct messages sent. It
 // prints throughput, latency, status counts, lost and duplicated counts,
 // and the CPU-ms per request of the server and of DynamoDB Local.
@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -61,11 +62,11 @@ type options struct {
 func main() {
 	var o options
 	flag.IntVar(&o.n, "n", 2000, "distinct messages to send (10% more are sent as exact duplicates)")
-	flag.IntVar(&o.contacts, "contacts", 200, "distinct sender phone numbers the messages spread over")
+	flag.IntVar(&o.contacts, "contacts", 200, "distinct senders (phone numbers, or loadN@example.com addresses) the messages spread over")
 	flag.IntVar(&o.c, "c", 8, "concurrent requests")
 	flag.IntVar(&o.dupWindow, "dup-window", 100, "a duplicate follows its first copy within this many requests, as a provider's quick redelivery does (0: anywhere in the run)")
 	flag.DurationVar(&o.timeout, "timeout", 5*time.Minute, "the most firing and verifying may take (the stack's start is not counted)")
-	flag.StringVar(&o.channel, "channel", "sms", "inbound channel to drive: sms (Twilio) or whatsapp (Meta)")
+	flag.StringVar(&o.channel, "channel", "sms", "inbound channel to drive: sms (Twilio), whatsapp (Meta) or email (SES through SNS)")
 	flag.StringVar(&o.publicURL, "public-url", "https://api.parley.example", "the server's PARLEY_PUBLIC_URL, which Twilio signs")
 	flag.IntVar(&o.pid, "pid", 0, "pid of the server under PARLEY_LOAD_BASE_URL, for its CPU figures")
 	flag.Parse()
@@ -85,8 +86,8 @@ func main() {
 
 func (o options) check() error {
 	switch {
-	case o.channel != "sms" && o.channel != "whatsapp":
-		return fmt.Errorf("-channel %q is not supported; use sms or whatsapp", o.channel)
+	case o.channel != "sms" && o.channel != "whatsapp" && o.channel != "email":
+		return fmt.Errorf("-channel %q is not supported; use sms, whatsapp or email", o.channel)
 	case o.n < 1 || o.n > maxMessages:
 		return fmt.Errorf("-n must be 1..%d", maxMessages)
 	case o.contacts < 1 || o.contacts > maxContacts || o.contacts > o.n:
@@ -129,17 +130,26 @@ func run(o options) (bool, error) {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: o.c * 2, MaxIdleConnsPerHost: o.c * 2, IdleConnTimeout: time.Minute}}
 	f := &firer{base: s.baseURL, signURL: strings.TrimRight(o.publicURL, "/") + "/webhooks/" + workspace + "/twilio/messages",
-		authToken: creds.TwilioAuthToken, appSecret: creds.MetaAppSecret, channel: o.channel, client: client}
+		authToken: creds.TwilioAuthToken, appSecret: creds.MetaAppSecret, topicARN: creds.SNSTopicARN, channel: o.channel, client: client}
 	if o.channel == "whatsapp" && f.appSecret == "" {
 		return false, fmt.Errorf("providers.json has no Meta app secret for workspace %q", workspace)
+	}
+	if o.channel == "email" {
+		if f.notes, err = stageEmail(plan, s.dataDir, creds.SNSTopicARN); err != nil {
+			return false, err
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	javaPid := javaDescendant(s.pid)
 	serverBefore, javaBefore := cpuMillis(s.pid), cpuMillis(javaPid)
-	fmt.Printf("load: %s, %d distinct %s messages + %d duplicates from %d numbers, concurrency %d\n",
-		s.baseURL, o.n, o.channel, len(plan.requests)-o.n, o.contacts, o.c)
+	senders := "numbers"
+	if o.channel == "email" {
+		senders = "addresses"
+	}
+	fmt.Printf("load: %s, %d distinct %s messages + %d duplicates from %d %s, concurrency %d\n",
+		s.baseURL, o.n, o.channel, len(plan.requests)-o.n, o.contacts, senders, o.c)
 	res := f.fire(ctx, plan.requests, o.c)
 	serverAfter, javaAfter := cpuMillis(s.pid), cpuMillis(javaPid)
 
@@ -231,9 +241,14 @@ func perRequest(before, after float64, requests int) string {
 	return fmt.Sprintf("%.2f", (after-before)/float64(requests))
 }
 
-// inboundMessage is one distinct message a contact sends.
+// inboundMessage is one distinct message a contact sends. sid is the
+// provider's id that the inbox files it under: Twilio's MessageSid, the
+// WhatsApp wamid, or the email's Message-ID. An email also has SES's id
+// for its delivery, SNS's id for the notification, and its arrival time.
 type inboundMessage struct {
 	sid, from, body string
+	sesID, snsID    string
+	at              time.Time
 }
 
 // plan is what the run sends: every distinct message once, in a random
@@ -242,10 +257,10 @@ type inboundMessage struct {
 type plan struct {
 	messages []inboundMessage
 	requests []inboundMessage
-	byPhone  map[string][]inboundMessage
+	bySender map[string][]inboundMessage
 }
 
-func (p *plan) contacts() int { return len(p.byPhone) }
+func (p *plan) contacts() int { return len(p.bySender) }
 
 func newPlan(n, contacts, window int, channel string) (*plan, error) {
 	run := randHex(8)
@@ -254,23 +269,32 @@ func newPlan(n, contacts, window int, channel string) (*plan, error) {
 	if exchange%100 == 11 || exchange == 555 {
 		exchange++
 	}
-	phones := make([]string, contacts)
-	for i := range phones {
+	senders := make([]string, contacts)
+	for i := range senders {
+		if channel == "email" {
+			senders[i] = emailSender(i)
+			continue
+		}
 		p, err := inbox.NormalizePhone("From", fmt.Sprintf("+1415%03d%04d", exchange, i))
 		if err != nil {
 			return nil, fmt.Errorf("generated phone number: %w", err)
 		}
-		phones[i] = p
+		senders[i] = p
 	}
-	p := &plan{byPhone: map[string][]inboundMessage{}}
+	p := &plan{bySender: map[string][]inboundMessage{}}
+	now := time.Now().UTC().Truncate(time.Millisecond)
 	for i := 0; i < n; i++ {
-		sid := "SM" + randHex(32)
-		if channel == "whatsapp" {
-			sid = "wamid." + base64.StdEncoding.EncodeToString([]byte("load-"+randHex(24)))
+		m := inboundMessage{sid: "SM" + randHex(32), from: senders[i%contacts], body: fmt.Sprintf("load %s message %d", run, i)}
+		switch channel {
+		case "whatsapp":
+			m.sid = "wamid." + base64.StdEncoding.EncodeToString([]byte("load-"+randHex(24)))
+		case "email":
+			// Fresh ids: a run never repeats another's, even with the same senders.
+			m.sid = randHex(32) + "@load.parley.example"
+			m.sesID, m.snsID, m.at = randHex(40), uuid(), now
 		}
-		m := inboundMessage{sid: sid, from: phones[i%contacts], body: fmt.Sprintf("load %s message %d", run, i)}
 		p.messages = append(p.messages, m)
-		p.byPhone[m.from] = append(p.byPhone[m.from], m)
+		p.bySender[m.from] = append(p.bySender[m.from], m)
 	}
 	type slot struct {
 		at float64
@@ -316,6 +340,11 @@ func (p *plan) threadGap(sid string) int {
 	return len(seen)
 }
 
+func uuid() string {
+	h := randHex(32)
+	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
+}
+
 func randHex(n int) string {
 	const digits = "0123456789abcdef"
 	b := make([]byte, n)
@@ -339,7 +368,10 @@ func smsForm(m inboundMessage) url.Values {
 type firer struct {
 	base, signURL, authToken string
 	appSecret, channel       string
-	client                   *http.Client
+	topicARN                 string
+	// notes are the signed SNS notifications of an email run, by Message-ID.
+	notes  map[string][]byte
+	client *http.Client
 }
 
 type results struct {
@@ -401,7 +433,24 @@ func (f *firer) post(ctx context.Context, m inboundMessage) (string, time.Durati
 
 // request is m as its provider posts it, signed.
 func (f *firer) request(ctx context.Context, m inboundMessage) (*http.Request, error) {
-	if f.channel == "whatsapp" {
+	switch f.channel {
+	case "email":
+		body, ok := f.notes[m.sid]
+		if !ok {
+			return nil, fmt.Errorf("no staged notification for %s", m.sid)
+		}
+		// SNS posts JSON as text/plain.
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.base+"/webhooks/"+workspace+"/email", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "text/plain; charset=UTF-8")
+		req.Header.Set("User-Agent", "Amazon Simple Notification Service Agent")
+		req.Header.Set("X-Amz-Sns-Message-Type", email.TypeNotification)
+		req.Header.Set("X-Amz-Sns-Message-Id", m.snsID)
+		req.Header.Set("X-Amz-Sns-Topic-Arn", f.topicARN)
+		return req, nil
+	case "whatsapp":
 		body := whatsAppText(m)
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.base+"/webhooks/"+workspace+"/meta", bytes.NewReader(body))
 		if err != nil {
@@ -483,7 +532,7 @@ type verifier struct {
 // verify reads each sender's conversations and counts the sent messages
 // missing from them (lost) and the copies beyond one (duplicated).
 func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup []string, err error) {
-	phones := make(chan string)
+	senders := make(chan string)
 	var mu sync.Mutex
 	var firstErr error
 	var wg sync.WaitGroup
@@ -491,8 +540,8 @@ func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup []stri
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for phone := range phones {
-				l, d, err := v.checkPhone(ctx, phone, p.byPhone[phone])
+			for sender := range senders {
+				l, d, err := v.checkSender(ctx, sender, p.bySender[sender])
 				mu.Lock()
 				lost, dup = append(lost, l...), append(dup, d...)
 				if err != nil && firstErr == nil {
@@ -502,26 +551,32 @@ func (v *verifier) verify(ctx context.Context, p *plan, c int) (lost, dup []stri
 			}
 		}()
 	}
-	for phone := range p.byPhone {
-		phones <- phone
+	for sender := range p.bySender {
+		senders <- sender
 	}
-	close(phones)
+	close(senders)
 	wg.Wait()
 	return lost, dup, firstErr
 }
 
-func (v *verifier) checkPhone(ctx context.Context, phone string, sent []inboundMessage) (lost, dup []string, err error) {
+// checkSender finds the sender's contacts by phone number, or by email
+// address for an email run, as an agent's search does.
+func (v *verifier) checkSender(ctx context.Context, sender string, sent []inboundMessage) (lost, dup []string, err error) {
 	var contacts struct {
 		Items []struct {
 			ID             string `json:"id"`
 			ConversationID string `json:"conversationId"`
 		} `json:"items"`
 	}
-	if err := v.get(ctx, "/contacts?phone="+url.QueryEscape(phone), &contacts); err != nil {
+	by := "phone"
+	if strings.Contains(sender, "@") {
+		by = "email"
+	}
+	if err := v.get(ctx, "/contacts?"+by+"="+url.QueryEscape(sender), &contacts); err != nil {
 		return nil, nil, err
 	}
-	// Counted by MessageSid over every conversation of every contact the
-	// number maps to, so a second contact or thread shows as a duplicate.
+	// Counted by provider id over every conversation of every contact the
+	// sender maps to, so a second contact or thread shows as a duplicate.
 	seen := map[string]int{}
 	for _, ct := range contacts.Items {
 		if ct.ConversationID == "" {
