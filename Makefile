@@ -111,7 +111,7 @@ bench: deps ## print DynamoDB units and $ per million operations (and write them
 	$(GO) run ./test/bench -readme README.md
 	$(GO) test -run '^$$' -bench . -benchtime 300x -benchmem ./events
 
-load: deps ## fire signed inbound SMS with duplicates at a local stack and check nothing is lost (LOAD_ARGS="-n 5000 -c 8")
+load: deps ## fire signed inbound SMS, WhatsApp or email with duplicates at a local stack and check nothing is lost (LOAD_ARGS="-n 5000 -c 8")
 	$(GO) run ./test/load $(LOAD_ARGS)
 
 clean: ## remove build outputs (keeps .local/ data)
