@@ -77,6 +77,8 @@ type sequenceMachine struct {
 
 func newSequences(stack awscdk.Stack, assetsDir string, deps sequencesDeps) *sequences {
 	fn := newGoFunction(stack, "SequencesFunction", goFunction{
+		// GOGC=200: 0.92× the CPU of GOGC=100 on a domain event applied to runs.
+		gogc:      "200",
 		assetsDir: assetsDir,
 		asset:     "sequences",
 		// One step: a few table operations and at most one schedule.

@@ -445,6 +445,13 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
 		}))},
 	}
+	// Each function's garbage collector setting, measured by make bench's
+	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
+	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200"}
+	for _, tt := range tests {
+		tt.env["GOGC"] = gogc[tt.prefix]
+		tt.env["GOMEMLIMIT"] = "200MiB"
+	}
 	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(tests) {
 		t.Errorf("got %d functions, want %d", got, len(tests))
 	}

@@ -134,6 +134,8 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)
 	}
 	fn := newGoFunction(scope, "WebhooksFunction", goFunction{
+		// GOGC=200: 0.95× the CPU of GOGC=100 on an inbound SMS (400 is no better).
+		gogc:      "200",
 		assetsDir: assetsDir,
 		asset:     "webhooks",
 		timeout:   awscdk.Duration_Seconds(jsii.Number(10)),
