@@ -112,9 +112,6 @@ func (n Number) validForRegion(region string) bool {
 	return isValidNSN(n.NationalSignificantNumber(), md)
 }
 
-// IsValid is n.Valid().
-func IsValid(n Number) bool { return n.Valid() }
-
 // Timezones returns the time zones of the number: those of the longest
 // prefix of its E.164 digits in libphonenumber's prefix_to_timezone, or
 // ["Etc/Unknown"] when no prefix matches (nyaruka's GetTimezonesForNumber,
