@@ -107,12 +107,9 @@ func startDynamoDB(ctx context.Context, cfg config.Local) (endpoint string, stop
 // functions are the six Lambdas' handlers, each built by the constructor
 // its main calls, on local stand-ins for the AWS services.
 type functions struct {
-	desk  http.Handler
-	hooks *webhooks.Handler
-	mail  *webhooks.Handler
-	// mailRoute is the email route's pattern, as API Gateway's route key
-	// names it: with the path token, when there is one.
-	mailRoute string
+	desk      http.Handler
+	hooks     *webhooks.Handler
+	mail      *webhooks.Handler
 	send      *sender.Handler
 	steps     *sequences.Handler
 	bus       *eventbus.Local
@@ -152,7 +149,6 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus, &webhooks.Chat{Key: keys.cursor}, settings, log)
 	f.mail = webhooks.NewMail(store, senders[inbox.ChannelEmail],
 		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}}, settings, log)
-	f.mailRoute = "POST " + config.WebhookBaseURL("", cfg.WebhookPathToken) + "/{workspaceId}/email"
 	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log)
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	return f, nil
@@ -191,9 +187,10 @@ func (f *functions) routes() http.Handler {
 	hookRoutes := f.hooks.Routes()
 	mux.Handle("/webhooks/", hookRoutes)
 	mux.Handle("/chat/", hookRoutes)
-	// Inbound email is functions/mail's route; the pattern is the more
-	// specific, so it wins over /webhooks/ as the route key does.
-	mux.Handle(f.mailRoute, f.mail.MailRoutes())
+	// Inbound email is functions/mail's route, named as API Gateway's
+	// route key names it (with the path token, when there is one); the
+	// pattern is the more specific, so it wins over /webhooks/.
+	mux.Handle("POST "+config.WebhookBaseURL("", f.mail.PathToken)+"/{workspaceId}/email", f.mail.MailRoutes())
 	mux.HandleFunc("GET /dev/events", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.bus.Recent(r.URL.Query().Get("workspace"))})
