@@ -42,7 +42,7 @@ func TestEmailNotificationMustBelongToTheWorkspace(t *testing.T) {
 			KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" }},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	handler := httpadapter.NewV2(h.Routes()).ProxyWithContext
+	handler := httpadapter.NewV2(h.MailRoutes()).ProxyWithContext
 
 	raw := "From: Ann <ann@example.com>\r\nTo: support@a.example\r\nMessage-ID: <m1@example.com>\r\nSubject: hi\r\n\r\nfor workspace a only\r\n"
 	objectKey := "inbound/ws-a/ses-1"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,7 +46,12 @@ func webhookHandler(t testing.TB) func(context.Context, events.APIGatewayV2HTTPR
 		Chat:      &webhooks.Chat{Key: []byte("chat-key")},
 		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	return httpadapter.NewV2(h.Routes()).ProxyWithContext
+	// As API Gateway's route keys do: inbound email to functions/mail's
+	// routes, the rest to functions/webhooks'.
+	routes := http.NewServeMux()
+	routes.Handle("/", h.Routes())
+	routes.Handle("POST /webhooks/{workspaceId}/email", h.MailRoutes())
+	return httpadapter.NewV2(routes).ProxyWithContext
 }
 
 // stageMail puts each fixture email where the SES samples say S3 holds it.

@@ -47,6 +47,11 @@ func TestLinkerDropsUnusedMethods(t *testing.T) {
 			if len(kept) == 0 {
 				t.Fatal("no AWS service client found: the check no longer sees them")
 			}
+			// Inbound email is functions/mail's: the public webhooks
+			// function links neither the S3 client nor the MIME parser.
+			if fn == "webhooks" && (kept["s3"] > 0 || strings.Contains(string(out), "/shared/adapter/email.ParseMIME")) {
+				t.Errorf("functions/webhooks links inbound email (%d S3 client methods, or email.ParseMIME*): its Routes must not name the email route", kept["s3"])
+			}
 			for client, n := range kept {
 				if n > maxClientMethods {
 					t.Errorf("the linker kept %d methods of the %s client (want at most %d): dead-code elimination is off; look for reflect.Value.MethodByName in the dependencies (go build -ldflags=-dumpdep)", n, client, maxClientMethods)

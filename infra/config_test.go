@@ -15,6 +15,7 @@ func TestEveryFunctionsEnvironmentSatisfiesItsConfig(t *testing.T) {
 	readers := map[string]func() error{
 		"ApiFunction":       func() error { _, err := config.APIFromEnv(); return err },
 		"WebhooksFunction":  func() error { _, err := config.WebhooksFromEnv(); return err },
+		"MailFunction":      func() error { _, err := config.MailFromEnv(); return err },
 		"PublisherFunction": func() error { _, err := config.PublisherFromEnv(); return err },
 		"SenderFunction":    func() error { _, err := config.SenderFromEnv(); return err },
 		"SequencesFunction": func() error { _, err := config.SequencesFromEnv(); return err },

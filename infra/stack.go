@@ -26,7 +26,7 @@ type ParleyStackProps struct {
 // NewParleyStack builds the whole backend. Each concern has its own file:
 // this one holds the table, user pool, cursor secret and api function;
 // httpapi.go the HTTP API; webhooks.go the public provider and web chat
-// endpoints; email.go inbound mail; events.go domain events; sender.go
+// endpoints and the inbound email function; email.go inbound mail; events.go domain events; sender.go
 // outbound delivery and scheduling.go the schedules it goes through;
 // sequences.go drip campaigns and automations on Step Functions;
 // alarms.go the alarms and the key of the stack's SNS topics.
@@ -65,13 +65,19 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		table:           table,
 		cursorSecret:    cursorSecret,
 		providerSecrets: providerSecrets,
-		mailBucket:      mail.bucket,
 		publicURL:       publicURL,
 		pathToken:       pathToken,
 		bus:             bus,
 		emailDomain:     emailDomain(stack),
 	})
-	addPublicRoutes(httpAPI, stage, webhooksFunction, pathToken)
+	mailFunction := newMailFunction(stack, assetsDir, mailDeps{
+		table:           table,
+		providerSecrets: providerSecrets,
+		mailBucket:      mail.bucket,
+		pathToken:       pathToken,
+		emailDomain:     emailDomain(stack),
+	})
+	addPublicRoutes(httpAPI, stage, webhooksFunction, mailFunction, pathToken)
 	// Subscribed only once the routes are served: SNS posts the subscription
 	// confirmation as soon as the subscription exists.
 	mail.subscribeWorkspaces(stack, webhookBase, stage)
@@ -107,6 +113,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
+	alarms.onFunctionErrors("MailFunction", mailFunction)
 	alarms.onFunctionErrors("PublisherFunction", publisherFunction)
 	alarms.onFunctionErrors("SenderFunction", outbound.fn)
 	alarms.onFunctionErrors("SequencesFunction", seq.fn)

@@ -36,7 +36,7 @@ type cfnResource struct {
 }
 
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
-var lambdaAssets = []string{"api", "webhooks", "publisher", "sender", "sequences"}
+var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values. A synth
@@ -286,6 +286,7 @@ var publicRouteKeys = []string{
 func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	template := synthTemplate(t, nil)
 	webhooksFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "WebhooksFunction")
+	mailFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "MailFunction")
 
 	var gotRouteKeys, gotPublic []string
 	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
@@ -323,8 +324,9 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	assertEqual(t, "route keys", gotRouteKeys, wantRouteKeys)
 
 	// The webhook and chat routes, and only they, go to the webhooks
-	// function, with the v2 payload its httpadapter.NewV2 expects.
-	var webhooksIntegrationIDs []string
+	// function, but inbound email, which goes to the mail function; both
+	// with the v2 payload their httpadapter.NewV2 expects.
+	var webhooksIntegrationIDs, mailIntegrationIDs []string
 	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Integration") {
 		var integration struct{ PayloadFormatVersion string }
 		decodeProperties(t, resource, &integration)
@@ -332,9 +334,15 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 		if strings.Contains(string(resource.Properties), `"`+webhooksFunctionID+`"`) {
 			webhooksIntegrationIDs = append(webhooksIntegrationIDs, id)
 		}
+		if strings.Contains(string(resource.Properties), `"`+mailFunctionID+`"`) {
+			mailIntegrationIDs = append(mailIntegrationIDs, id)
+		}
 	}
 	if len(webhooksIntegrationIDs) != 1 {
 		t.Fatalf("got integrations %v of the webhooks function, want one", webhooksIntegrationIDs)
+	}
+	if len(mailIntegrationIDs) != 1 {
+		t.Fatalf("got integrations %v of the mail function, want one", mailIntegrationIDs)
 	}
 	for _, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
 		var route struct {
@@ -343,8 +351,11 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 		}
 		decodeProperties(t, resource, &route)
 		target, _ := json.Marshal(route.Target)
+		wantMail := route.RouteKey == "POST /webhooks/{workspaceId}/email"
+		gotMail := strings.Contains(string(target), `"`+mailIntegrationIDs[0]+`"`)
+		assertEqual(t, route.RouteKey+" goes to the mail function", gotMail, wantMail)
 		gotWebhooks := strings.Contains(string(target), `"`+webhooksIntegrationIDs[0]+`"`)
-		wantWebhooks := strings.Contains(route.RouteKey, " /webhooks/") || strings.Contains(route.RouteKey, " /chat/")
+		wantWebhooks := !wantMail && (strings.Contains(route.RouteKey, " /webhooks/") || strings.Contains(route.RouteKey, " /chat/"))
 		assertEqual(t, route.RouteKey+" goes to the webhooks function", gotWebhooks, wantWebhooks)
 	}
 
@@ -427,6 +438,13 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			// Web chat email verification codes are sent from here.
 			"EMAIL_DOMAIN": "",
 		}},
+		// Inbound email: no PUBLIC_URL (SNS signs the message, not the URL)
+		// and no cursor secret (nothing pages).
+		{prefix: "MailFunction", timeout: 15, env: map[string]any{
+			"TABLE_NAME":           ref(tableID),
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			"EMAIL_DOMAIN":         "",
+		}},
 		{prefix: "PublisherFunction", timeout: 30, env: map[string]any{
 			"EVENT_BUS_NAME": ref(busID),
 		}},
@@ -447,7 +465,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	}
 	// Each function's garbage collector setting, measured by make bench's
 	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
-	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200"}
+	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200"}
 	for _, tt := range tests {
 		tt.env["GOGC"] = gogc[tt.prefix]
 		tt.env["GOMEMLIMIT"] = "200MiB"
@@ -603,7 +621,7 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 	}
 
 	// Every function's role is among the policies checked above, and only
-	// the api, webhooks, sender and sequences functions touch the table's
+	// the api, webhooks, mail, sender and sequences functions touch the table's
 	// items; the publisher function only reads its stream, and the sender
 	// reads it too. No other role (Scheduler's, the state machines') touches
 	// the table.
@@ -611,6 +629,7 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 	wantDynamoActions := map[string][]string{
 		"ApiFunction":       slices.Sorted(slices.Values(tableActions)),
 		"WebhooksFunction":  slices.Sorted(slices.Values(tableActions)),
+		"MailFunction":      slices.Sorted(slices.Values(tableActions)),
 		"PublisherFunction": streamActions,
 		"SenderFunction":    slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
 		"SequencesFunction": slices.Sorted(slices.Values(tableActions)),

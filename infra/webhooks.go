@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
@@ -43,9 +42,12 @@ var providerRoutes = []publicRoute{
 	// Meta's subscription check: once per app setup.
 	{awsapigatewayv2.HttpMethod_GET, "/meta", 5, 10},
 	{awsapigatewayv2.HttpMethod_POST, "/meta", 500, 1000},
-	{awsapigatewayv2.HttpMethod_POST, "/email", 200, 400},
 	{awsapigatewayv2.HttpMethod_POST, "/events", 200, 400},
 }
+
+// mailRoute is SES inbound mail through SNS, the one provider route the
+// mail function serves (same path prefix as providerRoutes).
+var mailRoute = publicRoute{awsapigatewayv2.HttpMethod_POST, "/email", 200, 400}
 
 // chatRoutes serve anonymous browsers; the function also rate-limits each
 // visitor, this caps them all together.
@@ -105,7 +107,6 @@ type webhooksDeps struct {
 	table           awsdynamodb.Table
 	cursorSecret    awssecretsmanager.Secret
 	providerSecrets awssecretsmanager.Secret
-	mailBucket      awss3.Bucket
 	// publicURL is the API's base URL without a trailing slash.
 	publicURL *string
 	// pathToken is the webhook path token, "" for none.
@@ -117,10 +118,10 @@ type webhooksDeps struct {
 	emailDomain string
 }
 
-// newWebhooksFunction creates the Lambda behind the public routes, with the
-// api function's table access, both secrets (the cursor secret also signs
-// web chat visitor tokens), read access to stored inbound mail only, and
-// the bus for external events.
+// newWebhooksFunction creates the Lambda behind the public routes but
+// inbound email, with the api function's table access, both secrets (the
+// cursor secret also signs web chat visitor tokens) and the bus for
+// external events. It cannot read stored mail: that is the mail function's.
 func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webhooksDeps) awslambda.Function {
 	env := map[string]*string{
 		config.EnvTableName:          deps.table.TableName(),
@@ -146,6 +147,47 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 	deps.bus.GrantPutEventsTo(fn, nil)
 	deps.cursorSecret.GrantRead(fn, nil)
 	deps.providerSecrets.GrantRead(fn, nil)
+	return fn
+}
+
+// mailDeps is what the mail function reads.
+type mailDeps struct {
+	table           awsdynamodb.Table
+	providerSecrets awssecretsmanager.Secret
+	mailBucket      awss3.Bucket
+	// pathToken is the webhook path token, "" for none.
+	pathToken string
+	// emailDomain is the email sender's; filing inbound mail sends none.
+	emailDomain string
+}
+
+// newMailFunction creates the Lambda behind the inbound email route: SNS
+// posts SES receipt notifications, and the function reads the message SES
+// stored. It gets the table's data, the provider secrets (each
+// workspace's pinned SNS topic) and read access to stored inbound mail.
+func newMailFunction(scope constructs.Construct, assetsDir string, deps mailDeps) awslambda.Function {
+	env := map[string]*string{
+		config.EnvTableName:          deps.table.TableName(),
+		config.EnvProviderSecretsARN: deps.providerSecrets.SecretArn(),
+		config.EnvEmailDomain:        jsii.String(deps.emailDomain),
+	}
+	if deps.pathToken != "" {
+		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)
+	}
+	fn := newGoFunction(scope, "MailFunction", goFunction{
+		// GOGC=400: 0.92-0.93× the CPU of GOGC=100 on an SNS-signed SES
+		// notification of a multipart reply (HTML, attachment), in two runs
+		// of make bench's -gc mode (200: 0.94-0.98×, 800: 0.93-0.96×).
+		gogc:      "400",
+		assetsDir: assetsDir,
+		asset:     "mail",
+		// Parsing a message at the 4 MB limit takes about a second; SNS
+		// gives an HTTP endpoint 15 s before it retries.
+		timeout: awscdk.Duration_Seconds(jsii.Number(15)),
+		env:     env,
+	})
+	grantTableData(fn, deps.table)
+	deps.providerSecrets.GrantRead(fn, nil)
 	// Written out instead of GrantRead, which adds s3:GetObject*, s3:List*
 	// and s3:GetBucket*: the function only fetches the message it was told
 	// about.
@@ -158,26 +200,40 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 }
 
 // addPublicRoutes routes the provider and web chat paths to the webhooks
-// function, without the authorizer, and throttles each route. Any other
-// /webhooks/ path (one without the path token, say) falls to the SPA's
-// JWT route and is refused there without invoking a function.
-func addPublicRoutes(httpAPI awsapigatewayv2.HttpApi, stage awsapigatewayv2.HttpStage, fn awslambda.Function, pathToken string) {
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhooksIntegration"), fn,
-		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
-			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
-		})
+// function, and inbound email to the mail function, without the
+// authorizer, and throttles each route. Any other /webhooks/ path (one
+// without the path token, say) falls to the SPA's JWT route and is refused
+// there without invoking a function.
+func addPublicRoutes(httpAPI awsapigatewayv2.HttpApi, stage awsapigatewayv2.HttpStage, webhooksFn, mailFn awslambda.Function, pathToken string) {
+	integration := func(id string, fn awslambda.Function) awsapigatewayv2.HttpRouteIntegration {
+		return awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(id), fn,
+			&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+				PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+			})
+	}
+	webhooks, mail := integration("WebhooksIntegration", webhooksFn), integration("MailIntegration", mailFn)
 
-	routes := slices.Clone(chatRoutes)
+	type routed struct {
+		publicRoute
+		integration awsapigatewayv2.HttpRouteIntegration
+	}
+	var routes []routed
+	for _, r := range chatRoutes {
+		routes = append(routes, routed{r, webhooks})
+	}
 	for _, r := range providerRoutes {
 		r.path = webhookRoutePrefix(pathToken) + r.path
-		routes = append(routes, r)
+		routes = append(routes, routed{r, webhooks})
 	}
+	email := mailRoute
+	email.path = webhookRoutePrefix(pathToken) + email.path
+	routes = append(routes, routed{email, mail})
 	settings := map[string]any{}
 	for _, route := range routes {
 		added := httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 			Path:        jsii.String(route.path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{route.method},
-			Integration: integration,
+			Integration: route.integration,
 		})
 		settings[string(route.method)+" "+route.path] = map[string]any{
 			"ThrottlingRateLimit":  route.rateLimit,

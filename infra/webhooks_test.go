@@ -57,14 +57,11 @@ func TestPublicRoutesAreThrottledPerRoute(t *testing.T) {
 	}
 }
 
-func TestWebhooksFunctionGrants(t *testing.T) {
-	template := synthTemplate(t, nil)
-	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
-	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
-	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
-	bucketID, _ := template.onlyResourceOfType(t, "AWS::S3::Bucket")
-	_, policyResource := template.resourceWithPrefix(t, "AWS::IAM::Policy", "WebhooksFunctionServiceRoleDefaultPolicy")
-
+// functionGrants maps each action in a function's policy to the resources
+// it is granted on, as JSON.
+func functionGrants(t *testing.T, template cfnTemplate, function string) map[string]string {
+	t.Helper()
+	_, policyResource := template.resourceWithPrefix(t, "AWS::IAM::Policy", function+"ServiceRoleDefaultPolicy")
 	var document map[string]any
 	if err := json.Unmarshal(policyResource.Properties, &document); err != nil {
 		t.Fatal(err)
@@ -76,6 +73,25 @@ func TestWebhooksFunctionGrants(t *testing.T) {
 			got[action] += string(resource)
 		}
 	}
+	return got
+}
+
+func s3Actions(grants map[string]string) []string {
+	var actions []string
+	for action := range grants {
+		if strings.HasPrefix(action, "s3:") {
+			actions = append(actions, action)
+		}
+	}
+	return actions
+}
+
+func TestWebhooksFunctionGrants(t *testing.T) {
+	template := synthTemplate(t, nil)
+	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
+	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
+	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
+	got := functionGrants(t, template, "WebhooksFunction")
 
 	for _, action := range tableActions {
 		if !strings.Contains(got[action], `"`+tableID+`"`) || !strings.Contains(got[action], `/index/*`) {
@@ -87,18 +103,42 @@ func TestWebhooksFunctionGrants(t *testing.T) {
 			t.Errorf("secretsmanager:GetSecretValue: got resources %s, want %s", got["secretsmanager:GetSecretValue"], secretID)
 		}
 	}
+	// Stored inbound mail is the mail function's to read, not this public
+	// function's.
+	assertEqual(t, "S3 actions", s3Actions(got), []string(nil))
+}
+
+func TestMailFunctionGrants(t *testing.T) {
+	template := synthTemplate(t, nil)
+	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
+	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
+	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
+	bucketID, _ := template.onlyResourceOfType(t, "AWS::S3::Bucket")
+	got := functionGrants(t, template, "MailFunction")
+
+	for _, action := range tableActions {
+		if !strings.Contains(got[action], `"`+tableID+`"`) || !strings.Contains(got[action], `/index/*`) {
+			t.Errorf("%s: got resources %s, want the table and its indexes", action, got[action])
+		}
+	}
+	// The provider secrets (each workspace's SNS topic), not the cursor
+	// secret.
+	secrets := got["secretsmanager:GetSecretValue"]
+	if !strings.Contains(secrets, `"`+providerSecretsID+`"`) || strings.Contains(secrets, `"`+cursorSecretID+`"`) {
+		t.Errorf("secretsmanager:GetSecretValue: got resources %s, want %s only", secrets, providerSecretsID)
+	}
 	// Objects under the inbound prefix only; no list or bucket actions.
 	want := `[{"Fn::GetAtt":["` + bucketID + `","Arn"]},"/inbound/*"]`
 	if !strings.Contains(got["s3:GetObject"], want) {
 		t.Errorf("s3:GetObject: got resources %s, want %s", got["s3:GetObject"], want)
 	}
-	var s3Actions []string
+	assertEqual(t, "S3 actions", s3Actions(got), []string{"s3:GetObject"})
+	// Filing mail sends none, and there are no events to publish.
 	for action := range got {
-		if strings.HasPrefix(action, "s3:") {
-			s3Actions = append(s3Actions, action)
+		if strings.HasPrefix(action, "ses:") || strings.HasPrefix(action, "events:") {
+			t.Errorf("got %s, want no SES or EventBridge action", action)
 		}
 	}
-	assertEqual(t, "S3 actions", s3Actions, []string{"s3:GetObject"})
 }
 
 func TestProviderSecretsStartEmptyAndAreRetained(t *testing.T) {
@@ -249,7 +289,7 @@ func TestProviderRoutesHaveTheirOwnBuckets(t *testing.T) {
 func TestWebhookPathTokenReachesFunctions(t *testing.T) {
 	const token = "Zq3v_8KpLw2Rj5Tn0YbXcA"
 	template := synthTemplate(t, map[string]any{"webhookPathToken": token})
-	for _, prefix := range []string{"WebhooksFunction", "SenderFunction"} {
+	for _, prefix := range []string{"WebhooksFunction", "MailFunction", "SenderFunction"} {
 		_, fn := template.resourceWithPrefix(t, "AWS::Lambda::Function", prefix)
 		var props struct {
 			Environment struct{ Variables map[string]any }

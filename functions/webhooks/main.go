@@ -1,18 +1,16 @@
 // Command webhooks is the Lambda behind the HTTP API's public provider
-// routes (/webhooks/...) and the web chat widget's routes (/chat/...).
+// routes (/webhooks/...) and the web chat widget's routes (/chat/...),
+// all but inbound email, which is functions/mail's.
 package main
 
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -21,7 +19,6 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/eventbus"
-	"github.com/parley-inbox/parley/shared/adapter/objectstore"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
@@ -45,8 +42,7 @@ func main() {
 	// Web chat visitors' email verification codes.
 	codes := &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
 	events := &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
-	mail := webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second})
-	hooks := webhooks.New(store, codes, events, mail, &webhooks.Chat{Key: key},
+	hooks := webhooks.New(store, codes, events, &webhooks.Chat{Key: key},
 		webhooks.Settings{Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken}, log)
 	lambda.Start(httpadapter.NewV2(hooks.Routes()).ProxyWithContext)
 }

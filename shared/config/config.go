@@ -63,6 +63,18 @@ type Webhooks struct {
 	Webhook     Webhook
 }
 
+// Mail configures functions/mail: SES inbound mail, through SNS, on the
+// webhook routes' path (and path token). It reads no PUBLIC_URL: SNS signs
+// its message, not the URL it posts to.
+type Mail struct {
+	TableName, ProviderSecretsARN string
+	// EmailDomain is the Intake's email sender's, which filing mail does
+	// not use; empty uses the From domain.
+	EmailDomain string
+	// PathToken is the webhook path token, "" for none.
+	PathToken string
+}
+
 // Publisher configures functions/publisher.
 type Publisher struct{ EventBusName string }
 
@@ -94,6 +106,14 @@ func WebhooksFromEnv() (Webhooks, error) {
 	c := Webhooks{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
 		ProviderSecretsARN: e.need(EnvProviderSecretsARN), EventBusName: e.need(EnvEventBusName),
 		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook()}
+	return c, e.err()
+}
+
+// MailFromEnv reads functions/mail's configuration.
+func MailFromEnv() (Mail, error) {
+	var e env
+	c := Mail{TableName: e.need(EnvTableName), ProviderSecretsARN: e.need(EnvProviderSecretsARN),
+		EmailDomain: os.Getenv(EnvEmailDomain), PathToken: e.pathToken()}
 	return c, e.err()
 }
 
@@ -144,11 +164,16 @@ func (e *env) stateMachines() StateMachines {
 }
 
 func (e *env) webhook() Webhook {
-	w := Webhook{PublicURL: e.need(EnvPublicURL), PathToken: os.Getenv(EnvWebhookPathToken)}
-	if w.PathToken != "" && !PathTokenPattern.MatchString(w.PathToken) {
+	return Webhook{PublicURL: e.need(EnvPublicURL), PathToken: e.pathToken()}
+}
+
+// pathToken reads the optional webhook path token and checks its form.
+func (e *env) pathToken() string {
+	token := os.Getenv(EnvWebhookPathToken)
+	if token != "" && !PathTokenPattern.MatchString(token) {
 		e.problems = append(e.problems, fmt.Errorf("%s must match %s", EnvWebhookPathToken, PathTokenPattern))
 	}
-	return w
+	return token
 }
 
 func (e *env) err() error { return errors.Join(e.problems...) }

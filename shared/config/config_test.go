@@ -53,3 +53,22 @@ func TestMalformedPathTokenIsRefused(t *testing.T) {
 		t.Errorf("err = %v, want the path token refused", err)
 	}
 }
+
+func TestMailConfig(t *testing.T) {
+	for name, v := range map[string]string{config.EnvTableName: "parley", config.EnvProviderSecretsARN: "arn:secret",
+		config.EnvWebhookPathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA", config.EnvEmailDomain: "mail.example", config.EnvPublicURL: ""} {
+		t.Setenv(name, v)
+	}
+	c, err := config.MailFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Mail{TableName: "parley", ProviderSecretsARN: "arn:secret", EmailDomain: "mail.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"}
+	if c != want {
+		t.Errorf("got %+v\nwant %+v", c, want)
+	}
+	t.Setenv(config.EnvWebhookPathToken, "short")
+	if _, err := config.MailFromEnv(); err == nil || !strings.Contains(err.Error(), "WEBHOOK_PATH_TOKEN must match") {
+		t.Errorf("err = %v, want the path token refused", err)
+	}
+}

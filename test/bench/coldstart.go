@@ -43,7 +43,7 @@ func printLambdas() {
 	defer os.RemoveAll(dir)
 
 	all := []*lambda{{name: "reference", pkg: "./test/bench/reference"}}
-	for _, fn := range []string{"api", "webhooks", "publisher", "sender", "sequences"} {
+	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences"} {
 		all = append(all, &lambda{name: fn, pkg: "./functions/" + fn})
 	}
 	for _, l := range all {

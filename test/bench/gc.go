@@ -48,6 +48,8 @@ func measureGC(ctx context.Context, client *dynamodb.Client) {
 	convID, contactID := conv["id"].(string), conv["contactId"].(string)
 	var queued []string
 	seq := 0
+	mail := newMailBench(b.store)
+	defer mail.close()
 	workloads := []gcWorkload{
 		{fn: "api", n: 100, op: func(int) {
 			b.mustJSON("POST", "/conversations/"+convID+"/messages", map[string]any{"channel": "sms", "body": "Your order has shipped."})
@@ -57,6 +59,7 @@ func measureGC(ctx context.Context, client *dynamodb.Client) {
 			seq++
 			b.sms("+14155550123", fmt.Sprintf("SMgc%d", seq), nil)
 		}},
+		{fn: "mail", n: 50, prepare: mail.prepare, op: mail.post},
 		{fn: "sender", n: 100, prepare: func(n int) {
 			queued = queued[:0]
 			for range n {

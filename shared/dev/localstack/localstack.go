@@ -104,11 +104,12 @@ func startDynamoDB(ctx context.Context, cfg config.Local) (endpoint string, stop
 	return srv.Endpoint, srv.Stop, nil
 }
 
-// functions are the five Lambdas' handlers, each built by the constructor
+// functions are the six Lambdas' handlers, each built by the constructor
 // its main calls, on local stand-ins for the AWS services.
 type functions struct {
 	desk      http.Handler
 	hooks     *webhooks.Handler
+	mail      *webhooks.Handler
 	send      *sender.Handler
 	steps     *sequences.Handler
 	bus       *eventbus.Local
@@ -144,10 +145,10 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.executor = executor
 	f.send = sender.New(store, senders, f.scheduler, log)
 	f.steps = sequences.New(store, f.scheduler, sequencer)
-	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus,
-		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}},
-		&webhooks.Chat{Key: keys.cursor},
-		webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}, log)
+	settings := webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}
+	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus, &webhooks.Chat{Key: keys.cursor}, settings, log)
+	f.mail = webhooks.NewMail(store, senders[inbox.ChannelEmail],
+		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}}, settings, log)
 	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log)
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	return f, nil
@@ -186,6 +187,10 @@ func (f *functions) routes() http.Handler {
 	hookRoutes := f.hooks.Routes()
 	mux.Handle("/webhooks/", hookRoutes)
 	mux.Handle("/chat/", hookRoutes)
+	// Inbound email is functions/mail's route, named as API Gateway's
+	// route key names it (with the path token, when there is one); the
+	// pattern is the more specific, so it wins over /webhooks/.
+	mux.Handle("POST "+config.WebhookBaseURL("", f.mail.PathToken)+"/{workspaceId}/email", f.mail.MailRoutes())
 	mux.HandleFunc("GET /dev/events", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.bus.Recent(r.URL.Query().Get("workspace"))})

@@ -59,7 +59,8 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	problem.Write(w, r, h.Log, err)
 }
 
-// Handler serves the webhook and web chat routes.
+// Handler serves the webhook and web chat routes (Routes) or inbound
+// email (MailRoutes).
 type Handler struct {
 	Intake      *inbox.Intake
 	Credentials providers.Set
@@ -69,8 +70,9 @@ type Handler struct {
 	// PathToken, when set, is the secret first segment of every /webhooks/
 	// path (see pathtoken.go).
 	PathToken string
-	Email     *EmailIntake
-	Chat      *Chat
+	// Email is functions/mail's only; nil in functions/webhooks.
+	Email *EmailIntake
+	Chat  *Chat
 	// Events receives external events (orders, carts, lists) for the bus.
 	Events inbox.EventPublisher
 	Log    *slog.Logger
@@ -85,14 +87,25 @@ type Settings struct {
 }
 
 // New builds functions/webhooks' handler: intake on store, web chat email
-// codes sent with email, external events published to events, inbound
-// mail read by mail and web chat tokens signed by chat.
-func New(store inbox.Store, email inbox.ChannelSender, events inbox.EventPublisher, mail *EmailIntake, chat *Chat, s Settings, log *slog.Logger) *Handler {
+// codes sent with email, external events published to events and web chat
+// tokens signed by chat. Inbound email is functions/mail's (NewMail).
+func New(store inbox.Store, email inbox.ChannelSender, events inbox.EventPublisher, chat *Chat, s Settings, log *slog.Logger) *Handler {
 	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}, email), Credentials: s.Credentials,
-		PublicURL: s.PublicURL, PathToken: s.PathToken, Email: mail, Chat: chat, Events: events, Log: log}
+		PublicURL: s.PublicURL, PathToken: s.PathToken, Chat: chat, Events: events, Log: log}
 }
 
-// Routes builds the handler's routes; call once before serving.
+// NewMail builds functions/mail's handler: SES inbound mail, read by mail
+// and filed on store. Filing an email sends nothing; email is Intake's
+// sender all the same, so the use case is whole.
+func NewMail(store inbox.Store, email inbox.ChannelSender, mail *EmailIntake, s Settings, log *slog.Logger) *Handler {
+	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}, email), Credentials: s.Credentials,
+		PublicURL: s.PublicURL, PathToken: s.PathToken, Email: mail, Log: log}
+}
+
+// Routes builds functions/webhooks' routes: every public route but
+// inbound email (MailRoutes); call once before serving. It must not name
+// the email route, so the linker leaves the MIME parser and S3 out of
+// functions/webhooks.
 func (h *Handler) Routes() http.Handler {
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("POST /webhooks/{workspaceId}/twilio/messages", h.twilioMessages)
@@ -100,9 +113,6 @@ func (h *Handler) Routes() http.Handler {
 	h.mux.HandleFunc("POST /webhooks/{workspaceId}/twilio/calls", h.twilioCalls)
 	h.mux.HandleFunc("GET /webhooks/{workspaceId}/meta", h.metaVerify)
 	h.mux.HandleFunc("POST /webhooks/{workspaceId}/meta", h.metaEvents)
-	if h.Email != nil {
-		h.mux.HandleFunc("POST /webhooks/{workspaceId}/email", h.email)
-	}
 	h.mux.HandleFunc("POST /webhooks/{workspaceId}/events", h.externalEvent)
 	if h.Chat != nil {
 		h.Chat.routes(h.mux, h)
@@ -122,4 +132,17 @@ func (h *Handler) credentials(r *http.Request) (providers.Credentials, error) {
 		return providers.Credentials{}, errUnknown
 	}
 	return c, nil
+}
+
+// MailRoutes builds functions/mail's one route, SES inbound mail through
+// SNS, with the webhook routes' path token and 404 for anything else.
+// API Gateway routes POST .../{workspaceId}/email here by its route key.
+func (h *Handler) MailRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /webhooks/{workspaceId}/email", h.email)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { h.fail(w, r, errUnknown) })
+	if h.PathToken != "" {
+		return h.requirePathToken(mux)
+	}
+	return mux
 }

@@ -1,0 +1,48 @@
+// Command mail is the Lambda behind the HTTP API's inbound email route
+// (POST /webhooks/{workspaceId}/email): SNS posts SES receipt
+// notifications, and the raw mail is read from the inbound bucket. It is
+// apart from functions/webhooks so that neither the MIME parser nor S3
+// read access sits in the function behind every other public route.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/parley-inbox/parley/shared/adapter/awsenv"
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/adapter/objectstore"
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/handler/webhooks"
+)
+
+func main() {
+	ctx := context.Background()
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := config.MailFromEnv()
+	config.Must(log, "config", err)
+	awsCfg, err := awsenv.Config()
+	config.Must(log, "aws config", err)
+	creds, err := providers.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
+	config.Must(log, "provider secrets", err)
+
+	// Filing mail pages through nothing: no cursor key.
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
+	// Intake's email sender; filing inbound mail sends nothing.
+	codes := &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
+	mail := webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second})
+	h := webhooks.NewMail(store, codes, mail, webhooks.Settings{Credentials: creds, PathToken: cfg.PathToken}, log)
+	lambda.Start(httpadapter.NewV2(h.MailRoutes()).ProxyWithContext)
+}
