@@ -52,6 +52,11 @@ func TestLinkerDropsUnusedMethods(t *testing.T) {
 			if fn == "webhooks" && (kept["s3"] > 0 || strings.Contains(string(out), "/shared/adapter/email.ParseMIME")) {
 				t.Errorf("functions/webhooks links inbound email (%d S3 client methods, or email.ParseMIME*): its Routes must not name the email route", kept["s3"])
 			}
+			// Filing mail sends none: functions/mail links no SES client,
+			// not even its package's data (shared/adapter/ses is apart).
+			if fn == "mail" && strings.Contains(string(out), "aws-sdk-go-v2/service/sesv2") {
+				t.Error("functions/mail links the SES v2 package: keep sending (shared/adapter/ses) out of what it imports")
+			}
 			for client, n := range kept {
 				if n > maxClientMethods {
 					t.Errorf("the linker kept %d methods of the %s client (want at most %d): dead-code elimination is off; look for reflect.Value.MethodByName in the dependencies (go build -ldflags=-dumpdep)", n, client, maxClientMethods)

@@ -75,7 +75,6 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		providerSecrets: providerSecrets,
 		mailBucket:      mail.bucket,
 		pathToken:       pathToken,
-		emailDomain:     emailDomain(stack),
 	})
 	addPublicRoutes(httpAPI, stage, webhooksFunction, mailFunction, pathToken)
 	// Subscribed only once the routes are served: SNS posts the subscription

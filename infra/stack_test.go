@@ -443,7 +443,6 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 		{prefix: "MailFunction", timeout: 15, env: map[string]any{
 			"TABLE_NAME":           ref(tableID),
 			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
-			"EMAIL_DOMAIN":         "",
 		}},
 		{prefix: "PublisherFunction", timeout: 30, env: map[string]any{
 			"EVENT_BUS_NAME": ref(busID),

@@ -157,8 +157,6 @@ type mailDeps struct {
 	mailBucket      awss3.Bucket
 	// pathToken is the webhook path token, "" for none.
 	pathToken string
-	// emailDomain is the email sender's; filing inbound mail sends none.
-	emailDomain string
 }
 
 // newMailFunction creates the Lambda behind the inbound email route: SNS
@@ -169,7 +167,6 @@ func newMailFunction(scope constructs.Construct, assetsDir string, deps mailDeps
 	env := map[string]*string{
 		config.EnvTableName:          deps.table.TableName(),
 		config.EnvProviderSecretsARN: deps.providerSecrets.SecretArn(),
-		config.EnvEmailDomain:        jsii.String(deps.emailDomain),
 	}
 	if deps.pathToken != "" {
 		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)

@@ -16,12 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
-	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/objectstore"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
@@ -40,9 +38,7 @@ func main() {
 
 	// Filing mail pages through nothing: no cursor key.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
-	// Intake's email sender; filing inbound mail sends nothing.
-	codes := &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
 	mail := webhooks.S3EmailIntake(objectstore.S3{Client: s3.NewFromConfig(awsCfg)}, &http.Client{Timeout: 5 * time.Second})
-	h := webhooks.NewMail(store, codes, mail, webhooks.Settings{Credentials: creds, PathToken: cfg.PathToken}, log)
+	h := webhooks.NewMail(store, mail, webhooks.Settings{Credentials: creds, PathToken: cfg.PathToken}, log)
 	lambda.Start(httpadapter.NewV2(h.MailRoutes()).ProxyWithContext)
 }

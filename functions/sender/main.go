@@ -15,9 +15,9 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
-	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/meta"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/ses"
 	"github.com/parley-inbox/parley/shared/adapter/twilio"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
@@ -40,7 +40,7 @@ func main() {
 	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.Webhook.BaseURL())}
 	senders := map[inbox.Channel]inbox.ChannelSender{
 		inbox.ChannelSMS: sms, inbox.ChannelMMS: sms,
-		inbox.ChannelEmail:     &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
+		inbox.ChannelEmail:     &ses.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
 		inbox.ChannelWhatsApp:  &meta.Sender{Channel: inbox.ChannelWhatsApp, Accounts: creds.Meta},
 		inbox.ChannelMessenger: &meta.Sender{Channel: inbox.ChannelMessenger, Accounts: creds.Meta},
 		inbox.ChannelInstagram: &meta.Sender{Channel: inbox.ChannelInstagram, Accounts: creds.Meta},

@@ -17,9 +17,9 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
-	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
+	"github.com/parley-inbox/parley/shared/adapter/ses"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
@@ -40,7 +40,7 @@ func main() {
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, key)
 	// Web chat visitors' email verification codes.
-	codes := &email.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
+	codes := &ses.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
 	events := &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	hooks := webhooks.New(store, codes, events, &webhooks.Chat{Key: key},
 		webhooks.Settings{Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken}, log)

@@ -68,9 +68,6 @@ type Webhooks struct {
 // its message, not the URL it posts to.
 type Mail struct {
 	TableName, ProviderSecretsARN string
-	// EmailDomain is the Intake's email sender's, which filing mail does
-	// not use; empty uses the From domain.
-	EmailDomain string
 	// PathToken is the webhook path token, "" for none.
 	PathToken string
 }
@@ -113,7 +110,7 @@ func WebhooksFromEnv() (Webhooks, error) {
 func MailFromEnv() (Mail, error) {
 	var e env
 	c := Mail{TableName: e.need(EnvTableName), ProviderSecretsARN: e.need(EnvProviderSecretsARN),
-		EmailDomain: os.Getenv(EnvEmailDomain), PathToken: e.pathToken()}
+		PathToken: e.pathToken()}
 	return c, e.err()
 }
 

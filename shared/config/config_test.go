@@ -56,14 +56,14 @@ func TestMalformedPathTokenIsRefused(t *testing.T) {
 
 func TestMailConfig(t *testing.T) {
 	for name, v := range map[string]string{config.EnvTableName: "parley", config.EnvProviderSecretsARN: "arn:secret",
-		config.EnvWebhookPathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA", config.EnvEmailDomain: "mail.example", config.EnvPublicURL: ""} {
+		config.EnvWebhookPathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA", config.EnvPublicURL: ""} {
 		t.Setenv(name, v)
 	}
 	c, err := config.MailFromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.Mail{TableName: "parley", ProviderSecretsARN: "arn:secret", EmailDomain: "mail.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"}
+	want := config.Mail{TableName: "parley", ProviderSecretsARN: "arn:secret", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"}
 	if c != want {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}

@@ -12,7 +12,8 @@ import (
 // Parley's use cases, one type per caller. Each constructor takes what its
 // caller needs, so a Lambda cannot be wired without a dependency:
 //   - Desk serves agents (the HTTP API the SPA calls);
-//   - Intake takes what providers and web chat visitors send (webhooks);
+//   - Intake files what providers and visitors send (webhooks, mail);
+//   - WebChat serves the visitors of a website's chat (webhooks);
 //   - Dispatch delivers outbound messages (the sender function);
 //   - Runner advances drip and automation runs (the sequences function).
 
@@ -25,22 +26,37 @@ func NewDesk(store Store, clock Clock, scheduler Scheduler, sequencer Sequencer)
 	return &Desk{deferred{core: newCore(store, clock), scheduler: scheduler, sequencer: sequencer}}
 }
 
-// Intake records what arrives from providers and web chat visitors. It
-// needs an email sender for web chat visitors' verification codes.
-type Intake struct {
+// Intake files what arrives from providers and web chat visitors:
+// messages, delivery and read receipts, external events.
+type Intake struct{ core }
+
+// NewIntake returns the inbound use cases.
+func NewIntake(store Store, clock Clock) *Intake {
+	return &Intake{core: newCachedCore(store, clock)}
+}
+
+// WebChat serves a website's chat visitors: their history, presence and
+// email identity. It needs an email sender for verification codes.
+type WebChat struct {
 	core
 	email ChannelSender
 }
 
-// NewIntake returns the inbound use cases.
-func NewIntake(store Store, clock Clock, email ChannelSender) *Intake {
+// NewWebChat returns the web chat visitors' use cases.
+func NewWebChat(store Store, clock Clock, email ChannelSender) *WebChat {
+	return &WebChat{core: newCachedCore(store, clock), email: email}
+}
+
+// newCachedCore is a core that caches workspace settings. Inbound webhooks
+// and visitors arrive in bursts and read settings for every request; a
+// minute's staleness is harmless there (keyword replies, opt-out wording,
+// the chat's identity secret). Every other path reads them fresh: quiet
+// hours and templates an admin just changed in another Lambda must hold
+// at once.
+func newCachedCore(store Store, clock Clock) core {
 	c := newCore(store, clock)
-	// Inbound webhooks arrive in bursts and read settings for every one;
-	// a minute's staleness is harmless there (keyword replies, opt-out
-	// wording). Every other path reads them fresh: quiet hours and
-	// templates an admin just changed in another Lambda must hold at once.
 	c.settingsCache = &sync.Map{}
-	return &Intake{core: c, email: email}
+	return c
 }
 
 // Dispatch hands stored outbound messages to their channel's sender, or

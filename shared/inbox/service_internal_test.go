@@ -43,9 +43,10 @@ func TestRetryOnConflictGivesUpAfterMaxAttempts(t *testing.T) {
 // A use case built without a clock, or a zero one, reads the system's.
 func TestUseCasesWithoutAClockUseTheSystemClock(t *testing.T) {
 	for name, now := range map[string]func() time.Time{
-		"zero":          (&core{}).now,
-		"nil clock":     NewDesk(nil, nil, nil, nil).now,
-		"nil in intake": NewIntake(nil, nil, nil).now,
+		"zero":            (&core{}).now,
+		"nil clock":       NewDesk(nil, nil, nil, nil).now,
+		"nil in intake":   NewIntake(nil, nil).now,
+		"nil in web chat": NewWebChat(nil, nil, nil).now,
 	} {
 		got := now()
 		if d := time.Since(got); d < 0 || d > time.Minute || got.Location() != time.UTC {

@@ -60,7 +60,7 @@ func (s *core) visitorThread(ctx context.Context, workspaceID, handle string) (*
 // chat, both ways. Nothing else in the thread is shown — not email or SMS,
 // and not other devices' chats — because leaving an email proves nothing:
 // anyone can type someone else's address.
-func (s *Intake) VisitorHistory(ctx context.Context, workspaceID, handle string, p PageRequest) (Page[*Message], error) {
+func (s *WebChat) VisitorHistory(ctx context.Context, workspaceID, handle string, p PageRequest) (Page[*Message], error) {
 	conv, err := s.visitorThread(ctx, workspaceID, handle)
 	if IsKind(err, KindNotFound) {
 		return Page[*Message]{Items: []*Message{}}, nil
@@ -87,7 +87,7 @@ func (s *Intake) VisitorHistory(ctx context.Context, workspaceID, handle string,
 
 // Heartbeat keeps a visitor online for the agents. It writes at most about
 // once a minute per visitor, whatever the heartbeat rate.
-func (s *Intake) Heartbeat(ctx context.Context, workspaceID, handle string) (time.Time, error) {
+func (s *WebChat) Heartbeat(ctx context.Context, workspaceID, handle string) (time.Time, error) {
 	now := s.now()
 	until := now.Add(onlineFor)
 	err := retryOnConflict(ctx, func() error {
@@ -157,7 +157,7 @@ func (s *core) visitorContact(ctx context.Context, workspaceID, handle string) (
 
 // ClaimEmail records an address a visitor left, unverified. It is already
 // verified only when the visitor proved it before.
-func (s *Intake) ClaimEmail(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
+func (s *WebChat) ClaimEmail(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err
@@ -187,7 +187,7 @@ func (s *Intake) ClaimEmail(ctx context.Context, workspaceID, handle, email stri
 // IdentifyVisitor joins a visitor to the contact with an email the site
 // vouches for: identifierHash is the hex HMAC-SHA256 of the email, exactly
 // as sent, under the workspace's web chat identity secret.
-func (s *Intake) IdentifyVisitor(ctx context.Context, workspaceID, handle, email, identifierHash string) (*Contact, error) {
+func (s *WebChat) IdentifyVisitor(ctx context.Context, workspaceID, handle, email, identifierHash string) (*Contact, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err

@@ -77,7 +77,7 @@ func emailCodeHash(workspaceID, addr, handle, code string) string {
 
 // SendEmailCode records the visitor's claim of an address and emails it a
 // one-time code. A new code replaces the previous one.
-func (s *Intake) SendEmailCode(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
+func (s *WebChat) SendEmailCode(ctx context.Context, workspaceID, handle, email string) (*EmailClaim, error) {
 	claim, err := s.ClaimEmail(ctx, workspaceID, handle, email)
 	if err != nil || claim.Verified {
 		return claim, err
@@ -123,7 +123,7 @@ func (s *Intake) SendEmailCode(ctx context.Context, workspaceID, handle, email s
 // VerifyEmailCode checks a code the visitor typed and, when it is the one
 // sent to them, joins them as the address's owner. Repeating a verified
 // code repeats the success, so a retry completes a half-done join.
-func (s *Intake) VerifyEmailCode(ctx context.Context, workspaceID, handle, email, code string) (*Contact, error) {
+func (s *WebChat) VerifyEmailCode(ctx context.Context, workspaceID, handle, email, code string) (*Contact, error) {
 	addr, err := NormalizeEmail("email", email)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,6 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/config/providers"
-	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
@@ -50,7 +49,7 @@ func newMailBench(store inbox.Store) *mailBench {
 	dir, err := os.MkdirTemp("", "parley-bench-mail")
 	check(err)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h := webhooks.NewMail(store, (&capture.Outbox{}).Sender(inbox.ChannelEmail),
+	h := webhooks.NewMail(store,
 		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: dir}},
 		webhooks.Settings{Credentials: providers.Set{localstack.DemoWorkspace: {SNSTopicARN: mailTopicARN}}}, quiet)
 	return &mailBench{routes: h.MailRoutes(), dir: dir, raw: raw}

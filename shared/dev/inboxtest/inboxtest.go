@@ -16,6 +16,7 @@ type UseCases struct {
 	Store inbox.Store
 	*inbox.Desk
 	*inbox.Intake
+	*inbox.WebChat
 	*inbox.Dispatch
 	*inbox.Runner
 }
@@ -47,7 +48,8 @@ func New(store inbox.Store, d Deps) UseCases {
 	return UseCases{
 		Store:    store,
 		Desk:     inbox.NewDesk(store, d.Clock, d.Scheduler, d.Sequencer),
-		Intake:   inbox.NewIntake(store, d.Clock, email),
+		Intake:   inbox.NewIntake(store, d.Clock),
+		WebChat:  inbox.NewWebChat(store, d.Clock, email),
 		Dispatch: inbox.NewDispatch(store, d.Clock, d.Senders, d.Scheduler),
 		Runner:   inbox.NewRunner(store, d.Clock, d.Scheduler, d.Sequencer),
 	}

@@ -147,7 +147,7 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.steps = sequences.New(store, f.scheduler, sequencer)
 	settings := webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}
 	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus, &webhooks.Chat{Key: keys.cursor}, settings, log)
-	f.mail = webhooks.NewMail(store, senders[inbox.ChannelEmail],
+	f.mail = webhooks.NewMail(store,
 		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}}, settings, log)
 	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log)
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })

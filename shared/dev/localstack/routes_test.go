@@ -44,7 +44,7 @@ func TestEmailRouteGoesToTheMailHandler(t *testing.T) {
 		settings := webhooks.Settings{Credentials: creds, PublicURL: "https://api.parley.example", PathToken: tc.token}
 		f := &functions{desk: http.NotFoundHandler(),
 			hooks: webhooks.New(nil, nil, nil, nil, settings, log),
-			mail:  webhooks.NewMail(nil, nil, &webhooks.EmailIntake{}, settings, log)}
+			mail:  webhooks.NewMail(nil, &webhooks.EmailIntake{}, settings, log)}
 		routes := f.routes()
 		for req, want := range tc.want {
 			method, path, _ := strings.Cut(req, " ")

@@ -163,7 +163,7 @@ func (h *Handler) chatHistory(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	page, err := h.Intake.VisitorHistory(r.Context(), r.PathValue("workspaceId"), handle, p)
+	page, err := h.WebChat.VisitorHistory(r.Context(), r.PathValue("workspaceId"), handle, p)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -185,7 +185,7 @@ func (h *Handler) chatHeartbeat(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	until, err := h.Intake.Heartbeat(r.Context(), r.PathValue("workspaceId"), handle)
+	until, err := h.WebChat.Heartbeat(r.Context(), r.PathValue("workspaceId"), handle)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -209,14 +209,14 @@ func (h *Handler) chatEmail(w http.ResponseWriter, r *http.Request) {
 	ws := r.PathValue("workspaceId")
 	if in.IdentifierHash != "" {
 		var c *inbox.Contact
-		if c, err = h.Intake.IdentifyVisitor(r.Context(), ws, handle, in.Email, in.IdentifierHash); err == nil {
+		if c, err = h.WebChat.IdentifyVisitor(r.Context(), ws, handle, in.Email, in.IdentifierHash); err == nil {
 			addr, _ := inbox.NormalizeEmail("email", in.Email)
 			writeJSON(w, http.StatusOK, chatEmailResult{Email: addr, Verified: slices.Contains(c.Emails, addr)})
 			return
 		}
 	} else {
 		var claim *inbox.EmailClaim
-		if claim, err = h.Intake.ClaimEmail(r.Context(), ws, handle, in.Email); err == nil {
+		if claim, err = h.WebChat.ClaimEmail(r.Context(), ws, handle, in.Email); err == nil {
 			writeJSON(w, http.StatusOK, chatEmailResult{Email: claim.Address, Verified: claim.Verified})
 			return
 		}
@@ -240,7 +240,7 @@ func (h *Handler) chatEmailCode(w http.ResponseWriter, r *http.Request) {
 	}
 	var claim *inbox.EmailClaim
 	if err == nil {
-		claim, err = h.Intake.SendEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
+		claim, err = h.WebChat.SendEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email)
 	}
 	if err != nil {
 		h.fail(w, r, err)
@@ -260,7 +260,7 @@ func (h *Handler) chatEmailVerify(w http.ResponseWriter, r *http.Request) {
 		err = decodeChat(r, &in)
 	}
 	if err == nil {
-		_, err = h.Intake.VerifyEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email, in.Code)
+		_, err = h.WebChat.VerifyEmailCode(r.Context(), r.PathValue("workspaceId"), handle, in.Email, in.Code)
 	}
 	if err != nil {
 		h.fail(w, r, err)

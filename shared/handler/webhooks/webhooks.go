@@ -62,7 +62,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // Handler serves the webhook and web chat routes (Routes) or inbound
 // email (MailRoutes).
 type Handler struct {
-	Intake      *inbox.Intake
+	Intake *inbox.Intake
+	// WebChat serves the chat routes; nil in functions/mail.
+	WebChat     *inbox.WebChat
 	Credentials providers.Set
 	// PublicURL is the API's public base URL (scheme and host), which
 	// providers sign; the Host header of a proxied request is not it.
@@ -90,15 +92,14 @@ type Settings struct {
 // codes sent with email, external events published to events and web chat
 // tokens signed by chat. Inbound email is functions/mail's (NewMail).
 func New(store inbox.Store, email inbox.ChannelSender, events inbox.EventPublisher, chat *Chat, s Settings, log *slog.Logger) *Handler {
-	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}, email), Credentials: s.Credentials,
-		PublicURL: s.PublicURL, PathToken: s.PathToken, Chat: chat, Events: events, Log: log}
+	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}), WebChat: inbox.NewWebChat(store, inbox.SystemClock{}, email),
+		Credentials: s.Credentials, PublicURL: s.PublicURL, PathToken: s.PathToken, Chat: chat, Events: events, Log: log}
 }
 
 // NewMail builds functions/mail's handler: SES inbound mail, read by mail
-// and filed on store. Filing an email sends nothing; email is Intake's
-// sender all the same, so the use case is whole.
-func NewMail(store inbox.Store, email inbox.ChannelSender, mail *EmailIntake, s Settings, log *slog.Logger) *Handler {
-	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}, email), Credentials: s.Credentials,
+// and filed on store.
+func NewMail(store inbox.Store, mail *EmailIntake, s Settings, log *slog.Logger) *Handler {
+	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}), Credentials: s.Credentials,
 		PublicURL: s.PublicURL, PathToken: s.PathToken, Email: mail, Log: log}
 }
 

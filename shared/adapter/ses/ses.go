@@ -1,4 +1,7 @@
-package email
+// Package ses sends email through Amazon SES v2 as raw MIME. It is apart
+// from shared/adapter/email (receiving: SNS, receipts, MIME parsing), so a
+// function that only receives mail links no SES client.
+package ses
 
 import (
 	"bytes"
@@ -19,6 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jhillyerd/enmime"
 
+	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -27,17 +31,11 @@ type SendEmailAPI interface {
 	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, optFns ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
 }
 
-// Mailbox is the address a workspace sends email from.
-type Mailbox struct {
-	From             string // "Support <support@inbox.example.com>"
-	ConfigurationSet string // SES configuration set that publishes delivery events
-}
-
 // Sender sends email through SES v2 as raw MIME, so Parley sets the
 // Message-ID and threading headers itself.
 type Sender struct {
 	Client    SendEmailAPI
-	Mailboxes func(workspaceID string) (Mailbox, error)
+	Mailboxes func(workspaceID string) (email.Mailbox, error)
 	// Domain names Parley's Message-IDs; empty uses the From domain.
 	Domain string
 }

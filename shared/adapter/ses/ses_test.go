@@ -1,4 +1,4 @@
-package email_test
+package ses_test
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"github.com/jhillyerd/enmime"
 
 	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/adapter/ses"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -32,7 +33,7 @@ type sesRequest struct {
 }
 
 // sesServer answers SendEmail with status and body, recording each request.
-func sesServer(t *testing.T, status int, errType, body string) (*email.Sender, *[]sesRequest) {
+func sesServer(t *testing.T, status int, errType, body string) (*ses.Sender, *[]sesRequest) {
 	t.Helper()
 	var got []sesRequest
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +62,7 @@ func sesServer(t *testing.T, status int, errType, body string) (*email.Sender, *
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 	})
-	s := &email.Sender{
+	s := &ses.Sender{
 		Client: client,
 		Mailboxes: func(ws string) (email.Mailbox, error) {
 			return email.Mailbox{From: "Support <support@inbox.example.com>", ConfigurationSet: "parley-events"}, nil
@@ -123,10 +124,10 @@ func TestSendChatThread(t *testing.T) {
 	if req.ConfigurationSetName != "parley-events" || len(req.Destination.ToAddresses) != 1 || req.Destination.ToAddresses[0] != "jo@example.com" {
 		t.Errorf("request %+v", req)
 	}
-	if len(req.EmailTags) != 1 || req.EmailTags[0].Name != email.RefTag || req.EmailTags[0].Value != convID+"_"+msgID {
+	if len(req.EmailTags) != 1 || req.EmailTags[0].Name != ses.RefTag || req.EmailTags[0].Value != convID+"_"+msgID {
 		t.Errorf("EmailTags %+v", req.EmailTags)
 	}
-	if ref, ok := email.ParseRefTag(req.EmailTags[0].Value); !ok || ref.ConversationID != convID || ref.MessageID != msgID {
+	if ref, ok := ses.ParseRefTag(req.EmailTags[0].Value); !ok || ref.ConversationID != convID || ref.MessageID != msgID {
 		t.Errorf("ParseRefTag = %+v, %v", ref, ok)
 	}
 
