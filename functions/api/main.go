@@ -3,8 +3,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,11 +22,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.APIFromEnv()
-	config.Must(log, "config", err)
-	awsCfg, err := awsenv.Config()
-	config.Must(log, "aws config", err)
+	cfg, awsCfg, log := awsenv.Boot(config.APIFromEnv)
 	cursorKey, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN)
 	config.Must(log, "cursor secret", err)
 

@@ -7,9 +7,7 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,11 +26,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.MailFromEnv()
-	config.Must(log, "config", err)
-	awsCfg, err := awsenv.Config()
-	config.Must(log, "aws config", err)
+	cfg, awsCfg, log := awsenv.Boot(config.MailFromEnv)
 	creds, err := providers.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
 	config.Must(log, "provider secrets", err)
 

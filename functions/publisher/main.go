@@ -3,9 +3,6 @@
 package main
 
 import (
-	"log/slog"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
@@ -16,11 +13,7 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.PublisherFromEnv()
-	config.Must(log, "config", err)
-	awsCfg, err := awsenv.Config()
-	config.Must(log, "aws config", err)
+	cfg, awsCfg, log := awsenv.Boot(config.PublisherFromEnv)
 	h := &publisher.Handler{Publisher: &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}, Log: log}
 	lambda.Start(h.Handle)
 }

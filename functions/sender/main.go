@@ -4,8 +4,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,25 +25,17 @@ import (
 
 func main() {
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.SenderFromEnv()
-	config.Must(log, "config", err)
-	awsCfg, err := awsenv.Config()
-	config.Must(log, "aws config", err)
+	cfg, awsCfg, log := awsenv.Boot(config.SenderFromEnv)
 	creds, err := providers.Fetch(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.ProviderSecretsARN)
 	config.Must(log, "provider secrets", err)
 
 	// The sender pages no lists for clients, so its cursors need no secret.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
-	sms := &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.Webhook.BaseURL())}
-	senders := map[inbox.Channel]inbox.ChannelSender{
-		inbox.ChannelSMS: sms, inbox.ChannelMMS: sms,
-		inbox.ChannelEmail:     &ses.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
-		inbox.ChannelWhatsApp:  &meta.Sender{Channel: inbox.ChannelWhatsApp, Accounts: creds.Meta},
-		inbox.ChannelMessenger: &meta.Sender{Channel: inbox.ChannelMessenger, Accounts: creds.Meta},
-		inbox.ChannelInstagram: &meta.Sender{Channel: inbox.ChannelInstagram, Accounts: creds.Meta},
-		inbox.ChannelWebchat:   inbox.WebChatSender{},
-	}
+	senders := sender.Providers{
+		Twilio: &twilio.Sender{Accounts: creds.Twilio, StatusCallback: twilio.StatusCallbackURL(cfg.Webhook.BaseURL())},
+		Email:  &ses.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain},
+		Meta:   func(ch inbox.Channel) inbox.ChannelSender { return &meta.Sender{Channel: ch, Accounts: creds.Meta} },
+	}.ByChannel()
 	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN} // target: this function
 	lambda.Start(sender.New(store, senders, sched, log).Handle)

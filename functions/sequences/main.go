@@ -3,9 +3,6 @@
 package main
 
 import (
-	"log/slog"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
@@ -20,11 +17,7 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.SequencesFromEnv()
-	config.Must(log, "config", err)
-	awsCfg, err := awsenv.Config()
-	config.Must(log, "aws config", err)
+	cfg, awsCfg, _ := awsenv.Boot(config.SequencesFromEnv)
 
 	// Sequences page no lists for clients, so cursors need no secret.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)

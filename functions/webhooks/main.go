@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,11 +25,7 @@ import (
 
 func main() {
 	ctx := context.Background()
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	cfg, err := config.WebhooksFromEnv()
-	config.Must(log, "config", err)
-	awsCfg, err := awsenv.Config()
-	config.Must(log, "aws config", err)
+	cfg, awsCfg, log := awsenv.Boot(config.WebhooksFromEnv)
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	key, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
 	config.Must(log, "cursor secret", err)

@@ -7,11 +7,14 @@ package awsenv
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/parley-inbox/parley/shared/config"
 )
 
 // Config reads AWS_REGION (or AWS_DEFAULT_REGION) and the credentials
@@ -51,4 +54,16 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Boot is every function's cold start: a JSON logger, the function's typed
+// configuration (read by fromEnv) and the AWS config. A failure is logged
+// and exits, so Lambda reports the init as failed.
+func Boot[C any](fromEnv func() (C, error)) (C, aws.Config, *slog.Logger) {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	cfg, err := fromEnv()
+	config.Must(log, "config", err)
+	awsCfg, err := Config()
+	config.Must(log, "aws config", err)
+	return cfg, awsCfg, log
 }
