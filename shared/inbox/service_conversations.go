@@ -217,7 +217,7 @@ func (s *Desk) SetStatus(ctx context.Context, actor Actor, id string, status Con
 func (s *core) assign(ctx context.Context, actor Actor, id, userID string) (*Conversation, error) {
 	if userID != "" {
 		if _, err := s.store.GetUser(ctx, actor.WorkspaceID, userID); IsKind(err, KindNotFound) {
-			return nil, Invalid("userId", "user %q is not a member of this workspace", userID)
+			return nil, Invalid("assigneeId", "user %q is not a member of this workspace", userID)
 		} else if err != nil {
 			return nil, err
 		}

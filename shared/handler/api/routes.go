@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -306,13 +305,6 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request, actor inbox.Actor) 
 		return inbox.Invalid("assigneeId", "assigneeId is required; DELETE the assignee to unassign")
 	}
 	c, err := a.svc.Assign(r.Context(), actor, r.PathValue("conversationId"), in.AssigneeID)
-	var e *inbox.Error
-	if errors.As(err, &e) && e.Field == "userId" {
-		// The domain names the user; the request field is assigneeId.
-		named := *e
-		named.Field = "assigneeId"
-		return &named
-	}
 	if err != nil {
 		return err
 	}
