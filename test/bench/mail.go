@@ -70,24 +70,10 @@ func (m *mailBench) prepare(n int) {
 		check(os.MkdirAll(filepath.Dir(dest), 0o755))
 		check(os.WriteFile(dest, raw, 0o644))
 
-		ts := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
-		status := func(s string) map[string]string { return map[string]string{"status": s} }
-		receipt, err := json.Marshal(map[string]any{
-			"notificationType": "Received",
-			"mail":             map[string]any{"timestamp": ts, "source": "Jo.Customer@Example.com", "messageId": sesID, "destination": []string{"support@inbox.parley.example"}},
-			"receipt": map[string]any{
-				"timestamp": ts, "processingTimeMillis": 640, "recipients": []string{"support@inbox.parley.example"},
-				"spamVerdict": status("PASS"), "virusVerdict": status("PASS"),
-				"spfVerdict": status("PASS"), "dkimVerdict": status("PASS"), "dmarcVerdict": status("PASS"),
-				"action": map[string]any{"type": "S3", "topicArn": mailTopicARN, "bucketName": mailBucket, "objectKey": key},
-			},
-		})
+		n, err := signing.SESNotification(signing.SESReceipt{TopicARN: mailTopicARN, Bucket: mailBucket, Key: key,
+			SESMessageID: sesID, SNSMessageID: fmt.Sprintf("00000000-0000-4000-8000-%012d", m.seq),
+			From: "Jo.Customer@Example.com", To: []string{"support@inbox.parley.example"}, At: time.Now()})
 		check(err)
-		n := &email.SNSMessage{Type: email.TypeNotification, MessageID: fmt.Sprintf("00000000-0000-4000-8000-%012d", m.seq),
-			TopicArn: mailTopicARN, Subject: "Amazon SES Email Receipt Notification", Message: string(receipt), Timestamp: ts,
-			SignatureVersion: "2", SigningCertURL: signing.SNSCertURL,
-			UnsubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + mailTopicARN + ":5d1e3b8a-92c4-4f0e-b7a6-3c8d2e9f1a04"}
-		check(signing.SNS(n, nil))
 		body, err := json.Marshal(n)
 		check(err)
 		m.notes = append(m.notes, body)

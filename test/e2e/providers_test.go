@@ -252,28 +252,12 @@ func sesNotification(t testing.TB, raw []byte, from string, v verdicts) *email.S
 	sesID := strings.ToLower(randHex(40))
 	key := "inbound/" + sesID
 	stageMail(t, key, raw)
-	now := time.Now().UTC()
-	status := func(s string) map[string]string { return map[string]string{"status": s} }
-	receipt := map[string]any{
-		"notificationType": "Received",
-		"mail": map[string]any{
-			"timestamp": now.Format("2006-01-02T15:04:05.000Z"), "source": from, "messageId": sesID,
-			"destination": []string{ourMailbox}, "headersTruncated": false,
-		},
-		"receipt": map[string]any{
-			"timestamp": now.Format("2006-01-02T15:04:05.000Z"), "processingTimeMillis": 640, "recipients": []string{ourMailbox},
-			"spamVerdict": status("PASS"), "virusVerdict": status("PASS"),
-			"spfVerdict": status(v.SPF), "dkimVerdict": status(v.DKIM), "dmarcVerdict": status(v.DMARC),
-			"action": map[string]any{"type": "S3", "topicArn": snsTopicARN, "bucketName": sesBucket, "objectKeyPrefix": "inbound/", "objectKey": key},
-		},
+	m, err := signing.SESNotification(signing.SESReceipt{TopicARN: snsTopicARN, Bucket: sesBucket, Key: key,
+		SESMessageID: sesID, SNSMessageID: uuid(), From: from, To: []string{ourMailbox}, At: time.Now(),
+		SPF: v.SPF, DKIM: v.DKIM, DMARC: v.DMARC})
+	if err != nil {
+		t.Fatal(err)
 	}
-	m := &email.SNSMessage{
-		Type: "Notification", MessageID: uuid(), TopicArn: snsTopicARN, Subject: "Amazon SES Email Receipt Notification",
-		Message: string(mustJSON(receipt)), Timestamp: now.Format("2006-01-02T15:04:05.000Z"), SignatureVersion: "2",
-		SigningCertURL: snsCertURL,
-		UnsubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + snsTopicARN + ":5d1e3b8a-92c4-4f0e-b7a6-3c8d2e9f1a04",
-	}
-	signSNS(t, m, nil)
 	return m
 }
 

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/dev/signing"
 )
 
@@ -50,31 +49,9 @@ func rawEmail(m inboundMessage) []byte {
 // test-only SNS key. Everything in it comes from m (RSA PKCS #1 v1.5 is
 // deterministic), so a redelivery is byte-for-byte the first copy.
 func sesNotification(m inboundMessage, topicARN string) ([]byte, error) {
-	ts := m.at.UTC().Format("2006-01-02T15:04:05.000Z")
-	status := func(s string) map[string]string { return map[string]string{"status": s} }
-	receipt, err := json.Marshal(map[string]any{
-		"notificationType": "Received",
-		"mail": map[string]any{
-			"timestamp": ts, "source": m.from, "messageId": m.sesID,
-			"destination": []string{ourMailbox}, "headersTruncated": false,
-		},
-		"receipt": map[string]any{
-			"timestamp": ts, "processingTimeMillis": 640, "recipients": []string{ourMailbox},
-			"spamVerdict": status("PASS"), "virusVerdict": status("PASS"),
-			"spfVerdict": status("PASS"), "dkimVerdict": status("PASS"), "dmarcVerdict": status("PASS"),
-			"action": map[string]any{"type": "S3", "topicArn": topicARN, "bucketName": sesBucket,
-				"objectKeyPrefix": "inbound/" + workspace + "/", "objectKey": objectKey(m)},
-		},
-	})
+	n, err := signing.SESNotification(signing.SESReceipt{TopicARN: topicARN, Bucket: sesBucket, Key: objectKey(m),
+		SESMessageID: m.sesID, SNSMessageID: m.snsID, From: m.from, To: []string{ourMailbox}, At: m.at})
 	if err != nil {
-		return nil, err
-	}
-	n := &email.SNSMessage{
-		Type: email.TypeNotification, MessageID: m.snsID, TopicArn: topicARN, Subject: "Amazon SES Email Receipt Notification",
-		Message: string(receipt), Timestamp: ts, SignatureVersion: "2", SigningCertURL: signing.SNSCertURL,
-		UnsubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topicARN + ":5d1e3b8a-92c4-4f0e-b7a6-3c8d2e9f1a04",
-	}
-	if err := signing.SNS(n, nil); err != nil {
 		return nil, fmt.Errorf("sign the SNS notification: %w", err)
 	}
 	return json.Marshal(n)

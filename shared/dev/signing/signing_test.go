@@ -124,3 +124,30 @@ func TestSNSVerifies(t *testing.T) {
 		t.Error("SNSCerts serves another URL")
 	}
 }
+
+// An SES notification verifies, and reads back as the receipt it describes.
+func TestSESNotificationVerifiesAndParses(t *testing.T) {
+	r := signing.SESReceipt{TopicARN: "arn:aws:sns:us-east-1:123456789012:parley-inbound-email", Bucket: "mail", Key: "inbound/demo/abc",
+		SESMessageID: "abc", SNSMessageID: "00000000-0000-4000-8000-000000000001", From: "jo@example.com",
+		To: []string{"support@inbox.example"}, At: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC), DMARC: "FAIL"}
+	m, err := signing.SESNotification(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &email.Verifier{TopicARN: r.TopicARN, Certs: signing.SNSCerts{}}
+	if err := v.Verify(context.Background(), m); err != nil {
+		t.Fatalf("email.Verifier rejects it: %v", err)
+	}
+	got, err := email.ParseSESNotification(m.Message)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bucket != r.Bucket || got.Key != r.Key || got.MessageID != r.SESMessageID || got.Source != r.From ||
+		!got.ReceivedAt.Equal(r.At) || got.DMARC != "FAIL" || got.SPF != "PASS" || len(got.Recipients) != 1 {
+		t.Errorf("parsed %+v from %+v", got, r)
+	}
+	again, _ := signing.SESNotification(r)
+	if again.Signature != m.Signature || again.Message != m.Message {
+		t.Error("the same receipt gave another notification")
+	}
+}
