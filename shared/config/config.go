@@ -27,6 +27,15 @@ const (
 	EnvEmailDomain               = "EMAIL_DOMAIN"
 	EnvDripStateMachineARN       = "DRIP_STATE_MACHINE_ARN"
 	EnvAutomationStateMachineARN = "AUTOMATION_STATE_MACHINE_ARN"
+	// EnvCognitoIssuer is the user pool's issuer URL,
+	// https://cognito-idp.<region>.amazonaws.com/<pool id>; its JWKS is at
+	// <issuer>/.well-known/jwks.json.
+	EnvCognitoIssuer = "COGNITO_ISSUER"
+	// EnvCognitoClientID is the SPA's app client: an ID token's audience.
+	EnvCognitoClientID = "COGNITO_CLIENT_ID"
+	// EnvWebSocketEndpoint is the WebSocket API's management endpoint,
+	// https://<api id>.execute-api.<region>.amazonaws.com/<stage>.
+	EnvWebSocketEndpoint = "WEBSOCKET_ENDPOINT"
 )
 
 // Scheduling is EventBridge Scheduler's group, the role it assumes, its
@@ -87,6 +96,33 @@ type Sequences struct {
 	TableName     string
 	Scheduling    Scheduling
 	StateMachines StateMachines
+}
+
+// Realtime configures functions/realtime: the WebSocket API's routes and
+// the fan-out of domain events to its connections.
+type Realtime struct {
+	TableName, CursorSecretARN, WebSocketEndpoint string
+}
+
+// Authorizer configures functions/authorizer, the WebSocket API's $connect
+// authorizer: agents' Cognito tokens, and visitors' tokens, which the
+// cursor secret signs.
+type Authorizer struct {
+	CognitoIssuer, CognitoClientID, CursorSecretARN string
+}
+
+// RealtimeFromEnv reads functions/realtime's configuration.
+func RealtimeFromEnv() (Realtime, error) {
+	var e env
+	c := Realtime{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN), WebSocketEndpoint: e.need(EnvWebSocketEndpoint)}
+	return c, e.err()
+}
+
+// AuthorizerFromEnv reads functions/authorizer's configuration.
+func AuthorizerFromEnv() (Authorizer, error) {
+	var e env
+	c := Authorizer{CognitoIssuer: e.need(EnvCognitoIssuer), CognitoClientID: e.need(EnvCognitoClientID), CursorSecretARN: e.need(EnvCursorSecretARN)}
+	return c, e.err()
 }
 
 // APIFromEnv reads functions/api's configuration.
