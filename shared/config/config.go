@@ -36,6 +36,9 @@ const (
 	// EnvWebSocketEndpoint is the WebSocket API's management endpoint,
 	// https://<api id>.execute-api.<region>.amazonaws.com/<stage>.
 	EnvWebSocketEndpoint = "WEBSOCKET_ENDPOINT"
+	// EnvWebSocketURL is the WebSocket API's public wss:// URL, which the
+	// chat widget's settings hand to browsers.
+	EnvWebSocketURL = "WEBSOCKET_URL"
 )
 
 // Scheduling is EventBridge Scheduler's group, the role it assumes, its
@@ -70,6 +73,8 @@ type Webhooks struct {
 	// uses the From domain.
 	EmailDomain string
 	Webhook     Webhook
+	// WebSocketURL is where the chat widget connects (wss://...).
+	WebSocketURL string
 }
 
 // Mail configures functions/mail: SES inbound mail, through SNS, on the
@@ -138,7 +143,7 @@ func WebhooksFromEnv() (Webhooks, error) {
 	var e env
 	c := Webhooks{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
 		ProviderSecretsARN: e.need(EnvProviderSecretsARN), EventBusName: e.need(EnvEventBusName),
-		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook()}
+		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook(), WebSocketURL: e.need(EnvWebSocketURL)}
 	return c, e.err()
 }
 
