@@ -19,6 +19,7 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/dynamotest"
 	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/dev/streams"
+	"github.com/parley-inbox/parley/shared/handler/publisher"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -56,7 +57,7 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 	defer cancel()
 	got := &collector{}
 	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(dynamotest.Endpoint()), Endpoint: dynamotest.Endpoint(),
-		Table: table, Publisher: got, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
+		Table: table, Apply: (&publisher.Handler{Journal: store.Journal, Publisher: got}).Apply, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
 	go func() { _ = poller.Run(ctx) }()
 	time.Sleep(300 * time.Millisecond) // let it take its shard iterators
 

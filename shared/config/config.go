@@ -86,8 +86,9 @@ type Mail struct {
 	PathToken string
 }
 
-// Publisher configures functions/publisher.
-type Publisher struct{ EventBusName string }
+// Publisher configures functions/publisher. It writes the table too: the
+// change log for delta sync and the inbox counters.
+type Publisher struct{ TableName, EventBusName string }
 
 // Sender configures functions/sender.
 type Sender struct {
@@ -106,7 +107,7 @@ type Sequences struct {
 // Realtime configures functions/realtime: the WebSocket API's routes and
 // the fan-out of domain events to its connections.
 type Realtime struct {
-	TableName, CursorSecretARN, WebSocketEndpoint string
+	TableName, WebSocketEndpoint string
 }
 
 // Authorizer configures functions/authorizer, the WebSocket API's $connect
@@ -119,7 +120,7 @@ type Authorizer struct {
 // RealtimeFromEnv reads functions/realtime's configuration.
 func RealtimeFromEnv() (Realtime, error) {
 	var e env
-	c := Realtime{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN), WebSocketEndpoint: e.need(EnvWebSocketEndpoint)}
+	c := Realtime{TableName: e.need(EnvTableName), WebSocketEndpoint: e.need(EnvWebSocketEndpoint)}
 	return c, e.err()
 }
 
@@ -158,7 +159,7 @@ func MailFromEnv() (Mail, error) {
 // PublisherFromEnv reads functions/publisher's configuration.
 func PublisherFromEnv() (Publisher, error) {
 	var e env
-	c := Publisher{EventBusName: e.need(EnvEventBusName)}
+	c := Publisher{TableName: e.need(EnvTableName), EventBusName: e.need(EnvEventBusName)}
 	return c, e.err()
 }
 

@@ -21,6 +21,9 @@ const (
 	KindUnauthorized Kind = "unauthorized"
 	KindUnavailable  Kind = "unavailable"
 	KindInternal     Kind = "internal"
+	// KindGone is a request for something kept no longer, such as changes
+	// older than the change log.
+	KindGone Kind = "gone"
 )
 
 // Error is a domain error a person can act on. Message is safe to show to

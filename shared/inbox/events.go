@@ -19,6 +19,16 @@ const (
 	EventConversationReopened EventType = "conversation.reopened"
 	EventMessageReceived      EventType = "message.received"
 	EventMessageStatusChanged EventType = "message.status_changed"
+	// The live inbox's events: every new message (both ways, comments and
+	// activities too), any change an agent sees in the inbox list, a
+	// deleted thread, and a web chat visitor coming or going.
+	EventMessageCreated      EventType = "message.created"
+	EventConversationUpdated EventType = "conversation.updated"
+	EventConversationDeleted EventType = "conversation.deleted"
+	EventVisitorPresence     EventType = "visitor.presence"
+	// Typing and counts reach sockets only; they are never on the bus.
+	EventTyping        EventType = "typing"
+	EventCountsChanged EventType = "counts.changed"
 	// EventRunStarted is a drip enrollment or automation run just written;
 	// its execution starts from this event, so none is ever left without one.
 	EventRunStarted EventType = "run.started"
@@ -43,7 +53,10 @@ var SequenceEvents = []EventType{
 type Event struct {
 	// ID is unique per event and stable across redeliveries of the same
 	// change, so consumers can deduplicate.
-	ID             string        `json:"id"`
+	ID string `json:"id"`
+	// Seq orders a workspace's events: a ULID, compared as a string. A
+	// client passes the last one it saw as updatedSince to catch up.
+	Seq            string        `json:"seq,omitempty"`
 	Type           EventType     `json:"type"`
 	WorkspaceID    string        `json:"workspaceId"`
 	OccurredAt     time.Time     `json:"occurredAt"`
@@ -64,6 +77,21 @@ type Event struct {
 	RunID        string       `json:"runId,omitempty"`
 	SequenceID   string       `json:"sequenceId,omitempty"`
 	SequenceKind SequenceKind `json:"sequenceKind,omitempty"`
+	// Message and Conversation are the item as the API shows it, after
+	// the change (message.*, conversation.*).
+	Message      *Message      `json:"message,omitempty"`
+	Conversation *Conversation `json:"conversation,omitempty"`
+	// Truncated says Message's body was cut to keep the event small.
+	Truncated bool `json:"truncated,omitempty"`
+	// Changes names what a conversation.updated changed (ConversationChanges).
+	Changes []string `json:"changes,omitempty"`
+	// Online and OnlineUntil are a visitor.presence's state.
+	Online      *bool      `json:"online,omitempty"`
+	OnlineUntil *time.Time `json:"onlineUntil,omitempty"`
+	// From is who is typing: "visitor" or "agent".
+	From   string              `json:"from,omitempty"`
+	UserID string              `json:"userId,omitempty"`
+	Counts *ConversationCounts `json:"counts,omitempty"`
 }
 
 // EventPublisher delivers domain events to whoever listens.

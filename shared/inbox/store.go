@@ -38,6 +38,7 @@ type Store interface {
 	TaskStore
 	LabelStore
 	EmailCodes
+	LiveStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -15,9 +16,11 @@ import (
 type Change struct {
 	// EventID is the stream record's id; event ids derive from it.
 	EventID string
-	At      time.Time
-	Old     map[string]types.AttributeValue
-	New     map[string]types.AttributeValue
+	// Seq orders the change's events in their workspace (Journal sets it).
+	Seq string
+	At  time.Time
+	Old map[string]types.AttributeValue
+	New map[string]types.AttributeValue
 }
 
 // Events derives the domain events a change means. Deriving them from the
@@ -33,7 +36,7 @@ func Events(c Change) ([]inbox.Event, error) {
 	if !ok {
 		return nil, nil
 	}
-	base := inbox.Event{WorkspaceID: ws, OccurredAt: c.At.UTC()}
+	base := inbox.Event{WorkspaceID: ws, OccurredAt: c.At.UTC(), Seq: c.Seq}
 	emit := func(t inbox.EventType, e inbox.Event) inbox.Event {
 		e.ID, e.Type = fmt.Sprintf("%s:%s", c.EventID, t), t
 		return e
@@ -82,14 +85,34 @@ func Events(c Change) ([]inbox.Event, error) {
 			return nil, err
 		}
 		if c.New == nil {
-			return nil, nil
+			e := base
+			e.ConversationID, e.ContactID = before.ID, before.ContactID
+			return append(out, emit(inbox.EventConversationDeleted, e)), nil
 		}
 		e := base
 		e.ConversationID, e.ContactID = after.ID, after.ContactID
+		e.Conversation = after.domain(ws)
 		if c.Old == nil {
-			out = append(out, emit(inbox.EventConversationCreated, e))
-		} else if before.Status == inbox.StatusComplete && after.Status == inbox.StatusOpen {
+			return append(out, emit(inbox.EventConversationCreated, e)), nil
+		}
+		if before.Status == inbox.StatusComplete && after.Status == inbox.StatusOpen {
 			out = append(out, emit(inbox.EventConversationReopened, e))
+		}
+		if changes := inbox.WhatChanged(before.domain(ws), e.Conversation); len(changes) > 0 {
+			u := e
+			u.Changes = changes
+			out = append(out, emit(inbox.EventConversationUpdated, u))
+		}
+		// Presence flips as the stream sees it: a heartbeat that only
+		// extends the deadline is not news.
+		at := c.At
+		if after.UpdatedAt.After(at) {
+			at = after.UpdatedAt // stream times have whole seconds
+		}
+		if was, is := before.VisitorOnline(at), after.VisitorOnline(at); was != is {
+			p := base
+			p.ConversationID, p.ContactID, p.Online, p.OnlineUntil = after.ID, after.ContactID, &is, after.VisitorOnlineUntil
+			out = append(out, emit(inbox.EventVisitorPresence, p))
 		}
 	case strings.HasPrefix(sk, prefixMessage):
 		var before, after messageItem
@@ -107,12 +130,19 @@ func Events(c Change) ([]inbox.Event, error) {
 			// a drip applied a moment before it.
 			e.OccurredAt = after.CreatedAt.UTC()
 		}
+		snapshot := func(e inbox.Event) inbox.Event {
+			e.Message, e.Truncated = eventMessage(after.domain(ws, e.ConversationID))
+			return e
+		}
 		switch {
-		case c.Old == nil && after.Direction == inbox.DirectionIn:
-			e.Body = inbox.Preview(after.Body)
-			out = append(out, emit(inbox.EventMessageReceived, e))
-		case c.Old != nil && before.Status != after.Status:
-			out = append(out, emit(inbox.EventMessageStatusChanged, e))
+		case c.Old == nil:
+			out = append(out, emit(inbox.EventMessageCreated, snapshot(e)))
+			if after.Direction == inbox.DirectionIn {
+				e.Body = inbox.Preview(after.Body)
+				out = append(out, emit(inbox.EventMessageReceived, e))
+			}
+		case before.Status != after.Status:
+			out = append(out, emit(inbox.EventMessageStatusChanged, snapshot(e)))
 		}
 	case strings.HasPrefix(sk, prefixRun):
 		// Only the write that creates a run: status changes are not events.
@@ -131,6 +161,23 @@ func Events(c Change) ([]inbox.Event, error) {
 		out = append(out, emit(inbox.EventRunStarted, e))
 	}
 	return out, nil
+}
+
+// eventBodyLimit keeps an event, and a batch of them, well inside
+// EventBridge's 256 KB and a WebSocket frame's 128 KB: a longer body (an
+// email) is cut, and the client reads the whole message by its id.
+const eventBodyLimit = 8 << 10
+
+func eventMessage(m *inbox.Message) (*inbox.Message, bool) {
+	if len(m.Body) <= eventBodyLimit {
+		return m, false
+	}
+	cut := eventBodyLimit
+	for cut > 0 && !utf8.RuneStart(m.Body[cut]) {
+		cut--
+	}
+	m.Body = m.Body[:cut]
+	return m, true
 }
 
 func decodeImages(c Change, before, after any) error {

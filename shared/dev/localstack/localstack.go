@@ -16,22 +16,27 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 	"github.com/parley-inbox/parley/shared/dev/eventbus"
+	"github.com/parley-inbox/parley/shared/dev/livesocket"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
 	devschedule "github.com/parley-inbox/parley/shared/dev/schedule"
 	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/dev/streams"
 	"github.com/parley-inbox/parley/shared/handler/api"
+	"github.com/parley-inbox/parley/shared/handler/publisher"
+	"github.com/parley-inbox/parley/shared/handler/realtime"
 	"github.com/parley-inbox/parley/shared/handler/sender"
 	"github.com/parley-inbox/parley/shared/handler/sequences"
 	"github.com/parley-inbox/parley/shared/handler/webhooks"
@@ -72,10 +77,11 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		return err
 	}
 	// The table's stream feeds the publisher (to the bus) and the sender.
+	publish := &publisher.Handler{Journal: store.Journal, Publisher: fns.bus, Log: log}
 	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
-		Publisher: fns.bus, OnChange: fns.send.OnChange, Log: log, Every: 200 * time.Millisecond}
+		Apply: publish.Apply, OnChange: fns.send.OnChange, Log: log, Every: 100 * time.Millisecond}
 	for name, run := range map[string]func(context.Context) error{"local scheduler": fns.scheduler.Run,
-		"local step functions executor": fns.executor.Run, "stream poller": poller.Run} {
+		"local step functions executor": fns.executor.Run, "stream poller": poller.Run, "live fan-out": fns.fanOut.Run} {
 		go func() {
 			if err := run(ctx); err != nil {
 				log.Error(name+" stopped", "err", err)
@@ -117,6 +123,8 @@ type functions struct {
 	executor  *stepfunctions.Executor
 	outbox    *capture.Outbox
 	tokens    devauth.Tokens
+	live      *livesocket.Server
+	fanOut    *livesocket.Queue
 }
 
 func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, cfg config.Local, keys devKeys, log *slog.Logger) (*functions, error) {
@@ -151,6 +159,12 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}}, settings, log)
 	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log)
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
+	// The WebSocket API: the bus feeds the fan-out through a queue, as
+	// EventBridge feeds functions/realtime through SQS.
+	f.live = &livesocket.Server{Gate: realtime.Gate{Agents: f.tokens, Visitors: auth.VisitorTokens{Key: keys.cursor}}, Log: log}
+	f.live.Live = inbox.NewLive(store, inbox.SystemClock{}, f.live)
+	f.fanOut = livesocket.NewQueue(f.live.Live.FanOut, log)
+	f.bus.Subscribe(f.fanOut.Add)
 	return f, nil
 }
 
@@ -187,6 +201,7 @@ func (f *functions) routes() http.Handler {
 	hookRoutes := f.hooks.Routes()
 	mux.Handle("/webhooks/", hookRoutes)
 	mux.Handle("/chat/", hookRoutes)
+	mux.Handle("GET /live", f.live)
 	// Inbound email is functions/mail's route, named as API Gateway's
 	// route key names it (with the path token, when there is one); the
 	// pattern is the more specific, so it wins over /webhooks/.
@@ -355,9 +370,10 @@ Try it:
 
 Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email}
   (signed with the test secrets in %[8]s; post a sample with: make invoke EVENT=twilio-sms-inbound)
-Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}
+Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Widget: <script src="%[1]s/chat/%[3]s/widget.js" async></script>
+WebSocket: %[9]s/live?workspace=%[3]s&token=$AGENT_TOKEN  (or a web chat visitor token)
 Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
-`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile)
+`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"))
 	return err
 }

@@ -21,7 +21,6 @@ import (
 	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 // Poller reads a table's stream the way Lambda's event source mapping does
@@ -31,9 +30,11 @@ type Poller struct {
 	Tables  *dynamodb.Client
 	Streams *dynamodbstreams.Client
 	// Endpoint is DynamoDB Local's URL, for the raw GetRecords calls.
-	Endpoint  string
-	Table     string
-	Publisher inbox.EventPublisher
+	Endpoint string
+	Table    string
+	// Apply journals a change and publishes its events (the publisher
+	// function's publisher.Handler.Apply).
+	Apply func(context.Context, dynamo.Change) error
 	// OnChange, if set, also sees every change (the local sender).
 	OnChange func(context.Context, dynamo.Change) error
 	Log      *slog.Logger
@@ -135,18 +136,12 @@ func (p *Poller) read(ctx context.Context, it *string) (*string, error) {
 				p.Log.WarnContext(ctx, "stream consumer", "eventID", c.EventID, "err", herr)
 			}
 		}
-		var evs []inbox.Event
-		if err == nil {
-			evs, err = dynamo.Events(c)
-		}
 		if err != nil {
-			p.Log.ErrorContext(ctx, "derive domain events", "eventID", c.EventID, "err", err)
+			p.Log.ErrorContext(ctx, "decode stream record", "eventID", c.EventID, "err", err)
 			continue
 		}
-		if len(evs) > 0 {
-			if err := p.Publisher.Publish(ctx, evs); err != nil {
-				return it, err
-			}
+		if err := p.Apply(ctx, c); err != nil {
+			return it, err
 		}
 	}
 	return out.NextShardIterator, nil

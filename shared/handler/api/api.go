@@ -91,6 +91,7 @@ func (a *API) routes() {
 	a.handle("POST /conversations", a.idempotent(a.startConversation))
 	a.handle("GET /conversations", a.listConversations)
 	a.handle("GET /conversations/search", a.searchConversations)
+	a.handle("GET /conversations/counts", a.conversationCounts)
 	a.handle("POST /conversations/bulk-archive", a.bulkArchive)
 	a.handle("GET /conversations/{conversationId}", a.getConversation)
 	a.handle("DELETE /conversations/{conversationId}", a.deleteConversation)
@@ -132,6 +133,7 @@ func (a *API) routes() {
 	a.handle("GET /automations/{automationId}/runs", a.listAutomationRuns)
 
 	a.handle("GET /tasks", a.listTasks)
+	a.handle("GET /tasks/counts", a.taskCounts)
 	a.handle("POST /tasks/{taskId}/done", a.finishTask(inbox.TaskDone))
 	a.handle("POST /tasks/{taskId}/skip", a.finishTask(inbox.TaskSkipped))
 

@@ -190,6 +190,19 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request, actor in
 		return err
 	}
 	q := r.URL.Query()
+	if since := q.Get("updatedSince"); since != "" {
+		for _, filter := range []string{"status", "assignee", "label", "channel", "unread"} {
+			if q.Has(filter) {
+				return inbox.Invalid("updatedSince", "updatedSince lists every change; it takes no %s filter", filter)
+			}
+		}
+		page, err := a.svc.SyncConversations(r.Context(), actor, since, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, page)
+		return nil
+	}
 	f := inbox.InboxFilter{
 		Status:   inbox.ConversationStatus(q.Get("status")),
 		Assignee: q.Get("assignee"),
@@ -335,6 +348,17 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request, actor inbox.A
 	p, err := pageRequest(r)
 	if err != nil {
 		return err
+	}
+	if since := r.URL.Query().Get("updatedSince"); since != "" {
+		if r.URL.Query().Has("order") {
+			return inbox.Invalid("updatedSince", "updatedSince lists changes oldest first; it takes no order")
+		}
+		page, err := a.svc.SyncMessages(r.Context(), actor, r.PathValue("conversationId"), since, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, page)
+		return nil
 	}
 	switch r.URL.Query().Get("order") {
 	case "", "oldest":
@@ -729,4 +753,22 @@ func (a *API) finishTask(status inbox.TaskStatus) handlerFunc {
 		writeJSON(w, http.StatusOK, t)
 		return nil
 	}
+}
+
+func (a *API) conversationCounts(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	counts, err := a.svc.ConversationCounts(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, counts)
+	return nil
+}
+
+func (a *API) taskCounts(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	counts, err := a.svc.TaskCounts(r.Context(), actor)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, counts)
+	return nil
 }

@@ -39,6 +39,7 @@ var statusOf = map[inbox.Kind]int{
 	inbox.KindConflict:       http.StatusConflict,
 	inbox.KindUnavailable:    http.StatusServiceUnavailable,
 	inbox.KindInternal:       http.StatusInternalServerError,
+	inbox.KindGone:           http.StatusGone,
 	KindTooLarge:             http.StatusRequestEntityTooLarge,
 	KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	KindRateLimited:          http.StatusTooManyRequests,

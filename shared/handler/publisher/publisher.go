@@ -15,6 +15,9 @@ import (
 
 // Handler publishes the domain events of stream records.
 type Handler struct {
+	// Journal logs the change for delta sync and moves the counters
+	// (dynamo.Store.Journal), before anyone hears of it.
+	Journal   func(context.Context, *dynamo.Change) error
 	Publisher inbox.EventPublisher
 	Log       *slog.Logger
 }
@@ -45,7 +48,16 @@ func (h *Handler) publish(ctx context.Context, r events.DynamoDBEventRecord) err
 	if err != nil {
 		return err
 	}
-	evs, err := dynamo.Events(dynamo.Change{EventID: r.EventID, At: r.Change.ApproximateCreationDateTime.Time, Old: old, New: next})
+	return h.Apply(ctx, dynamo.Change{EventID: r.EventID, At: r.Change.ApproximateCreationDateTime.Time, Old: old, New: next})
+}
+
+// Apply journals one change, then publishes its events. The local stack's
+// stream poller calls it too.
+func (h *Handler) Apply(ctx context.Context, c dynamo.Change) error {
+	if err := h.Journal(ctx, &c); err != nil {
+		return err
+	}
+	evs, err := dynamo.Events(c)
 	if err != nil || len(evs) == 0 {
 		return err
 	}

@@ -1,9 +1,6 @@
 package webhooks
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -16,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -55,15 +53,8 @@ func cors(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// A visitor token is "<visitor id>.<signature>", bound to its workspace.
 func (c *Chat) token(workspaceID, visitorID string) string {
-	return visitorID + "." + base64.RawURLEncoding.EncodeToString(c.sign(workspaceID, visitorID))
-}
-
-func (c *Chat) sign(workspaceID, visitorID string) []byte {
-	m := hmac.New(sha256.New, c.Key)
-	m.Write([]byte("parley-webchat\x00" + workspaceID + "\x00" + visitorID))
-	return m.Sum(nil)[:18]
+	return auth.VisitorTokens{Key: c.Key}.Issue(workspaceID, visitorID)
 }
 
 var errVisitor = &inbox.Error{Kind: inbox.KindUnauthorized, Message: "missing or invalid visitor token; start a session"}
@@ -73,9 +64,8 @@ func (c *Chat) visitor(r *http.Request) (string, error) {
 	if !ok {
 		return "", errVisitor
 	}
-	id, sig, ok := strings.Cut(raw, ".")
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if !ok || err != nil || !inbox.ValidID(id) || !hmac.Equal(got, c.sign(r.PathValue("workspaceId"), id)) {
+	id, ok := auth.VisitorTokens{Key: c.Key}.Verify(r.PathValue("workspaceId"), raw)
+	if !ok {
 		return "", errVisitor
 	}
 	return inbox.Handle(inbox.ChannelWebchat, id), nil
@@ -168,14 +158,14 @@ func (h *Handler) chatHistory(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	items := make([]map[string]any, 0, len(page.Items))
+	items := make([]inbox.VisitorMessage, 0, len(page.Items))
 	for _, m := range page.Items {
 		items = append(items, visitorMessage(m))
 	}
 	// The API's one list shape: no nextCursor on the last page.
 	writeJSON(w, http.StatusOK, struct {
-		Items      []map[string]any `json:"items"`
-		NextCursor string           `json:"nextCursor,omitempty"`
+		Items      []inbox.VisitorMessage `json:"items"`
+		NextCursor string                 `json:"nextCursor,omitempty"`
 	}{items, page.NextCursor})
 }
 
@@ -272,9 +262,7 @@ func (h *Handler) chatEmailVerify(w http.ResponseWriter, r *http.Request) {
 
 // visitorMessage is what the widget shows: no authors, statuses or ids of
 // anything internal.
-func visitorMessage(m *inbox.Message) map[string]any {
-	return map[string]any{"id": m.ID, "direction": m.Direction, "channel": m.Channel, "body": m.Body, "attachments": m.Attachments, "createdAt": m.CreatedAt}
-}
+func visitorMessage(m *inbox.Message) inbox.VisitorMessage { return m.ForVisitor() }
 
 func decodeChat(r *http.Request, v any) error {
 	body, err := readBody(r, maxChatBody)
