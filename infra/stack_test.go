@@ -153,6 +153,34 @@ func (tpl cfnTemplate) onlyResourceOfType(t *testing.T, cfnType string) (string,
 	panic("unreachable")
 }
 
+// httpAPI returns the HTTP API's logical ID and resource (the stack also
+// has the live inbox's WebSocket API).
+func (tpl cfnTemplate) httpAPI(t *testing.T) (string, cfnResource) {
+	t.Helper()
+	return tpl.resourceWithPrefix(t, "AWS::ApiGatewayV2::Api", "HttpApi")
+}
+
+// httpStage returns the HTTP API's $default stage.
+func (tpl cfnTemplate) httpStage(t *testing.T) (string, cfnResource) {
+	t.Helper()
+	return tpl.resourceWithPrefix(t, "AWS::ApiGatewayV2::Stage", "DefaultStage")
+}
+
+// apiResources returns the resources of one type (routes, integrations,
+// authorizers, stages) that belong to one API, keyed by logical ID.
+func (tpl cfnTemplate) apiResources(t *testing.T, cfnType, apiID string) map[string]cfnResource {
+	t.Helper()
+	found := map[string]cfnResource{}
+	for id, resource := range tpl.resourcesOfType(cfnType) {
+		var props struct{ ApiId any }
+		decodeProperties(t, resource, &props)
+		if jsonEqual(props.ApiId, refTo(apiID)) {
+			found[id] = resource
+		}
+	}
+	return found
+}
+
 func decodeProperties(t *testing.T, resource cfnResource, into any) {
 	t.Helper()
 	if err := json.Unmarshal(resource.Properties, into); err != nil {
@@ -287,9 +315,10 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	template := synthTemplate(t, nil)
 	webhooksFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "WebhooksFunction")
 	mailFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "MailFunction")
+	httpAPIID, _ := template.httpAPI(t)
 
 	var gotRouteKeys, gotPublic []string
-	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+	for id, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Route", httpAPIID) {
 		var route routeProperties
 		decodeProperties(t, resource, &route)
 		gotRouteKeys = append(gotRouteKeys, route.RouteKey)
@@ -327,7 +356,7 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	// function, but inbound email, which goes to the mail function; both
 	// with the v2 payload their httpadapter.NewV2 expects.
 	var webhooksIntegrationIDs, mailIntegrationIDs []string
-	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Integration") {
+	for id, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Integration", httpAPIID) {
 		var integration struct{ PayloadFormatVersion string }
 		decodeProperties(t, resource, &integration)
 		assertEqual(t, id+" PayloadFormatVersion", integration.PayloadFormatVersion, "2.0")
@@ -344,7 +373,7 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	if len(mailIntegrationIDs) != 1 {
 		t.Fatalf("got integrations %v of the mail function, want one", mailIntegrationIDs)
 	}
-	for _, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+	for _, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Route", httpAPIID) {
 		var route struct {
 			RouteKey string
 			Target   any
@@ -367,8 +396,13 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 			Issuer   any
 		}
 	}
-	_, authorizerResource := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Authorizer")
-	decodeProperties(t, authorizerResource, &authorizer)
+	authorizers := template.apiResources(t, "AWS::ApiGatewayV2::Authorizer", httpAPIID)
+	if len(authorizers) != 1 {
+		t.Fatalf("got %d authorizers of the HTTP API, want 1", len(authorizers))
+	}
+	for _, authorizerResource := range authorizers {
+		decodeProperties(t, authorizerResource, &authorizer)
+	}
 	clientID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
 	assertEqual(t, "AuthorizerType", authorizer.AuthorizerType, "JWT")
 	assertEqual(t, "IdentitySource", authorizer.IdentitySource, []string{"$request.header.Authorization"})
@@ -392,7 +426,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
 	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
 	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
-	apiID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+	apiID, _ := template.httpAPI(t)
 	busID, _ := template.onlyResourceOfType(t, "AWS::Events::EventBus")
 	groupID, _ := template.onlyResourceOfType(t, "AWS::Scheduler::ScheduleGroup")
 	schedulerRoleID, _ := template.resourceWithPrefix(t, "AWS::IAM::Role", "SchedulerRole")
@@ -735,7 +769,7 @@ func TestCORSOriginsComeFromContext(t *testing.T) {
 	apiCORS := func(t *testing.T, context map[string]any) *corsConfiguration {
 		t.Helper()
 		var api struct{ CorsConfiguration *corsConfiguration }
-		_, apiResource := synthTemplate(t, context).onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+		_, apiResource := synthTemplate(t, context).httpAPI(t)
 		decodeProperties(t, apiResource, &api)
 		return api.CorsConfiguration
 	}
