@@ -165,7 +165,7 @@ func TestOutputs(t *testing.T) {
 		"WebhookBaseUrl", "EventBusName", "InboundMailBucket", "InboundMailTopicArn",
 		"InboundMailRuleSetName", "ProviderSecretsArn", "AlarmTopicArn",
 		"SenderFunctionName", "SchedulerGroupName", "SesConfigurationSetName",
-		"DripStateMachineArn", "AutomationStateMachineArn",
+		"DripStateMachineArn", "AutomationStateMachineArn", "WebSocketUrl",
 	} {
 		if _, ok := template.Outputs[name]; !ok {
 			t.Errorf("output %s: missing", name)
