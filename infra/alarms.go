@@ -17,6 +17,20 @@ import (
 // functions) may lag behind the table's stream before someone is told.
 const maxIteratorAgeMillis = 60_000
 
+// maxQueueAgeSeconds is how long an event may wait in the realtime
+// function's queue before someone is told: the live inbox is that far
+// behind, or an event keeps failing (each retry waits out the queue's
+// visibility timeout, three minutes).
+const maxQueueAgeSeconds = 300
+
+// maxAuthorizerErrors is how many times the WebSocket authorizer may fail
+// in one alarm period. A REQUEST authorizer answers 401 (no, expired or
+// tampered token) only by failing with "Unauthorized", which Lambda
+// counts as an error, so a few are normal: an SPA reconnecting with an
+// expired token. More means it cannot verify anyone (JWKS or secret
+// unreachable) or someone is probing with forged tokens.
+const maxAuthorizerErrors = 20
+
 // alarmPeriod is the window every alarm looks at.
 var alarmPeriod = awscdk.Duration_Minutes(jsii.Number(5))
 
@@ -134,11 +148,27 @@ func (a *alarms) onDeadLetters(id string, queue awssqs.Queue) {
 
 // onFunctionErrors alarms on any invocation error.
 func (a *alarms) onFunctionErrors(id string, fn awslambda.Function) {
+	a.onFunctionErrorsOver(id, fn, 0)
+}
+
+// onFunctionErrorsOver alarms when a function fails more than threshold
+// times in a period.
+func (a *alarms) onFunctionErrorsOver(id string, fn awslambda.Function, threshold float64) {
 	a.add(id+"ErrorsAlarm", id+" failed",
 		fn.MetricErrors(&awscloudwatch.MetricOptions{
 			Period:    alarmPeriod,
 			Statistic: jsii.String("Sum"),
-		}), 0)
+		}), threshold)
+}
+
+// onQueueAge alarms when a queue's oldest message is older than
+// maxQueueAgeSeconds: its consumer is behind or keeps failing.
+func (a *alarms) onQueueAge(id string, queue awssqs.Queue) {
+	a.add(id+"AgeAlarm", id+" holds an event more than five minutes old",
+		queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
+			Period:    alarmPeriod,
+			Statistic: jsii.String("Maximum"),
+		}), maxQueueAgeSeconds)
 }
 
 // onIteratorAge alarms when a stream consumer falls behind: domain events

@@ -136,9 +136,9 @@ func TestInboundMailRuleAndSubscriptionPerWorkspace(t *testing.T) {
 	bucketID, _ := template.onlyResourceOfType(t, "AWS::S3::Bucket")
 	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "InboundMailTopic")
 	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "InboundMailDeliveryDLQ")
-	apiID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+	apiID, _ := template.httpAPI(t)
 	bucketPolicyID, _ := template.onlyResourceOfType(t, "AWS::S3::BucketPolicy")
-	stageID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Stage")
+	stageID, _ := template.httpStage(t)
 
 	t.Run("receipt rule", func(t *testing.T) {
 		_, resource := template.onlyResourceOfType(t, "AWS::SES::ReceiptRule")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -68,8 +67,7 @@ func newHTTPAPI(stack awscdk.Stack, apiFunction awslambda.Function, userPool aws
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
 
-	issuer := fmt.Sprintf("https://cognito-idp.%s.amazonaws.com/%s", *stack.Region(), *userPool.UserPoolId())
-	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoAuthorizer"), jsii.String(issuer),
+	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoAuthorizer"), jsii.String(cognitoIssuer(stack, userPool)),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
 			JwtAudience:    jsii.Strings(*spaClient.UserPoolClientId()),
 			IdentitySource: jsii.Strings("$request.header.Authorization"),

@@ -26,7 +26,8 @@ type ParleyStackProps struct {
 // NewParleyStack builds the whole backend. Each concern has its own file:
 // this one holds the table, user pool, cursor secret and api function;
 // httpapi.go the HTTP API; webhooks.go the public provider and web chat
-// endpoints and the inbound email function; email.go inbound mail; events.go domain events; sender.go
+// endpoints and the inbound email function; email.go inbound mail; publisher.go domain events;
+// realtime.go the live inbox's WebSocket API and fan-out; sender.go
 // outbound delivery and scheduling.go the schedules it goes through;
 // sequences.go drip campaigns and automations on Step Functions;
 // alarms.go the alarms and the key of the stack's SNS topics.
@@ -59,6 +60,16 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	// on it.
 	bus, publisherFunction, streamDLQ := newDomainEvents(stack, assetsDir, table)
 
+	// The live inbox comes before the webhooks function too, which hands
+	// the WebSocket URL to the chat widget.
+	live := newRealtime(stack, assetsDir, realtimeDeps{
+		table:        table,
+		cursorSecret: cursorSecret,
+		userPool:     userPool,
+		spaClient:    spaClient,
+		bus:          bus,
+	})
+
 	mail := newInboundEmail(stack, topicKey, inboundEmailRoutes(stack))
 	providerSecrets := newProviderSecrets(stack)
 	webhooksFunction := newWebhooksFunction(stack, assetsDir, webhooksDeps{
@@ -69,6 +80,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 		pathToken:       pathToken,
 		bus:             bus,
 		emailDomain:     emailDomain(stack),
+		webSocketURL:    live.stage.Url(),
 	})
 	mailFunction := newMailFunction(stack, assetsDir, mailDeps{
 		table:           table,
@@ -116,6 +128,8 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onFunctionErrors("PublisherFunction", publisherFunction)
 	alarms.onFunctionErrors("SenderFunction", outbound.fn)
 	alarms.onFunctionErrors("SequencesFunction", seq.fn)
+	alarms.onFunctionErrors("RealtimeFunction", live.fn)
+	alarms.onFunctionErrorsOver("AuthorizerFunction", live.authorizer, maxAuthorizerErrors)
 	alarms.onIteratorAge("PublisherFunction", publisherFunction)
 	alarms.onIteratorAge("SenderFunction", outbound.fn)
 	alarms.onDeadLetters("InboundMailDeliveryDLQ", mail.deliveryDLQ)
@@ -125,8 +139,12 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onDeadLetters("ScheduleDLQ", sched.dlq)
 	alarms.onDeadLetters("SequencesEventsDLQ", seq.eventsDLQ)
 	alarms.onDeadLetters("SequencesAsyncDLQ", seq.asyncDLQ)
+	alarms.onDeadLetters("RealtimeDLQ", live.dlq)
+	alarms.onDeadLetters("RealtimeEventsDLQ", live.eventsDLQ)
+	alarms.onQueueAge("RealtimeQueue", live.queue)
 
 	output(stack, "ApiUrl", stage.Url())
+	output(stack, "WebSocketUrl", live.stage.Url())
 	output(stack, "UserPoolId", userPool.UserPoolId())
 	output(stack, "UserPoolClientId", spaClient.UserPoolClientId())
 	output(stack, "TableName", table.TableName())

@@ -36,7 +36,9 @@ type cfnResource struct {
 }
 
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
-var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences"}
+// The tests write a stand-in for each, so authorizer and realtime are here
+// before functions/authorizer and functions/realtime exist.
+var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values. A synth
@@ -151,6 +153,34 @@ func (tpl cfnTemplate) onlyResourceOfType(t *testing.T, cfnType string) (string,
 		return id, resource
 	}
 	panic("unreachable")
+}
+
+// httpAPI returns the HTTP API's logical ID and resource (the stack also
+// has the live inbox's WebSocket API).
+func (tpl cfnTemplate) httpAPI(t *testing.T) (string, cfnResource) {
+	t.Helper()
+	return tpl.resourceWithPrefix(t, "AWS::ApiGatewayV2::Api", "HttpApi")
+}
+
+// httpStage returns the HTTP API's $default stage.
+func (tpl cfnTemplate) httpStage(t *testing.T) (string, cfnResource) {
+	t.Helper()
+	return tpl.resourceWithPrefix(t, "AWS::ApiGatewayV2::Stage", "DefaultStage")
+}
+
+// apiResources returns the resources of one type (routes, integrations,
+// authorizers, stages) that belong to one API, keyed by logical ID.
+func (tpl cfnTemplate) apiResources(t *testing.T, cfnType, apiID string) map[string]cfnResource {
+	t.Helper()
+	found := map[string]cfnResource{}
+	for id, resource := range tpl.resourcesOfType(cfnType) {
+		var props struct{ ApiId any }
+		decodeProperties(t, resource, &props)
+		if jsonEqual(props.ApiId, refTo(apiID)) {
+			found[id] = resource
+		}
+	}
+	return found
 }
 
 func decodeProperties(t *testing.T, resource cfnResource, into any) {
@@ -287,9 +317,10 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	template := synthTemplate(t, nil)
 	webhooksFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "WebhooksFunction")
 	mailFunctionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "MailFunction")
+	httpAPIID, _ := template.httpAPI(t)
 
 	var gotRouteKeys, gotPublic []string
-	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+	for id, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Route", httpAPIID) {
 		var route routeProperties
 		decodeProperties(t, resource, &route)
 		gotRouteKeys = append(gotRouteKeys, route.RouteKey)
@@ -327,7 +358,7 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	// function, but inbound email, which goes to the mail function; both
 	// with the v2 payload their httpadapter.NewV2 expects.
 	var webhooksIntegrationIDs, mailIntegrationIDs []string
-	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Integration") {
+	for id, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Integration", httpAPIID) {
 		var integration struct{ PayloadFormatVersion string }
 		decodeProperties(t, resource, &integration)
 		assertEqual(t, id+" PayloadFormatVersion", integration.PayloadFormatVersion, "2.0")
@@ -344,7 +375,7 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 	if len(mailIntegrationIDs) != 1 {
 		t.Fatalf("got integrations %v of the mail function, want one", mailIntegrationIDs)
 	}
-	for _, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+	for _, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Route", httpAPIID) {
 		var route struct {
 			RouteKey string
 			Target   any
@@ -367,8 +398,13 @@ func TestSPARoutesRequireJWTAndOnlyPublicRoutesDoNot(t *testing.T) {
 			Issuer   any
 		}
 	}
-	_, authorizerResource := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Authorizer")
-	decodeProperties(t, authorizerResource, &authorizer)
+	authorizers := template.apiResources(t, "AWS::ApiGatewayV2::Authorizer", httpAPIID)
+	if len(authorizers) != 1 {
+		t.Fatalf("got %d authorizers of the HTTP API, want 1", len(authorizers))
+	}
+	for _, authorizerResource := range authorizers {
+		decodeProperties(t, authorizerResource, &authorizer)
+	}
 	clientID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
 	assertEqual(t, "AuthorizerType", authorizer.AuthorizerType, "JWT")
 	assertEqual(t, "IdentitySource", authorizer.IdentitySource, []string{"$request.header.Authorization"})
@@ -392,13 +428,23 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
 	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
 	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
-	apiID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+	apiID, _ := template.httpAPI(t)
 	busID, _ := template.onlyResourceOfType(t, "AWS::Events::EventBus")
 	groupID, _ := template.onlyResourceOfType(t, "AWS::Scheduler::ScheduleGroup")
 	schedulerRoleID, _ := template.resourceWithPrefix(t, "AWS::IAM::Role", "SchedulerRole")
 	scheduleDLQID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "ScheduleDLQ")
 	senderID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "SenderFunction")
+	webSocketAPIID, _ := template.resourceWithPrefix(t, "AWS::ApiGatewayV2::Api", "WebSocketApi")
+	userPoolID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPool")
+	clientID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
+	// The live stage's URL, with the scheme the caller speaks: wss:// for
+	// browsers, https:// for the management API.
+	webSocketStageURL := func(scheme string) any {
+		return map[string]any{"Fn::Join": []any{"", []any{
+			scheme + "://", ref(webSocketAPIID), ".execute-api.", ref("AWS::Region"), ".", ref("AWS::URLSuffix"), "/live",
+		}}}
+	}
 	// The api, the sender and the sequences function put schedules
 	// (shared/adapter/schedule.EventBridge).
 	withScheduling := func(env map[string]any) map[string]any {
@@ -437,6 +483,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"EVENT_BUS_NAME": ref(busID),
 			// Web chat email verification codes are sent from here.
 			"EMAIL_DOMAIN": "",
+			// The chat widget's settings name the live inbox's URL.
+			"WEBSOCKET_URL": webSocketStageURL("wss"),
 		}},
 		// Inbound email: no PUBLIC_URL (SNS signs the message, not the URL)
 		// and no cursor secret (nothing pages).
@@ -461,10 +509,29 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"EVENT_BUS_NAME":      ref(busID),
 			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
 		}))},
+		// The WebSocket API's $connect authorizer checks Cognito ID tokens
+		// (issuer and the SPA client as audience) and visitor tokens,
+		// signed with the cursor secret.
+		{prefix: "AuthorizerFunction", timeout: 10, env: map[string]any{
+			"COGNITO_ISSUER": map[string]any{"Fn::Join": []any{"", []any{
+				"https://cognito-idp.", ref("AWS::Region"), ".amazonaws.com/", ref(userPoolID),
+			}}},
+			"COGNITO_CLIENT_ID": ref(clientID),
+			"CURSOR_SECRET_ARN": ref(cursorSecretID),
+		}},
+		// The WebSocket routes and the fan-out: connections in the table,
+		// sends through the stage's management endpoint.
+		{prefix: "RealtimeFunction", timeout: 30, env: map[string]any{
+			"TABLE_NAME":         ref(tableID),
+			"CURSOR_SECRET_ARN":  ref(cursorSecretID),
+			"WEBSOCKET_ENDPOINT": webSocketStageURL("https"),
+		}},
 	}
 	// Each function's garbage collector setting, measured by make bench's
 	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
-	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200"}
+	// The authorizer's and realtime's are not measured yet (see realtime.go).
+	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200",
+		"AuthorizerFunction": "400", "RealtimeFunction": "400"}
 	for _, tt := range tests {
 		tt.env["GOGC"] = gogc[tt.prefix]
 		tt.env["GOMEMLIMIT"] = "200MiB"
@@ -620,18 +687,21 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 	}
 
 	// Every function's role is among the policies checked above, and only
-	// the api, webhooks, mail, sender and sequences functions touch the table's
-	// items; the publisher function only reads its stream, and the sender
-	// reads it too. No other role (Scheduler's, the state machines') touches
-	// the table.
+	// the api, webhooks, mail, sender, sequences and realtime functions
+	// touch the table's items; the publisher function only reads its
+	// stream, and the sender reads it too; the WebSocket authorizer has a
+	// policy but no table action. No other role (Scheduler's, the state
+	// machines') touches the table.
 	streamActions := []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
 	wantDynamoActions := map[string][]string{
-		"ApiFunction":       slices.Sorted(slices.Values(tableActions)),
-		"WebhooksFunction":  slices.Sorted(slices.Values(tableActions)),
-		"MailFunction":      slices.Sorted(slices.Values(tableActions)),
-		"PublisherFunction": streamActions,
-		"SenderFunction":    slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
-		"SequencesFunction": slices.Sorted(slices.Values(tableActions)),
+		"ApiFunction":        slices.Sorted(slices.Values(tableActions)),
+		"WebhooksFunction":   slices.Sorted(slices.Values(tableActions)),
+		"MailFunction":       slices.Sorted(slices.Values(tableActions)),
+		"PublisherFunction":  streamActions,
+		"SenderFunction":     slices.Sorted(slices.Values(append(slices.Clone(tableActions), streamActions...))),
+		"SequencesFunction":  slices.Sorted(slices.Values(tableActions)),
+		"RealtimeFunction":   slices.Sorted(slices.Values(tableActions)),
+		"AuthorizerFunction": nil,
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {
@@ -735,7 +805,7 @@ func TestCORSOriginsComeFromContext(t *testing.T) {
 	apiCORS := func(t *testing.T, context map[string]any) *corsConfiguration {
 		t.Helper()
 		var api struct{ CorsConfiguration *corsConfiguration }
-		_, apiResource := synthTemplate(t, context).onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+		_, apiResource := synthTemplate(t, context).httpAPI(t)
 		decodeProperties(t, apiResource, &api)
 		return api.CorsConfiguration
 	}

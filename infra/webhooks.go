@@ -116,6 +116,9 @@ type webhooksDeps struct {
 	bus awsevents.EventBus
 	// emailDomain names the Message-IDs of web chat verification emails.
 	emailDomain string
+	// webSocketURL is the live inbox's wss:// URL, which the chat widget's
+	// settings hand to browsers.
+	webSocketURL *string
 }
 
 // newWebhooksFunction creates the Lambda behind the public routes but
@@ -130,6 +133,7 @@ func newWebhooksFunction(scope constructs.Construct, assetsDir string, deps webh
 		config.EnvPublicURL:          deps.publicURL,
 		config.EnvEventBusName:       deps.bus.EventBusName(),
 		config.EnvEmailDomain:        jsii.String(deps.emailDomain),
+		config.EnvWebSocketURL:       deps.webSocketURL,
 	}
 	if deps.pathToken != "" {
 		env[config.EnvWebhookPathToken] = jsii.String(deps.pathToken)

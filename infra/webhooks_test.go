@@ -12,7 +12,7 @@ import (
 
 func TestPublicRoutesAreThrottledPerRoute(t *testing.T) {
 	template := synthTemplate(t, nil)
-	_, stageResource := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Stage")
+	_, stageResource := template.httpStage(t)
 	var stage struct {
 		RouteSettings map[string]struct {
 			ThrottlingRateLimit  float64
@@ -45,7 +45,8 @@ func TestPublicRoutesAreThrottledPerRoute(t *testing.T) {
 	// API Gateway refuses settings for a route that does not exist yet, so
 	// the stage must be created after every throttled route.
 	routeIDs := map[string]string{}
-	for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+	httpAPIID, _ := template.httpAPI(t)
+	for id, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Route", httpAPIID) {
 		var route routeProperties
 		decodeProperties(t, resource, &route)
 		routeIDs[route.RouteKey] = id
@@ -158,13 +159,13 @@ func TestProviderSecretsStartEmptyAndAreRetained(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	template := synthTemplate(t, nil)
-	apiID, _ := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Api")
+	apiID, _ := template.httpAPI(t)
 	for _, name := range []string{
 		"ApiUrl", "UserPoolId", "UserPoolClientId", "TableName", "Region",
 		"WebhookBaseUrl", "EventBusName", "InboundMailBucket", "InboundMailTopicArn",
 		"InboundMailRuleSetName", "ProviderSecretsArn", "AlarmTopicArn",
 		"SenderFunctionName", "SchedulerGroupName", "SesConfigurationSetName",
-		"DripStateMachineArn", "AutomationStateMachineArn",
+		"DripStateMachineArn", "AutomationStateMachineArn", "WebSocketUrl",
 	} {
 		if _, ok := template.Outputs[name]; !ok {
 			t.Errorf("output %s: missing", name)
@@ -203,7 +204,7 @@ func TestOutputs(t *testing.T) {
 // stageRouteSettings reads the stage's per-route throttles by route key.
 func stageRouteSettings(t *testing.T, template cfnTemplate) map[string]routeThrottle {
 	t.Helper()
-	_, stageResource := template.onlyResourceOfType(t, "AWS::ApiGatewayV2::Stage")
+	_, stageResource := template.httpStage(t)
 	var stage struct{ RouteSettings map[string]routeThrottle }
 	decodeProperties(t, stageResource, &stage)
 	return stage.RouteSettings
@@ -264,7 +265,8 @@ func TestProviderRoutesHaveTheirOwnBuckets(t *testing.T) {
 				t.Errorf("public routes: %v requests a second in all, over the account's 10,000", total)
 			}
 			var webhookKeys []string
-			for id, resource := range template.resourcesOfType("AWS::ApiGatewayV2::Route") {
+			httpAPIID, _ := template.httpAPI(t)
+			for id, resource := range template.apiResources(t, "AWS::ApiGatewayV2::Route", httpAPIID) {
 				var route routeProperties
 				decodeProperties(t, resource, &route)
 				if _, path, _ := strings.Cut(route.RouteKey, " "); strings.HasPrefix(path, "/webhooks") {
