@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -41,11 +42,20 @@ func newDomainEvents(scope constructs.Construct, assetsDir string, table awsdyna
 		// A batch is up to 100 records, each one PutEvents call at most.
 		timeout: awscdk.Duration_Seconds(jsii.Number(30)),
 		env: map[string]*string{
+			config.EnvTableName:    table.TableName(),
 			config.EnvEventBusName: bus.EventBusName(),
 		},
 	})
 	// events:PutEvents on this bus's ARN only.
 	bus.GrantPutEventsTo(fn, nil)
+	// The change log for delta sync and the inbox counters, which it
+	// journals before publishing: puts, and the counters' transaction of a
+	// put and an update. It reads nothing but the stream.
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:UpdateItem"),
+		Resources: jsii.Strings(*table.TableArn()),
+	}))
 
 	dlq := newDeadLetterQueue(scope, "PublisherStreamDLQ")
 	// Binding the source also grants the stream read: DescribeStream,

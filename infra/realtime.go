@@ -98,7 +98,7 @@ func newRealtime(stack awscdk.Stack, assetsDir string, deps realtimeDeps) *realt
 
 	r.authorizer = newGoFunction(stack, "AuthorizerFunction", goFunction{
 		// GOGC=400 as for the api, not yet measured with make bench's -gc
-		// mode (functions/authorizer is not on this branch): re-measure.
+		// mode: re-measure.
 		gogc:      "400",
 		assetsDir: assetsDir,
 		asset:     "authorizer",
@@ -116,14 +116,13 @@ func newRealtime(stack awscdk.Stack, assetsDir string, deps realtimeDeps) *realt
 
 	r.fn = newGoFunction(stack, "RealtimeFunction", goFunction{
 		// GOGC=400 as for the api, not yet measured with make bench's -gc
-		// mode (functions/realtime is not on this branch): re-measure.
+		// mode: re-measure.
 		gogc:      "400",
 		assetsDir: assetsDir,
 		asset:     "realtime",
 		timeout:   awscdk.Duration_Seconds(jsii.Number(realtimeTimeoutSeconds)),
 		env: map[string]*string{
-			config.EnvTableName:       deps.table.TableName(),
-			config.EnvCursorSecretARN: deps.cursorSecret.SecretArn(),
+			config.EnvTableName: deps.table.TableName(),
 			// The management endpoint PostToConnection and DeleteConnection
 			// go to: https://<api id>.execute-api.<region>.<suffix>/live.
 			config.EnvWebSocketEndpoint: r.stage.CallbackUrl(),
@@ -131,7 +130,6 @@ func newRealtime(stack awscdk.Stack, assetsDir string, deps realtimeDeps) *realt
 	})
 	// Connections and counts live in the table.
 	grantTableData(r.fn, deps.table)
-	grantSecretValue(r.fn, deps.cursorSecret)
 	// execute-api:ManageConnections on this API's live stage only:
 	// arn:<partition>:execute-api:<region>:<account>:<api id>/live/*/@connections/*.
 	r.stage.GrantManagementApiAccess(r.fn)

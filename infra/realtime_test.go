@@ -202,7 +202,7 @@ func TestConnectAuthorizer(t *testing.T) {
 
 // Each new function's policy, written out: what either may do, on what.
 // The realtime function reads and writes the table (connections, counts)
-// without Scan, reads the cursor secret, manages this API's live
+// without Scan, manages this API's live
 // connections only, and consumes its queue; the authorizer only reads the
 // cursor secret. X-Ray's actions have no resource-level permissions, so
 // they are the only ones on "*".
@@ -216,7 +216,6 @@ func TestRealtimeAndAuthorizerGrants(t *testing.T) {
 	encode := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	tracing := map[string]string{"xray:PutTraceSegments": `"*"`, "xray:PutTelemetryRecords": `"*"`}
 	realtime := map[string]string{
-		"secretsmanager:GetSecretValue": encode(refTo(cursorSecretID)),
 		"execute-api:ManageConnections": encode(accountArn("execute-api", "", refTo(apiID), "/live/*/@connections/*")),
 	}
 	table := encode([]any{getAttOf(tableID, "Arn"), map[string]any{"Fn::Join": []any{"", []any{getAttOf(tableID, "Arn"), "/index/*"}}}})
