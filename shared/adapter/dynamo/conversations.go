@@ -232,30 +232,12 @@ func (s *Store) DeleteConversation(ctx context.Context, c *inbox.Conversation) e
 	if err := s.unlinkContact(ctx, c); err != nil {
 		return err
 	}
-	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefixMessage))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).
-		WithProjection(expression.NamesList(expression.Name(AttrPK), expression.Name(AttrSK))).Build()
-	if err != nil {
-		return inbox.Internal(err)
-	}
-	in := &dynamodb.QueryInput{
-		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ReturnConsumedCapacity: capacityMode(ctx),
-	}
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return unavailable("Query", err)
-		}
-		record(ctx, reading, out.ConsumedCapacity)
-		if err := s.deleteKeys(ctx, out.Items); err != nil {
+	// The messages, then their change log: a deleted thread's text does
+	// not wait for the log's TTL.
+	for _, prefix := range []string{prefixMessage, prefixChange} {
+		if err := s.deletePrefix(ctx, pk, prefix); err != nil {
 			return err
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 	contact, err := s.GetContact(ctx, c.WorkspaceID, c.ContactID)
 	if err != nil && !inbox.IsKind(err, inbox.KindNotFound) {
@@ -475,4 +457,34 @@ func backOff(ctx context.Context, attempt int, op string) error {
 // busy is the 503 for a batch the table kept throttling.
 func busy(op string, err error) error {
 	return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the database is busy; retry shortly", Err: fmt.Errorf("dynamodb %s: %w", op, err)}
+}
+
+// deletePrefix deletes a partition's items whose sort keys start with
+// prefix, a page at a time.
+func (s *Store) deletePrefix(ctx context.Context, pk, prefix string) error {
+	kc := expression.Key(AttrPK).Equal(expression.Value(pk)).And(expression.Key(AttrSK).BeginsWith(prefix))
+	expr, err := expression.NewBuilder().WithKeyCondition(kc).
+		WithProjection(expression.NamesList(expression.Name(AttrPK), expression.Name(AttrSK))).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ReturnConsumedCapacity: capacityMode(ctx),
+	}
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return unavailable("Query", err)
+		}
+		record(ctx, reading, out.ConsumedCapacity)
+		if err := s.deleteKeys(ctx, out.Items); err != nil {
+			return err
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }

@@ -30,10 +30,10 @@ func TestLambdaImageToDomainEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 1 {
-		t.Fatalf("events = %+v, want one message.received", evs)
+	if len(evs) != 2 || evs[0].Type != inbox.EventMessageCreated || evs[0].Message == nil || evs[0].Message.Body != "Is the shop open today?" {
+		t.Fatalf("events = %+v, want message.created with the message, then message.received", evs)
 	}
-	got := evs[0]
+	got := evs[1]
 	want := inbox.Event{ID: "e1:message.received", Type: inbox.EventMessageReceived, WorkspaceID: "w1", OccurredAt: time.Unix(1795255200, 0).UTC(),
 		ContactID: "01JD0000000000000000000002", ConversationID: "01JD0000000000000000000000", MessageID: "01JD0000000000000000000001",
 		Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, Body: "Is the shop open today?", Status: inbox.MessageReceived}
