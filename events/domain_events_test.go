@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,35 +153,64 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 	}
 }
 
+// compileSchemas compiles the event schemas in schemas/, keyed by their
+// title (the event type).
 func compileSchemas(t *testing.T) map[inbox.EventType]*jsonschema.Schema {
 	t.Helper()
-	files, err := filepath.Glob("schemas/*.schema.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no schemas: %v", err)
-	}
+	return compileSchemaDir(t, "schemas")
+}
+
+// compileSchemaDir compiles dir's *.schema.json files, keyed by title.
+// Every .json file under schemas/ is a resource of the compiler under its
+// $id, so a schema may $ref a shared definition (message.json,
+// conversation.json) or a sibling folder's by a relative reference.
+func compileSchemaDir(t *testing.T, dir string) map[inbox.EventType]*jsonschema.Schema {
+	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	out := map[inbox.EventType]*jsonschema.Schema{}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
+	ids := map[string]string{}
+	err := filepath.WalkDir("schemas", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		raw, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
-		if err := c.AddResource(f, doc); err != nil {
-			t.Fatal(err)
+		var head struct {
+			ID string `json:"$id"`
 		}
-		sch, err := c.Compile(f)
+		if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
+			return fmt.Errorf("%s: every schema needs an $id", path)
+		}
+		ids[path] = head.ID
+		return c.AddResource(head.ID, doc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.schema.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no schemas in %s: %v", dir, err)
+	}
+	out := map[inbox.EventType]*jsonschema.Schema{}
+	for _, f := range files {
+		sch, err := c.Compile(ids[f])
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+		raw, _ := os.ReadFile(f)
 		var head struct {
 			Title string `json:"title"`
 		}
 		_ = json.Unmarshal(raw, &head)
+		if _, dup := out[inbox.EventType(head.Title)]; dup || head.Title == "" {
+			t.Fatalf("%s: title %q is empty or another schema's", f, head.Title)
+		}
 		out[inbox.EventType(head.Title)] = sch
 	}
 	return out
