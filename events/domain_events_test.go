@@ -53,20 +53,14 @@ func (c *collector) byType() map[inbox.EventType][]inbox.Event {
 // Local's stream, the poller and the translator, and checks every event
 // against its JSON schema in schemas/.
 func TestDomainEventsMatchTheirSchemas(t *testing.T) {
-	client, table := dynamotest.Table(t)
-	store := dynamo.New(client, table, []byte("k"))
-	svc := inboxtest.New(store, inboxtest.Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	got := &collector{}
-	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(dynamotest.Endpoint()), Endpoint: dynamotest.Endpoint(),
-		Table: table, Apply: (&publisher.Handler{Journal: store.Journal, Publisher: got}).Apply, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
-	go func() { _ = poller.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond) // let it take its shard iterators
+	store, got := streamedStore(ctx, t)
+	svc := inboxtest.New(store, inboxtest.Deps{})
 
 	ws := "events-ws"
 	actor := inbox.Actor{WorkspaceID: ws, UserID: "u1", Role: inbox.RoleAdmin}
-	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Events", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
+	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Events", Settings: inbox.WorkspaceSettings{Timezone: "UTC", ConversationDeletion: true}}); err != nil {
 		t.Fatal(err)
 	}
 	sms := func(id, body string) inbox.Inbound {
@@ -107,31 +101,31 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := map[inbox.EventType]int{
-		inbox.EventContactCreated: 1, inbox.EventConversationCreated: 1, inbox.EventMessageReceived: 3,
+	// A web chat visitor writes and comes online, then an admin deletes
+	// the thread: visitor.presence and conversation.deleted.
+	visitor := inbox.Handle(inbox.ChannelWebchat, "visitor-1")
+	chat, err := svc.Ingest(ctx, inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelWebchat, Kind: inbox.KindMessage,
+		ProviderID: "visitor-1:c1", From: inbox.Correspondent{Handle: visitor}, Body: "anyone there?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Heartbeat(ctx, ws, visitor); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteConversation(ctx, actor, chat.Conversation.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	waitForEvents(t, got, map[inbox.EventType]int{
+		inbox.EventContactCreated: 2, inbox.EventConversationCreated: 2, inbox.EventMessageReceived: 4,
 		inbox.EventConversationReopened: 1, inbox.EventContactOptedOut: 1, inbox.EventContactOptedIn: 1,
 		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1, inbox.EventRunStarted: 1,
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		seen := got.byType()
-		done := true
-		for typ, n := range want {
-			done = done && len(seen[typ]) >= n
-		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			for typ, n := range want {
-				if len(seen[typ]) < n {
-					t.Errorf("%s: got %d events, want %d", typ, len(seen[typ]), n)
-				}
-			}
-			t.FailNow()
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		// Every new entry: four inbound messages, the reply, and the
+		// opt-out and opt-in activities; a thread completed, reopened and
+		// written to.
+		inbox.EventMessageCreated: 7, inbox.EventConversationUpdated: 3,
+		inbox.EventVisitorPresence: 1, inbox.EventConversationDeleted: 1,
+	})
 
 	schemas := compileSchemas(t)
 	got.mu.Lock()
@@ -155,6 +149,46 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 
 // compileSchemas compiles the event schemas in schemas/, keyed by their
 // title (the event type).
+// streamedStore is a store on a fresh table whose stream is published as
+// in AWS (journal, then the translator's events) to the returned collector.
+func streamedStore(ctx context.Context, t *testing.T) (*dynamo.Store, *collector) {
+	t.Helper()
+	client, table := dynamotest.Table(t)
+	store := dynamo.New(client, table, []byte("k"))
+	got := &collector{}
+	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(dynamotest.Endpoint()), Endpoint: dynamotest.Endpoint(),
+		Table: table, Apply: (&publisher.Handler{Journal: store.Journal, Publisher: got}).Apply, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
+	go func() { _ = poller.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond) // let it take its shard iterators
+	return store, got
+}
+
+// waitForEvents waits until the collector has at least the wanted number
+// of events of each type, and fails the test after ten seconds.
+func waitForEvents(t *testing.T, got *collector, want map[inbox.EventType]int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seen := got.byType()
+		done := true
+		for typ, n := range want {
+			done = done && len(seen[typ]) >= n
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			for typ, n := range want {
+				if len(seen[typ]) < n {
+					t.Errorf("%s: got %d events, want %d", typ, len(seen[typ]), n)
+				}
+			}
+			t.FailNow()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func compileSchemas(t *testing.T) map[inbox.EventType]*jsonschema.Schema {
 	t.Helper()
 	return compileSchemaDir(t, "schemas")
