@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -293,4 +294,55 @@ func TestExternalEventsMatchTheirSchemas(t *testing.T) {
 			t.Errorf("%s does not match its schema: %v\n%s", e.Type, err, raw)
 		}
 	}
+}
+
+// TestEventShapesMirrorTheAPI keeps the shapes events share with the HTTP
+// API in step with the OpenAPI document: the same properties, the same
+// required ones.
+func TestEventShapesMirrorTheAPI(t *testing.T) {
+	api := readJSON(t, filepath.Join("..", "shared", "handler", "api", "openapi.json"))
+	for _, tt := range []struct {
+		apiSchema, file string
+		at              []string
+	}{
+		{"Message", "schemas/message.json", nil},
+		{"Conversation", "schemas/conversation.json", nil},
+		{"ConversationCounts", "schemas/counts.changed.schema.json", []string{"properties", "counts"}},
+		{"Tally", "schemas/counts.changed.schema.json", []string{"$defs", "tally"}},
+		{"VisitorMessage", "schemas/visitor/message.created.schema.json", []string{"properties", "message"}},
+		{"Attachment", "schemas/message.json", []string{"$defs", "attachment"}},
+		{"CallDetails", "schemas/message.json", []string{"$defs", "callDetails"}},
+		{"EmailDetails", "schemas/message.json", []string{"$defs", "emailDetails"}},
+		{"DeliveryError", "schemas/message.json", []string{"$defs", "deliveryError"}},
+		{"Template", "schemas/message.json", []string{"$defs", "template"}},
+	} {
+		want := lookup(api, "components", "schemas", tt.apiSchema)
+		got := lookup(readJSON(t, tt.file), tt.at...)
+		if want == nil || got == nil {
+			t.Errorf("%s or %s %v is missing", tt.apiSchema, tt.file, tt.at)
+			continue
+		}
+		for _, key := range []string{"properties", "required"} {
+			if w, g := names(lookup(want, key)), names(lookup(got, key)); !slices.Equal(w, g) {
+				t.Errorf("%s %v %s are %v; the API's %s has %v", tt.file, tt.at, key, g, tt.apiSchema, w)
+			}
+		}
+	}
+}
+
+// names lists an object's keys or an array's strings, sorted.
+func names(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k := range v {
+			out = append(out, k)
+		}
+	case []any:
+		for _, s := range v {
+			out = append(out, fmt.Sprint(s))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
