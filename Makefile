@@ -59,11 +59,14 @@ gomod:
 # under tsc --strict together with test/contract/client.ts, which uses it and
 # whose @ts-expect-error lines prove the document rejects bad shapes (tsc
 # fails on one that does not error). tsconfig.json finds the types at
-# .build/contract/parley.d.ts.
+# .build/contract/parley.d.ts. Then the AsyncAPI document of the live inbox
+# and the bus's events: the AsyncAPI parser (pinned in test/) must resolve
+# it, schemas included, with no errors and no warnings.
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true test/node_modules/.bin/redocly
 OPENAPI := shared/handler/api/openapi.json
 CONTRACT_TS := $(BUILD)/contract/parley.d.ts
-contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings) and compile a TypeScript client from it (tsc --strict)
+ASYNCAPI := events/asyncapi.json
+contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings), compile a TypeScript client from it (tsc --strict), and parse events/asyncapi.json (AsyncAPI parser)
 	@mkdir -p $(BUILD)/contract
 	@$(REDOCLY) lint --config test/contract/redocly.yaml --format json $(OPENAPI) >$(BUILD)/redocly.json 2>/dev/null || true
 	@node -e 'const t = require("./$(BUILD)/redocly.json").totals; console.log(`redocly lint: $${t.errors} errors, $${t.warnings} warnings`); process.exit(t.errors + t.warnings ? 1 : 0)' || \
@@ -74,6 +77,7 @@ contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings) an
 	  errors=$$(grep -c 'error TS' $(BUILD)/contract/tsc.log); \
 	  echo "tsc --strict: $$errors errors ($$(grep -Ec '^ *// @ts-expect-error' test/contract/client.ts) @ts-expect-error checks)"; \
 	  test $$rc -eq 0 || { cat $(BUILD)/contract/tsc.log; echo; exit 1; }
+	@node test/contract/asyncapi.js $(ASYNCAPI)
 
 GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke test/load
 test-go: gomod

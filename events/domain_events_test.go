@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,20 +54,14 @@ func (c *collector) byType() map[inbox.EventType][]inbox.Event {
 // Local's stream, the poller and the translator, and checks every event
 // against its JSON schema in schemas/.
 func TestDomainEventsMatchTheirSchemas(t *testing.T) {
-	client, table := dynamotest.Table(t)
-	store := dynamo.New(client, table, []byte("k"))
-	svc := inboxtest.New(store, inboxtest.Deps{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	got := &collector{}
-	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(dynamotest.Endpoint()), Endpoint: dynamotest.Endpoint(),
-		Table: table, Apply: (&publisher.Handler{Journal: store.Journal, Publisher: got}).Apply, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
-	go func() { _ = poller.Run(ctx) }()
-	time.Sleep(300 * time.Millisecond) // let it take its shard iterators
+	store, got := streamedStore(ctx, t)
+	svc := inboxtest.New(store, inboxtest.Deps{})
 
 	ws := "events-ws"
 	actor := inbox.Actor{WorkspaceID: ws, UserID: "u1", Role: inbox.RoleAdmin}
-	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Events", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
+	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Events", Settings: inbox.WorkspaceSettings{Timezone: "UTC", ConversationDeletion: true}}); err != nil {
 		t.Fatal(err)
 	}
 	sms := func(id, body string) inbox.Inbound {
@@ -104,31 +102,31 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := map[inbox.EventType]int{
-		inbox.EventContactCreated: 1, inbox.EventConversationCreated: 1, inbox.EventMessageReceived: 3,
+	// A web chat visitor writes and comes online, then an admin deletes
+	// the thread: visitor.presence and conversation.deleted.
+	visitor := inbox.Handle(inbox.ChannelWebchat, "visitor-1")
+	chat, err := svc.Ingest(ctx, inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelWebchat, Kind: inbox.KindMessage,
+		ProviderID: "visitor-1:c1", From: inbox.Correspondent{Handle: visitor}, Body: "anyone there?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Heartbeat(ctx, ws, visitor); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DeleteConversation(ctx, actor, chat.Conversation.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	waitForEvents(t, got, map[inbox.EventType]int{
+		inbox.EventContactCreated: 2, inbox.EventConversationCreated: 2, inbox.EventMessageReceived: 4,
 		inbox.EventConversationReopened: 1, inbox.EventContactOptedOut: 1, inbox.EventContactOptedIn: 1,
 		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1, inbox.EventRunStarted: 1,
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		seen := got.byType()
-		done := true
-		for typ, n := range want {
-			done = done && len(seen[typ]) >= n
-		}
-		if done {
-			break
-		}
-		if time.Now().After(deadline) {
-			for typ, n := range want {
-				if len(seen[typ]) < n {
-					t.Errorf("%s: got %d events, want %d", typ, len(seen[typ]), n)
-				}
-			}
-			t.FailNow()
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		// Every new entry: four inbound messages, the reply, and the
+		// opt-out and opt-in activities; a thread completed, reopened and
+		// written to.
+		inbox.EventMessageCreated: 7, inbox.EventConversationUpdated: 3,
+		inbox.EventVisitorPresence: 1, inbox.EventConversationDeleted: 1,
+	})
 
 	schemas := compileSchemas(t)
 	got.mu.Lock()
@@ -150,35 +148,104 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 	}
 }
 
+// compileSchemas compiles the event schemas in schemas/, keyed by their
+// title (the event type).
+// streamedStore is a store on a fresh table whose stream is published as
+// in AWS (journal, then the translator's events) to the returned collector.
+func streamedStore(ctx context.Context, t *testing.T) (*dynamo.Store, *collector) {
+	t.Helper()
+	client, table := dynamotest.Table(t)
+	store := dynamo.New(client, table, []byte("k"))
+	got := &collector{}
+	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(dynamotest.Endpoint()), Endpoint: dynamotest.Endpoint(),
+		Table: table, Apply: (&publisher.Handler{Journal: store.Journal, Publisher: got}).Apply, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Every: 50 * time.Millisecond}
+	go func() { _ = poller.Run(ctx) }()
+	time.Sleep(300 * time.Millisecond) // let it take its shard iterators
+	return store, got
+}
+
+// waitForEvents waits until the collector has at least the wanted number
+// of events of each type, and fails the test after ten seconds.
+func waitForEvents(t *testing.T, got *collector, want map[inbox.EventType]int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seen := got.byType()
+		done := true
+		for typ, n := range want {
+			done = done && len(seen[typ]) >= n
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			for typ, n := range want {
+				if len(seen[typ]) < n {
+					t.Errorf("%s: got %d events, want %d", typ, len(seen[typ]), n)
+				}
+			}
+			t.FailNow()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func compileSchemas(t *testing.T) map[inbox.EventType]*jsonschema.Schema {
 	t.Helper()
-	files, err := filepath.Glob("schemas/*.schema.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no schemas: %v", err)
-	}
+	return compileSchemaDir(t, "schemas")
+}
+
+// compileSchemaDir compiles dir's *.schema.json files, keyed by title.
+// Every .json file under schemas/ is a resource of the compiler under its
+// $id, so a schema may $ref a shared definition (message.json,
+// conversation.json) or a sibling folder's by a relative reference.
+func compileSchemaDir(t *testing.T, dir string) map[inbox.EventType]*jsonschema.Schema {
+	t.Helper()
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	out := map[inbox.EventType]*jsonschema.Schema{}
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
+	ids := map[string]string{}
+	err := filepath.WalkDir("schemas", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json") {
+			return err
+		}
+		raw, err := os.ReadFile(path)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
 		if err != nil {
-			t.Fatalf("%s: %v", f, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
-		if err := c.AddResource(f, doc); err != nil {
-			t.Fatal(err)
+		var head struct {
+			ID string `json:"$id"`
 		}
-		sch, err := c.Compile(f)
+		if err := json.Unmarshal(raw, &head); err != nil || head.ID == "" {
+			return fmt.Errorf("%s: every schema needs an $id", path)
+		}
+		ids[path] = head.ID
+		return c.AddResource(head.ID, doc)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.schema.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no schemas in %s: %v", dir, err)
+	}
+	out := map[inbox.EventType]*jsonschema.Schema{}
+	for _, f := range files {
+		sch, err := c.Compile(ids[f])
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
+		raw, _ := os.ReadFile(f)
 		var head struct {
 			Title string `json:"title"`
 		}
 		_ = json.Unmarshal(raw, &head)
+		if _, dup := out[inbox.EventType(head.Title)]; dup || head.Title == "" {
+			t.Fatalf("%s: title %q is empty or another schema's", f, head.Title)
+		}
 		out[inbox.EventType(head.Title)] = sch
 	}
 	return out
@@ -227,4 +294,55 @@ func TestExternalEventsMatchTheirSchemas(t *testing.T) {
 			t.Errorf("%s does not match its schema: %v\n%s", e.Type, err, raw)
 		}
 	}
+}
+
+// TestEventShapesMirrorTheAPI keeps the shapes events share with the HTTP
+// API in step with the OpenAPI document: the same properties, the same
+// required ones.
+func TestEventShapesMirrorTheAPI(t *testing.T) {
+	api := readJSON(t, filepath.Join("..", "shared", "handler", "api", "openapi.json"))
+	for _, tt := range []struct {
+		apiSchema, file string
+		at              []string
+	}{
+		{"Message", "schemas/message.json", nil},
+		{"Conversation", "schemas/conversation.json", nil},
+		{"ConversationCounts", "schemas/counts.changed.schema.json", []string{"properties", "counts"}},
+		{"Tally", "schemas/counts.changed.schema.json", []string{"$defs", "tally"}},
+		{"VisitorMessage", "schemas/visitor/message.created.schema.json", []string{"properties", "message"}},
+		{"Attachment", "schemas/message.json", []string{"$defs", "attachment"}},
+		{"CallDetails", "schemas/message.json", []string{"$defs", "callDetails"}},
+		{"EmailDetails", "schemas/message.json", []string{"$defs", "emailDetails"}},
+		{"DeliveryError", "schemas/message.json", []string{"$defs", "deliveryError"}},
+		{"Template", "schemas/message.json", []string{"$defs", "template"}},
+	} {
+		want := lookup(api, "components", "schemas", tt.apiSchema)
+		got := lookup(readJSON(t, tt.file), tt.at...)
+		if want == nil || got == nil {
+			t.Errorf("%s or %s %v is missing", tt.apiSchema, tt.file, tt.at)
+			continue
+		}
+		for _, key := range []string{"properties", "required"} {
+			if w, g := names(lookup(want, key)), names(lookup(got, key)); !slices.Equal(w, g) {
+				t.Errorf("%s %v %s are %v; the API's %s has %v", tt.file, tt.at, key, g, tt.apiSchema, w)
+			}
+		}
+	}
+}
+
+// names lists an object's keys or an array's strings, sorted.
+func names(v any) []string {
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k := range v {
+			out = append(out, k)
+		}
+	case []any:
+		for _, s := range v {
+			out = append(out, fmt.Sprint(s))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
