@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -88,7 +90,7 @@ func TestDeleteConversation(t *testing.T) {
 	}
 	wantJSON[Message](t, do(t, "POST", "/conversations/"+conv.ID+"/comments", tok.agent, map[string]any{"body": "note"}), http.StatusCreated)
 
-	if n := storedItems(t, "WS#"+demoWS+"#CONV#"+conv.ID); dynamoEndpoint != "" && n != 29 {
+	if n := storedItems(t, "WS#"+demoWS+"#CONV#"+conv.ID, "#CONV", "MSG#"); dynamoEndpoint != "" && n != 29 {
 		t.Errorf("before the delete, the conversation's partition holds %d items, want 29 (thread + 28 messages)", n)
 	}
 
@@ -133,9 +135,18 @@ func TestDeleteConversation(t *testing.T) {
 	if found := wantJSON[Page[Conversation]](t, do(t, "GET", "/conversations/search?"+url.Values{"q": {phone}}.Encode(), tok.admin, nil), http.StatusOK).Items; len(found) != 0 {
 		t.Errorf("search finds the deleted conversation: %v", convIDs(found))
 	}
-	// No message is left behind in the table (HTTP cannot see orphans).
-	if n := storedItems(t, "WS#"+demoWS+"#CONV#"+conv.ID); n != 0 {
+	// No message is left behind in the table (HTTP cannot see orphans),
+	// nor in the thread's change log: the publisher purges what it logged
+	// once the stream brings it the thread's removal.
+	if n := storedItems(t, "WS#"+demoWS+"#CONV#"+conv.ID, "#CONV", "MSG#"); n != 0 {
 		t.Errorf("%d items remain under the deleted conversation's partition, want 0", n)
+	}
+	deadline := time.Now().Add(sendWait)
+	for storedItems(t, "WS#"+demoWS+"#CONV#"+conv.ID) != 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := storedItems(t, "WS#"+demoWS+"#CONV#"+conv.ID); n != 0 {
+		t.Errorf("%d change log entries remain under the deleted conversation's partition, want 0", n)
 	}
 	// The contact stays, unlinked.
 	contact := getContact(t, tok.admin, conv.ContactID)
@@ -163,7 +174,9 @@ func TestDeleteConversation(t *testing.T) {
 // storedItems counts the table's items under a partition key, straight from
 // DynamoDB Local; it returns -1 (and logs) when the stack was not started
 // by this suite.
-func storedItems(t *testing.T, pk string) int {
+// storedItems counts a partition's items, or only those whose sort keys
+// start with one of prefixes.
+func storedItems(t *testing.T, pk string, prefixes ...string) int {
 	t.Helper()
 	if dynamoEndpoint == "" {
 		t.Log("no DynamoDB endpoint (external server): skipping the table-level check")
@@ -178,7 +191,20 @@ func storedItems(t *testing.T, pk string) int {
 	if err != nil {
 		t.Fatalf("query DynamoDB Local for %s: %v", pk, err)
 	}
-	return int(out.Count)
+	if len(prefixes) == 0 {
+		return int(out.Count)
+	}
+	n := 0
+	for _, item := range out.Items {
+		sk, _ := item["SK"].(*types.AttributeValueMemberS)
+		for _, p := range prefixes {
+			if sk != nil && strings.HasPrefix(sk.Value, p) {
+				n++
+				break
+			}
+		}
+	}
+	return n
 }
 
 // One id named several times in a bulk request is archived once and

@@ -124,7 +124,7 @@ func TestValidatorCatchesMismatches(t *testing.T) {
 		{"undocumented status", reply{Method: "GET", Path: "/me", Status: 418,
 			Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{}`)}, nil, ""},
 		{"problem with a bad code", reply{Method: "GET", Path: "/labels/" + id, Status: 404,
-			Header: http.Header{"Content-Type": {"application/problem+json"}}, Body: []byte(`{"type":"about:blank","title":"Not Found","status":404,"detail":"x","code":"gone"}`)}, nil, ""},
+			Header: http.Header{"Content-Type": {"application/problem+json"}}, Body: []byte(`{"type":"about:blank","title":"Not Found","status":404,"detail":"x","code":"vanished"}`)}, nil, ""},
 		{"bad replay header", reply{Method: "POST", Path: "/contacts", Status: 201,
 			Header: http.Header{"Content-Type": {"application/json"}, "Idempotent-Replayed": {"yes"}}, Body: []byte(`{}`)}, nil, ""},
 		{"request with unknown field accepted", reply{Method: "POST", Path: "/labels", Status: 201,

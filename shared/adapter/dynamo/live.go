@@ -290,7 +290,13 @@ func (s *Store) Journal(ctx context.Context, c *Change) error {
 				return err
 			}
 		}
-		if after != nil && (before == nil || len(inbox.WhatChanged(before, after)) > 0) {
+		if after == nil {
+			// The thread is gone: so is its message log. A message's
+			// record comes before its thread's removal in the partition's
+			// stream order, so nothing is logged after this.
+			return s.deletePrefix(ctx, pk, prefixChange)
+		}
+		if before == nil || len(inbox.WhatChanged(before, after)) > 0 {
 			return s.putChange(ctx, changesPK(ws), c.Seq, after)
 		}
 	case strings.HasPrefix(sk, prefixMessage) && c.New != nil:
