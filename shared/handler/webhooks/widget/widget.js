@@ -112,13 +112,12 @@
   const ICON_SEND = 'M3 20.5V14l9-2-9-2V3.5L22 12 3 20.5z';
 
   const CSS = `
-:host{all:initial;position:fixed;right:20px;bottom:20px;z-index:2147483000;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937}
 *,*::before,*::after{box-sizing:border-box}
 [hidden]{display:none!important}
 button,input,textarea{font:inherit;color:inherit;margin:0}
 button{cursor:pointer}
 :focus-visible{outline:3px solid #93c5fd;outline-offset:2px}
-.root{--accent:#2563eb;--on-accent:#fff}
+.root{--accent:#2563eb;--on-accent:#fff;position:fixed;right:20px;bottom:20px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2937;text-align:left}
 .launcher{position:relative;display:grid;place-items:center;width:56px;height:56px;padding:0;border:0;border-radius:50%;background:var(--accent);color:var(--on-accent);box-shadow:0 4px 14px rgba(0,0,0,.25);transition:transform .15s}
 .launcher:hover{transform:scale(1.05)}
 .launcher svg{width:28px;height:28px;fill:currentColor}
@@ -150,13 +149,17 @@ textarea{flex:1;min-height:38px;max-height:120px;padding:8px 10px;border:1px sol
 .send{display:grid;place-items:center;width:40px;height:38px;padding:0;border:0;border-radius:10px;background:var(--accent);color:var(--on-accent)}
 .send svg{width:20px;height:20px;fill:currentColor}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-@media (max-width:480px){:host{right:12px;bottom:12px}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}}
+@media (max-width:480px){.root{right:12px;bottom:12px}.panel{position:fixed;inset:0;width:auto;height:auto;border-radius:0}}
 @media (prefers-reduced-motion:reduce){.launcher{transition:none}}
 `;
 
   // ---- the widget's DOM ----
 
-  const host = h('div', { 'data-parley-widget': workspace });
+  // The host element is the only thing added to the page. Its inline
+  // !important style outranks any rule of the page's, so the page cannot
+  // restyle it either (a page's "div { ... }" or "* { ... }").
+  const host = h('parley-chat', { 'data-parley-widget': workspace,
+    style: 'all:initial!important;display:block!important;position:fixed!important;right:0!important;bottom:0!important;width:0!important;height:0!important;z-index:2147483000!important' });
   const shadow = host.attachShadow({ mode: 'open' });
   const title = h('h2', { id: 'parley-title' });
   const closeButton = h('button', { type: 'button', class: 'icon', 'aria-label': 'Close chat', 'data-testid': 'close', onclick: () => close() }, icon(ICON_CLOSE));
