@@ -4,8 +4,9 @@
 //
 //   node test/browser/widget.mjs <pageURL> <screenshotPath>
 //
-// with PARLEY_WIDGET_MESSAGE (what the visitor types) and PARLEY_WIDGET_REPLY
-// (what the agent answers) in the environment. <pageURL> is a host page on
+// with PARLEY_WIDGET_MESSAGE (what the visitor types), PARLEY_WIDGET_REPLY
+// (what the agent answers) and PARLEY_WIDGET_LATER (what the visitor sends
+// while offline) in the environment. <pageURL> is a host page on
 // another origin than the API, with the one script tag; <pageURL>/control is
 // the same page without it. Progress goes to stdout as JSON lines, which the
 // Go test waits on: {"step":"sent"}, {"step":"typing"}, then {"step":"done"}.
@@ -18,8 +19,9 @@ import { dirname, join } from 'node:path';
 const [pageURL, screenshot] = process.argv.slice(2);
 const message = process.env.PARLEY_WIDGET_MESSAGE;
 const reply = process.env.PARLEY_WIDGET_REPLY;
-if (!pageURL || !screenshot || !message || !reply) {
-  console.error('usage: PARLEY_WIDGET_MESSAGE=... PARLEY_WIDGET_REPLY=... node widget.mjs <pageURL> <screenshotPath>');
+const later = process.env.PARLEY_WIDGET_LATER;
+if (!pageURL || !screenshot || !message || !reply || !later) {
+  console.error('usage: PARLEY_WIDGET_MESSAGE=... PARLEY_WIDGET_REPLY=... PARLEY_WIDGET_LATER=... node widget.mjs <pageURL> <screenshotPath>');
   process.exit(2);
 }
 const say = (step, extra = {}) => console.log(JSON.stringify({ step, ...extra }));
@@ -105,6 +107,9 @@ try {
   check(await typing.isHidden(), 'the typing indicator goes when the reply comes');
   const order = await page.locator('[data-testid=message] [data-testid=body]').allTextContents();
   check(order.length === 2 && order[0] === message && order[1] === reply, 'the thread reads message then reply: ' + JSON.stringify(order));
+  // The visitor starts typing: the agent sees it (the Go test checks).
+  await input.fill('Thanks');
+  await input.fill('');
 
   // Keyboard: Esc closes and returns focus to the launcher; Enter reopens.
   await input.press('Escape');
@@ -134,13 +139,28 @@ try {
   mkdirSync(dirname(screenshot), { recursive: true });
   await page.screenshot({ path: screenshot });
 
+  // Offline: a banner, and the composer queues what the visitor sends,
+  // then sends it once when the connection is back.
+  const banner = page.locator('[data-testid=offline]');
+  check(await banner.isHidden(), 'no offline banner while online');
+  await context.setOffline(true);
+  await banner.waitFor({ state: 'visible' });
+  await input.fill(later);
+  await input.press('Enter');
+  await page.locator('[data-testid=message][data-direction=in][data-state=queued]', { hasText: later }).waitFor();
+  await context.setOffline(false);
+  await page.locator('[data-testid=message][data-direction=in][data-state=sent]', { hasText: later }).waitFor();
+  await banner.waitFor({ state: 'hidden' });
+  check((await page.locator('[data-testid=message]', { hasText: later }).count()) === 1, 'the queued message shows once');
+
   // The same device keeps its thread: a reload shows the history.
   await page.reload();
   await launcher.waitFor({ state: 'visible' });
   await launcher.click();
   await page.locator('[data-testid=message][data-direction=out]', { hasText: reply }).waitFor();
+  await page.locator('[data-testid=message][data-direction=in]', { hasText: later }).waitFor();
   const restored = await page.locator('[data-testid=message] [data-testid=body]').allTextContents();
-  check(restored.length === 2 && restored[0] === message && restored[1] === reply, 'a reload restores the history: ' + JSON.stringify(restored));
+  check(JSON.stringify(restored) === JSON.stringify([message, reply, later]), 'a reload restores the history: ' + JSON.stringify(restored));
 
   say('done', { widget, hostButton: after['#host-button'].backgroundColor, restored: restored.length });
 } catch (e) {

@@ -33,7 +33,9 @@ const chromiumPath = "/usr/bin/chromium"
 // (test/browser/widget.mjs), the visitor opens it and sends a message; the
 // agent sees it on the agent's WebSocket, types, and replies through the
 // API; the reply appears in the widget's DOM. The browser script also
-// checks that no style crosses between the page and the widget, and saves a
+// checks the keyboard, that no style crosses between the page and the
+// widget, the offline state (a message queued while offline is sent once
+// when the connection is back) and the history after a reload, and saves a
 // screenshot, which must be a real picture.
 //
 // Without chromium or playwright-core the test skips, unless
@@ -82,12 +84,13 @@ func TestWidgetInBrowser(t *testing.T) {
 
 	message := "Hello from a real browser " + uniq()
 	reply := "Hi! An agent here, replying through the API " + uniq()
+	later := "Sent while offline " + uniq()
 	shot := filepath.Join(root, ".build", "screenshots", "widget.png")
 	_ = os.Remove(shot)
 
 	cmd := exec.CommandContext(ctx, node, script, page.URL+"/", shot)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "PARLEY_WIDGET_MESSAGE="+message, "PARLEY_WIDGET_REPLY="+reply,
+	cmd.Env = append(os.Environ(), "PARLEY_WIDGET_MESSAGE="+message, "PARLEY_WIDGET_REPLY="+reply, "PARLEY_WIDGET_LATER="+later,
 		"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "PARLEY_CHROMIUM="+chromiumPath)
 	var stderr bytes.Buffer
 	stdout, out := io.Pipe()
@@ -157,11 +160,27 @@ func TestWidgetInBrowser(t *testing.T) {
 	if done.Widget.LauncherBackground == "rgb(255, 0, 0)" || done.HostButton != "rgb(255, 0, 0)" {
 		t.Errorf("styles crossed the shadow boundary: launcher %s, host button %s", done.Widget.LauncherBackground, done.HostButton)
 	}
-	// The agent's socket has the reply too.
+	// The agent's socket has the reply too, the visitor's typing, and
+	// the message the widget queued while offline, once.
 	if _, err := agent.waitFor(ctx, 10*time.Second, func(e agentEvent) bool {
 		return e.Type == "message.created" && e.Message != nil && e.Message.ID == sent.ID
 	}); err != nil {
 		t.Errorf("the agent's socket did not carry the reply: %v", err)
+	}
+	if _, err := agent.waitFor(ctx, 10*time.Second, func(e agentEvent) bool {
+		return e.Type == "typing" && e.From == "visitor" && e.ConversationID == created.ConversationID
+	}); err != nil {
+		t.Errorf("the agent's socket did not carry the visitor's typing: %v", err)
+	}
+	if _, err := agent.waitFor(ctx, 10*time.Second, func(e agentEvent) bool {
+		return e.Type == "message.created" && e.Message != nil && e.Message.Body == later
+	}); err != nil {
+		t.Errorf("the message sent while offline did not reach the agent: %v", err)
+	}
+	if n := agent.count(func(e agentEvent) bool {
+		return e.Type == "message.created" && e.Message != nil && e.Message.Body == later
+	}); n != 1 {
+		t.Errorf("the message sent while offline reached the agent %d times, want once", n)
 	}
 	checkScreenshot(t, shot, accent)
 }
@@ -234,6 +253,7 @@ type agentEvent struct {
 	Type           string `json:"type"`
 	WorkspaceID    string `json:"workspaceId"`
 	ConversationID string `json:"conversationId"`
+	From           string `json:"from"`
 	Message        *struct {
 		ID        string `json:"id"`
 		Direction string `json:"direction"`
@@ -318,6 +338,19 @@ func (a *agentSocket) waitFor(ctx context.Context, d time.Duration, match func(a
 			return agentEvent{}, ctx.Err()
 		}
 	}
+}
+
+// count counts the events received so far that match.
+func (a *agentSocket) count(match func(agentEvent) bool) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, e := range a.events {
+		if match(e) {
+			n++
+		}
+	}
+	return n
 }
 
 func (a *agentSocket) close() { _ = a.conn.Close(websocket.StatusNormalClosure, "done") }
