@@ -624,6 +624,7 @@ textarea{flex:1;min-height:38px;max-height:120px;padding:8px 10px;border:1px sol
     s.onopen = () => {
       sockOpen = true;
       retry = 0;
+      setOnline(true);
       // The sync contract: connect, catch up since the last message seen,
       // then trust the socket.
       sync().then(() => { if (sockOpen && sock === s) stopPolling(); });
