@@ -9,8 +9,11 @@ NPM_DIRS  := test infra
 # A count, not a duration: Go 1.26's coordinator can report a spurious
 # "context deadline exceeded" when a -fuzztime duration ends (golang/go#75804).
 FUZZTIME  ?= 10000x
+# No tool downloads a browser: the widget's browser test drives Debian's
+# chromium (the chromium target) through playwright-core.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: help deps java npm dev token invoke test asl contract gomod test-go fuzz synth build deploy bench load clean
+.PHONY: help deps java chromium npm dev token invoke test asl contract gomod test-go fuzz synth build deploy bench load clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -21,6 +24,12 @@ deps: java npm ## install what a fresh machine lacks (Java, npm packages)
 java:
 	@command -v java >/dev/null || { echo "installing a Java runtime (default-jre-headless)"; \
 	  $$(command -v sudo) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$(command -v sudo) apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# The chat widget's browser test (test/e2e/widget_browser_test.go) drives
+# Debian's chromium with playwright-core; install it when it is missing.
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium for the widget's browser test"; \
+	  $$(command -v sudo) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$(command -v sudo) apt-get install -y -qq chromium >/dev/null; }
 
 # npm ci from the lockfiles; the stamp skips it while the lockfile is unchanged.
 npm: $(foreach d,$(NPM_DIRS),$(d)/node_modules/.installed)
@@ -42,7 +51,7 @@ invoke: ## post a signed sample to the running make dev (EVENT=twilio-sms-inboun
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<name of a file in events/, without .json>"; exit 2; }
 	@$(GO) run ./test/invoke $(EVENT)
 
-test: deps asl contract test-go fuzz synth ## everything CI runs: ASL, API contract, unit, DynamoDB Local, e2e, CDK, fuzz, synth
+test: deps chromium asl contract test-go fuzz synth ## everything CI runs: ASL, API contract, unit, DynamoDB Local, e2e (the widget in chromium too), CDK, fuzz, synth
 	@echo "make test: all passed"
 
 # The Step Functions definitions, checked against the ASL schema.
@@ -80,11 +89,13 @@ contract: ## lint openapi.json (Redocly, recommended: no errors, no warnings), c
 	@node test/contract/asyncapi.js $(ASYNCAPI)
 
 GO_DIRS := functions infra shared statemachines events test/e2e test/bench test/invoke test/load
-test-go: gomod
+# PARLEY_BROWSER_TEST=required: the widget's browser test fails, not skips,
+# without chromium or playwright-core.
+test-go: gomod chromium
 	@unformatted=$$(find $(GO_DIRS) -name node_modules -prune -o -name '*.go' -print | xargs gofmt -l); \
 	  test -z "$$unformatted" || { echo "not gofmt-ed:"; echo "$$unformatted"; exit 1; }
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 15m ./...
+	PARLEY_BROWSER_TEST=required $(GO) test -count=1 -timeout 15m ./...
 
 # Each fuzz target runs briefly; a crash fails the build.
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' shared functions statemachines 2>/dev/null | xargs -r dirname | sort -u)

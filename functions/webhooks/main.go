@@ -37,6 +37,6 @@ func main() {
 	codes := &ses.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: creds.Mailbox, Domain: cfg.EmailDomain}
 	events := &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	hooks := webhooks.New(store, codes, events, &webhooks.Chat{Key: key},
-		webhooks.Settings{Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken}, log)
+		webhooks.Settings{Credentials: creds, PublicURL: cfg.Webhook.PublicURL, PathToken: cfg.Webhook.PathToken, WebSocketURL: cfg.WebSocketURL}, log)
 	lambda.Start(httpadapter.NewV2(hooks.Routes()).ProxyWithContext)
 }

@@ -190,6 +190,16 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 			return nil, err
 		}
 	}
+	var widget *WidgetSettings
+	if patch.Widget != nil {
+		w := *patch.Widget
+		if err := w.validate(); err != nil {
+			return nil, err
+		}
+		if w != (WidgetSettings{}) {
+			widget = &w
+		}
+	}
 	for name, t := range patch.Templates {
 		if name == "" || len(name) > 512 || t.Params < 0 || t.Params > 10 || t.Language == "" {
 			return nil, Invalid("templates", "template %q needs a name, a language and 0-10 parameters", name)
@@ -241,6 +251,9 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 		}
 		if patch.WebChatIdentitySecret != nil {
 			w.Settings.WebChatIdentitySecret = *patch.WebChatIdentitySecret
+		}
+		if patch.Widget != nil {
+			w.Settings.Widget = widget
 		}
 		w.UpdatedAt = s.now()
 		out = w

@@ -85,6 +85,18 @@ func (s *WebChat) VisitorHistory(ctx context.Context, workspaceID, handle string
 	return page, nil
 }
 
+// Widget is the chat widget's public look, defaults filled in. It reads
+// the cached settings: a page view must not read the workspace, and a new
+// colour may take a minute to show. A workspace with web chat but no
+// record of its own gets the defaults.
+func (s *WebChat) Widget(ctx context.Context, workspaceID string) (WidgetSettings, error) {
+	settings, err := s.settings(ctx, workspaceID)
+	if err != nil && !IsKind(err, KindNotFound) {
+		return WidgetSettings{}, err
+	}
+	return settings.Widget.Resolved(), nil
+}
+
 // Heartbeat keeps a visitor online for the agents. It writes at most about
 // once a minute per visitor, whatever the heartbeat rate.
 func (s *WebChat) Heartbeat(ctx context.Context, workspaceID, handle string) (time.Time, error) {

@@ -3,6 +3,7 @@ package inbox
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Role decides what a user may do. Agents work the inbox; admins also manage
@@ -50,6 +51,78 @@ type WorkspaceSettings struct {
 	// reads carry WebChatIdentitySecretHint, its last characters, instead.
 	WebChatIdentitySecret     string `json:"webChatIdentitySecret,omitempty"`
 	WebChatIdentitySecretHint string `json:"webChatIdentitySecretHint,omitempty"`
+	// Widget is how the chat widget looks on the team's site; nil uses
+	// the defaults. It is public: GET /chat/{ws}/widget shows it to anyone.
+	Widget *WidgetSettings `json:"widget,omitempty"`
+}
+
+// WidgetSettings are the chat widget's public look: its header, the
+// greeting it opens with and its accent colour. Empty fields use the
+// defaults (WidgetSettings.Resolved).
+type WidgetSettings struct {
+	Title    string `json:"title,omitempty"`
+	Greeting string `json:"greeting,omitempty"`
+	// Color is "#rrggbb".
+	Color string `json:"color,omitempty"`
+}
+
+// The widget's defaults, for a workspace that has not set its own.
+const (
+	DefaultWidgetTitle    = "Chat with us"
+	DefaultWidgetGreeting = "Hi! Ask us anything, we usually reply in a few minutes."
+	DefaultWidgetColor    = "#2563eb"
+)
+
+// Resolved fills the empty fields with the defaults; w may be nil.
+func (w *WidgetSettings) Resolved() WidgetSettings {
+	out := WidgetSettings{}
+	if w != nil {
+		out = *w
+	}
+	if out.Title == "" {
+		out.Title = DefaultWidgetTitle
+	}
+	if out.Greeting == "" {
+		out.Greeting = DefaultWidgetGreeting
+	}
+	if out.Color == "" {
+		out.Color = DefaultWidgetColor
+	}
+	return out
+}
+
+// Limits of the widget's texts, which must fit its header and first bubble.
+const (
+	maxWidgetTitle    = 60
+	maxWidgetGreeting = 500
+)
+
+// validate trims the texts and checks the limits and the colour.
+func (w *WidgetSettings) validate() error {
+	w.Title, w.Greeting = strings.TrimSpace(w.Title), strings.TrimSpace(w.Greeting)
+	if !utf8.ValidString(w.Title) || utf8.RuneCountInString(w.Title) > maxWidgetTitle || strings.ContainsAny(w.Title, "\r\n") {
+		return Invalid("widget", "the widget's title is one line of at most %d characters", maxWidgetTitle)
+	}
+	if !utf8.ValidString(w.Greeting) || utf8.RuneCountInString(w.Greeting) > maxWidgetGreeting {
+		return Invalid("widget", "the widget's greeting is at most %d characters", maxWidgetGreeting)
+	}
+	w.Color = strings.ToLower(w.Color)
+	if w.Color != "" && !validHexColor(w.Color) {
+		return Invalid("widget", "the widget's color is \"#rrggbb\" (six hex digits), or \"\" for the default")
+	}
+	return nil
+}
+
+func validHexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for _, c := range s[1:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // Redacted is the workspace as callers may see it: secrets replaced by hints.
@@ -103,6 +176,8 @@ type WorkspaceSettingsPatch struct {
 	Templates             map[string]TemplateSpec `json:"templates,omitempty"`
 	// WebChatIdentitySecret sets the identity secret; "" removes it.
 	WebChatIdentitySecret *string `json:"webChatIdentitySecret,omitempty"`
+	// Widget replaces the whole widget object; {} returns to the defaults.
+	Widget *WidgetSettings `json:"widget,omitempty"`
 }
 
 // User is a member of a workspace.

@@ -105,6 +105,7 @@ const (
 	oaDoc                   // GET /openapi.json: public
 	oaChat                  // the web chat widget: a visitor token
 	oaSession               // POST /chat/{workspaceId}/sessions: public, starts a visitor
+	oaWidget                // GET /chat/{workspaceId}/widget(.js): public, the widget and its settings
 	oaWebhook               // a provider's webhook: public, signed by the provider
 )
 
@@ -114,6 +115,8 @@ func oaKindOf(method, path string) oaKind {
 		return oaDoc
 	case method == http.MethodPost && path == "/chat/{workspaceId}/sessions":
 		return oaSession
+	case method == http.MethodGet && (path == "/chat/{workspaceId}/widget" || path == "/chat/{workspaceId}/widget.js"):
+		return oaWidget
 	case strings.HasPrefix(path, "/chat/"):
 		return oaChat
 	case strings.HasPrefix(path, "/webhooks/"):
@@ -127,6 +130,8 @@ func oaKindOf(method, path string) oaKind {
 var oaPublicOps = map[string]bool{
 	"GET /openapi.json":                            true,
 	"POST /chat/{workspaceId}/sessions":            true,
+	"GET /chat/{workspaceId}/widget":               true,
+	"GET /chat/{workspaceId}/widget.js":            true,
 	"POST /webhooks/{workspaceId}/twilio/messages": true,
 	"POST /webhooks/{workspaceId}/twilio/status":   true,
 	"POST /webhooks/{workspaceId}/twilio/calls":    true,
@@ -164,7 +169,7 @@ func TestOpenAPIOperations(t *testing.T) {
 				if !tags[tag] {
 					t.Errorf("%s: unknown tag %q", where, tag)
 				}
-				if (tag == "webchat") != (kind == oaChat || kind == oaSession) || (tag == "webhooks") != (kind == oaWebhook) {
+				if (tag == "webchat") != (kind == oaChat || kind == oaSession || kind == oaWidget) || (tag == "webhooks") != (kind == oaWebhook) {
 					t.Errorf("%s: tag %q does not match its route group", where, tag)
 				}
 			}
@@ -177,7 +182,7 @@ func TestOpenAPIOperations(t *testing.T) {
 				public[where] = true
 			}
 			switch kind {
-			case oaDoc, oaSession, oaWebhook:
+			case oaDoc, oaSession, oaWidget, oaWebhook:
 				if op.Security == nil || len(*op.Security) != 0 {
 					t.Errorf("%s: want security: [] (public)", where)
 				}
@@ -211,6 +216,11 @@ func TestOpenAPIOperations(t *testing.T) {
 					if m := r.Value.Content.Get("application/problem+json"); m == nil || m.Schema == nil || m.Schema.Ref != "#/components/schemas/Problem" {
 						t.Errorf("%s: 429 is not application/problem+json with the Problem schema (code rate_limited)", where)
 					}
+				}
+			case oaWidget:
+				// A site learns when its tag names a workspace without web chat.
+				if op.Responses.Status(404) == nil {
+					t.Errorf("%s: no 404 response", where)
 				}
 			case oaWebhook:
 				// Providers get told about bad signatures and unknown workspaces.
@@ -269,9 +279,9 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 66 || counts[oaChat]+counts[oaSession] != 7 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 66, 7 and 7",
-			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession], counts[oaWebhook])
+	if counts[oaSPA]+counts[oaDoc] != 66 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 66, 9 and 7",
+			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession]+counts[oaWidget], counts[oaWebhook])
 	}
 	for op := range public {
 		if !oaPublicOps[op] {
@@ -597,7 +607,10 @@ var (
 
 // TwiML answers are text/xml, for which kin-openapi has no decoder of its
 // own: read them as text, as the end-to-end suite does.
-func init() { openapi3filter.RegisterBodyDecoder("text/xml", openapi3filter.PlainBodyDecoder) }
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/xml", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/javascript", openapi3filter.PlainBodyDecoder) // the chat widget
+}
 
 func TestOpenAPIResponsesValidate(t *testing.T) {
 	doc := loadOpenAPI(t)
@@ -725,6 +738,11 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"POST /chat/other/sessions":                   problem(429, "rate_limited"),
 		"POST /chat/other/heartbeat":                  problem(401, "unauthorized"),
 		"GET /chat/other/messages":                    problem(404, "not_found"),
+		"GET /chat/" + oaWorkspace + "/widget": jsonOK(200, map[string]any{"title": "Chat with us", "greeting": "Hi!", "color": "#2563eb",
+			"webSocketUrl": "ws://127.0.0.1:8080/live", "emailCapture": true}),
+		"GET /chat/" + oaWorkspace + "/widget.js": {status: 200, contentType: "text/javascript; charset=utf-8", raw: "(() => {})();\n"},
+		"GET /chat/other/widget.js":               {status: 304},
+		"GET /chat/other/widget":                  problem(429, "rate_limited"),
 
 		// The providers' webhooks.
 		"POST /webhooks/" + oaWorkspace + "/twilio/messages": {status: 200, contentType: "text/xml", raw: `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`},
@@ -739,7 +757,9 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"GET /webhooks/other/meta":                           problem(403, "forbidden"),
 	}
 	// Keys repeat across these: the settings a workspace gains.
-	more := map[string]oaSample{"PATCH /workspace": jsonOK(200, recording)}
+	styled := *workspace
+	styled.Settings.Widget = &inbox.WidgetSettings{Title: "Acme support", Color: "#ff8800"}
+	more := map[string]oaSample{"PATCH /workspace": jsonOK(200, recording), "GET /workspace": jsonOK(200, styled)}
 
 	// Outbound delivery: who a message went to, schedules, templates,
 	// warnings and Parley's own failure reasons, and the settings and
@@ -915,6 +935,7 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		}()),
 		"POST /chat/" + oaWorkspace + "/messages":            jsonOK(201, map[string]any{"id": chatIn.ID, "direction": "in", "body": "x", "attachments": []any{}, "createdAt": now}),
 		"POST /chat/other/sessions":                          problem(429, "slow_down"),
+		"GET /chat/" + oaWorkspace + "/widget":               jsonOK(200, map[string]any{"title": "Hi", "greeting": "Hi!", "color": "orange", "webSocketUrl": "ws://127.0.0.1:8080/live", "emailCapture": true}),
 		"POST /webhooks/" + oaWorkspace + "/twilio/messages": jsonOK(200, map[string]any{}),
 		"POST /webhooks/" + oaWorkspace + "/twilio/status":   jsonOK(418, map[string]any{}),
 		"GET /scheduled-messages": jsonOK(200, map[string]any{"items": []any{func() map[string]any {

@@ -34,6 +34,8 @@ func (c *Chat) routes(mux *http.ServeMux, h *Handler) {
 	mux.HandleFunc("POST /chat/{workspaceId}/email", cors(h.chatEmail))
 	mux.HandleFunc("POST /chat/{workspaceId}/email/code", cors(h.chatEmailCode))
 	mux.HandleFunc("POST /chat/{workspaceId}/email/verify", cors(h.chatEmailVerify))
+	mux.HandleFunc("GET /chat/{workspaceId}/widget.js", cors(h.chatWidgetScript))
+	mux.HandleFunc("GET /chat/{workspaceId}/widget", cors(h.chatWidgetSettings))
 	mux.HandleFunc("OPTIONS /chat/{workspaceId}/{rest...}", cors(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))

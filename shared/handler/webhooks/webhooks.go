@@ -77,15 +77,18 @@ type Handler struct {
 	Chat  *Chat
 	// Events receives external events (orders, carts, lists) for the bus.
 	Events inbox.EventPublisher
-	Log    *slog.Logger
-	mux    *http.ServeMux
+	// WebSocketURL is where the chat widget connects (the WebSocket API's
+	// wss:// URL); empty derives ws://<request host>/live, as served locally.
+	WebSocketURL string
+	Log          *slog.Logger
+	mux          *http.ServeMux
 }
 
 // Settings are the webhook routes' fixed values.
 type Settings struct {
 	Credentials providers.Set
-	// PublicURL and PathToken: see Handler.
-	PublicURL, PathToken string
+	// PublicURL, PathToken and WebSocketURL: see Handler.
+	PublicURL, PathToken, WebSocketURL string
 }
 
 // New builds functions/webhooks' handler: intake on store, web chat email
@@ -93,7 +96,7 @@ type Settings struct {
 // tokens signed by chat. Inbound email is functions/mail's (NewMail).
 func New(store inbox.Store, email inbox.ChannelSender, events inbox.EventPublisher, chat *Chat, s Settings, log *slog.Logger) *Handler {
 	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}), WebChat: inbox.NewWebChat(store, inbox.SystemClock{}, email),
-		Credentials: s.Credentials, PublicURL: s.PublicURL, PathToken: s.PathToken, Chat: chat, Events: events, Log: log}
+		Credentials: s.Credentials, PublicURL: s.PublicURL, PathToken: s.PathToken, WebSocketURL: s.WebSocketURL, Chat: chat, Events: events, Log: log}
 }
 
 // NewMail builds functions/mail's handler: SES inbound mail, read by mail
