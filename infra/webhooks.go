@@ -52,6 +52,11 @@ var mailRoute = publicRoute{awsapigatewayv2.HttpMethod_POST, "/email", 200, 400}
 // chatRoutes serve anonymous browsers; the function also rate-limits each
 // visitor, this caps them all together.
 var chatRoutes = []publicRoute{
+	// Every page view of a site with the widget loads these two (browsers
+	// cache them for minutes): a bucket of their own, so page views never
+	// spend the chats' and chats never wait on page views.
+	{awsapigatewayv2.HttpMethod_GET, "/chat/{workspaceId}/widget.js", 200, 400},
+	{awsapigatewayv2.HttpMethod_GET, "/chat/{workspaceId}/widget", 200, 400},
 	{awsapigatewayv2.HttpMethod_GET, "/chat/{proxy+}", 20, 40},
 	{awsapigatewayv2.HttpMethod_POST, "/chat/{proxy+}", 20, 40},
 }
