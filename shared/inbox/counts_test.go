@@ -157,8 +157,8 @@ func TestConversationCountsFor(t *testing.T) {
 		"open": 7, "unread": 3,
 		"open|assignee|": 2, "unread|assignee|": 1,
 		"open|assignee|u1": 4, "unread|assignee|u1": 2,
-		"open|assignee|u2": 1,
-		"open|label|l1":    3, "unread|label|l1": 1,
+		"open|assignee|u2": 1, "unread|assignee|u2": -1, // drifted below zero
+		"open|label|l1": 3, "unread|label|l1": 1,
 		"open|label|gone": 0, "unread|label|gone": 0, // a label whose last conversation left
 		"open|channel|sms": 5, "unread|channel|sms": 3,
 		"open|channel|email":    2,
