@@ -2,6 +2,7 @@ package realtime_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -182,6 +183,24 @@ func TestGateAuthorize(t *testing.T) {
 				t.Errorf("an unauthorized caller got a policy: %+v", res.PolicyDocument)
 			}
 		})
+	}
+}
+
+// brokenVerifier fails as a verifier may when it cannot check at all
+// (its signing keys unreachable).
+type brokenVerifier struct{}
+
+func (brokenVerifier) VerifyToken(string) (inbox.Actor, error) {
+	return inbox.Actor{}, inbox.Internal(errors.New("jwks unreachable"))
+}
+
+func TestGateAuthorizeRefusesWhenItCannotVerify(t *testing.T) {
+	g := realtime.Gate{Agents: brokenVerifier{}, Visitors: visitorTokens}
+	res, err := g.Authorize(context.Background(), events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		MethodArn: methodArn, QueryStringParameters: map[string]string{"workspace": ws, "token": agentToken(t, ws, inbox.RoleAgent, time.Hour)},
+	})
+	if err == nil || err.Error() != "Unauthorized" {
+		t.Errorf("Authorize = %+v, %v; want the error \"Unauthorized\"", res, err)
 	}
 }
 

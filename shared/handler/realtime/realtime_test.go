@@ -1,6 +1,7 @@
 package realtime_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -282,6 +283,8 @@ func eventIDs(evs []map[string]any) []any {
 
 func TestQueueFansEventsOutToTheirAudience(t *testing.T) {
 	h, store, s := newHandler(t)
+	var logged bytes.Buffer
+	h.Log = slog.New(slog.NewTextHandler(&logged, nil))
 	ctx := context.Background()
 	const otherVisitor = "01JD00000000000000000000V2"
 	s.gone = map[string]bool{"agent-left": true}
@@ -311,6 +314,10 @@ func TestQueueFansEventsOutToTheirAudience(t *testing.T) {
 	}
 	if len(res.BatchItemFailures) != 0 {
 		t.Errorf("failures = %+v; records that are not events are dropped, not retried", res.BatchItemFailures)
+	}
+
+	if n := strings.Count(logged.String(), `msg="not a domain event"`); n != 2 {
+		t.Errorf("logged %d records as not domain events, want the 2 that are not:\n%s", n, logged.String())
 	}
 
 	agent := s.events(t, "agent-1")
