@@ -29,6 +29,7 @@ const clientID = "3n4b5urk1ft4fl3mg5e62d9ado"
 type pool struct {
 	mu      sync.Mutex
 	keys    map[string]*rsa.PrivateKey
+	omitAlg bool // "alg" is optional in a JWK
 	fetches atomic.Int32
 	srv     *httptest.Server
 }
@@ -54,11 +55,15 @@ func newPool(tb testing.TB, keys map[string]*rsa.PrivateKey) *pool {
 			Keys []map[string]string `json:"keys"`
 		}
 		for kid, k := range p.keys {
-			set.Keys = append(set.Keys, map[string]string{
+			jwk := map[string]string{
 				"alg": "RS256", "kty": "RSA", "use": "sig", "kid": kid,
 				"n": base64.RawURLEncoding.EncodeToString(k.N.Bytes()),
 				"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.E)).Bytes()),
-			})
+			}
+			if p.omitAlg {
+				delete(jwk, "alg")
+			}
+			set.Keys = append(set.Keys, jwk)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(set)
@@ -201,6 +206,28 @@ func TestVerifyTokenAfterTheKeysRotate(t *testing.T) {
 	}
 	if n := p.fetches.Load(); n != 2 {
 		t.Errorf("JWKS fetches = %d, want 2 (cold start, then the new kid)", n)
+	}
+}
+
+// The verifier takes RS256 only, whatever the JWKS says of its keys.
+func TestVerifyTokenTakesRS256Only(t *testing.T) {
+	key := newKey(t)
+	p := newPool(t, map[string]*rsa.PrivateKey{"k1": key})
+	p.omitAlg = true
+	v := p.verifier(t)
+	for _, method := range []jwt.SigningMethod{jwt.SigningMethodRS512, jwt.SigningMethodPS256} {
+		tok := jwt.NewWithClaims(method, idClaims(p.issuer()))
+		tok.Header["kid"] = "k1"
+		raw, err := tok.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := v.VerifyToken(raw); err == nil {
+			t.Errorf("%s with the pool's own key was accepted as %+v", method.Alg(), got)
+		}
+	}
+	if _, err := v.VerifyToken(sign(t, idClaims(p.issuer()), "k1", key)); err != nil {
+		t.Errorf("RS256 with the same key: %v", err)
 	}
 }
 
