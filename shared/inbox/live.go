@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -143,7 +144,9 @@ func (l *Live) Receive(ctx context.Context, c Connection, frame []byte) error {
 	var f clientFrame
 	dec := json.NewDecoder(bytes.NewReader(frame))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil || dec.More() {
+	// The object must be all the frame holds: More would let a stray "]"
+	// or "}" after it pass, so the next token must be the end.
+	if err := dec.Decode(&f); err != nil || !atEnd(dec) {
 		return Errorf(KindInvalid, `a frame is a JSON object such as {"type":"ping"}`)
 	}
 	switch {
@@ -157,6 +160,11 @@ func (l *Live) Receive(ctx context.Context, c Connection, frame []byte) error {
 		return Invalid("conversationId", "an agent's typing frame names its conversationId")
 	}
 	return Errorf(KindInvalid, "unknown frame type %q; send ping or typing", clip(f.Type, 40))
+}
+
+func atEnd(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err == io.EOF
 }
 
 func safeID(s string) bool { return s != "" && len(s) <= 64 && !strings.ContainsAny(s, "#") }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,13 +160,16 @@ func (s *Store) Counters(ctx context.Context, ws string, set inbox.CounterSet, c
 // record's marker is written in the same transaction, so a redelivered
 // record finds it and changes nothing.
 func (s *Store) applyCounters(ctx context.Context, ws string, set inbox.CounterSet, eventID string, d inbox.Counters) error {
-	var update expression.UpdateBuilder
-	for name, n := range d {
-		update = update.Add(expression.Name(name), expression.Value(n))
-	}
-	expr, err := expression.NewBuilder().WithUpdate(update).Build()
-	if err != nil {
-		return inbox.Internal(err)
+	// Each counter is named through its own placeholder, taken verbatim:
+	// counter names hold user ids, which may hold "." or "[", and the
+	// expression builder would read those as a path into a map or list.
+	names := make(map[string]string, len(d))
+	values := make(map[string]types.AttributeValue, len(d))
+	adds := make([]string, 0, len(d))
+	for i, name := range slices.Sorted(maps.Keys(d)) {
+		n, v := "#c"+strconv.Itoa(i), ":c"+strconv.Itoa(i)
+		names[n], values[v] = name, num(d[name])
+		adds = append(adds, n+" "+v)
 	}
 	marker, err := marshal(map[string]any{AttrPK: workspacePK(ws) + "#COUNTED#" + eventID, AttrSK: "#COUNTED", AttrTTL: time.Now().Add(countedFor).Unix()})
 	if err != nil {
@@ -172,8 +177,8 @@ func (s *Store) applyCounters(ctx context.Context, ws string, set inbox.CounterS
 	}
 	err = s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		{Update: &types.Update{TableName: &s.table, Key: key(countsPK(ws), "#"+string(set)), UpdateExpression: expr.Update(),
-			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values()}},
+		{Update: &types.Update{TableName: &s.table, Key: key(countsPK(ws), "#"+string(set)), UpdateExpression: aws.String("ADD " + strings.Join(adds, ", ")),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values}},
 	})
 	if idx := cancelledAt(err); len(idx) == 1 && idx[0] == 0 {
 		return nil // counted before

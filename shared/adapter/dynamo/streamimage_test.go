@@ -30,8 +30,13 @@ func TestLambdaImageToDomainEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(evs) != 2 || evs[0].Type != inbox.EventMessageCreated || evs[0].Message == nil || evs[0].Message.Body != "Is the shop open today?" {
-		t.Fatalf("events = %+v, want message.created with the message, then message.received", evs)
+	// Every new message is message.created, for the live inbox; an
+	// inbound one is message.received as well, for automations.
+	if len(evs) != 2 || evs[0].Type != inbox.EventMessageCreated || evs[1].Type != inbox.EventMessageReceived {
+		t.Fatalf("events = %+v, want message.created then message.received", evs)
+	}
+	if m := evs[0].Message; m == nil || m.ID != "01JD0000000000000000000001" || m.Body != "Is the shop open today?" || m.Direction != inbox.DirectionIn {
+		t.Errorf("message.created carries %+v, want the inbound message", m)
 	}
 	got := evs[1]
 	want := inbox.Event{ID: "e1:message.received", Type: inbox.EventMessageReceived, WorkspaceID: "w1", OccurredAt: time.Unix(1795255200, 0).UTC(),
