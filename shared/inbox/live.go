@@ -191,6 +191,9 @@ func (l *Live) visitorTyping(ctx context.Context, c Connection) error {
 
 func (l *Live) agentTyping(ctx context.Context, c Connection, conversationID string) error {
 	conv, err := l.store.PeekConversation(ctx, c.WorkspaceID, conversationID)
+	if IsKind(err, KindNotFound) {
+		return nil // deleted meanwhile: nobody to tell
+	}
 	if err != nil {
 		return err
 	}

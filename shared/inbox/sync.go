@@ -25,7 +25,9 @@ const syncMargin = 5 * time.Second
 // updatedSince.
 type SyncPage[T any] struct {
 	Page[T]
-	Seq string `json:"seq,omitempty"`
+	// Deleted are the conversations deleted since (conversations only).
+	Deleted []string `json:"deleted,omitempty"`
+	Seq     string   `json:"seq,omitempty"`
 }
 
 // ParseSince reads updatedSince: an event's seq (a ULID) or an RFC 3339
@@ -55,8 +57,15 @@ func (s *Desk) SyncConversations(ctx context.Context, actor Actor, since string,
 		return SyncPage[*Conversation]{}, err
 	}
 	page, seq, err := s.store.ConversationChanges(ctx, actor.WorkspaceID, after, p)
-	page.Items = latest(page.Items, func(c *Conversation) (string, int64) { return c.ID, c.Version })
-	return SyncPage[*Conversation]{Page: page, Seq: seq}, err
+	out := SyncPage[*Conversation]{Page: Page[*Conversation]{Items: []*Conversation{}, NextCursor: page.NextCursor}, Seq: seq}
+	for _, c := range latest(page.Items, func(c *Conversation) (string, int64) { return c.ID, c.Version }) {
+		if c.Deleting {
+			out.Deleted = append(out.Deleted, c.ID)
+		} else {
+			out.Items = append(out.Items, c)
+		}
+	}
+	return out, err
 }
 
 // SyncMessages lists a thread's messages created or changed after since.

@@ -299,6 +299,8 @@ func TestLiveReconnectLosesNothing(t *testing.T) {
 	twilioSMS(t, demoWS, twilioSMSForm(phone, first))
 	seen := agent.wait(t, "the first message", newMessage(first))
 	conv := seen.ConversationID
+	doomed := newConversation(t, tok.agent, "Deleted while offline "+uniq())
+	agent.wait(t, "the second conversation", func(e LiveEvent) bool { return e.Type == "conversation.created" && e.ConversationID == doomed.ID })
 	var last string
 	for _, e := range agent.all() {
 		last = max(last, e.Seq)
@@ -311,12 +313,14 @@ func TestLiveReconnectLosesNothing(t *testing.T) {
 	wantStatus(t, do(t, "PUT", "/conversations/"+conv+"/assignee", tok.admin, map[string]any{"assigneeId": demoAgent}), http.StatusOK)
 	label := createLabel(t, "Outage "+uniq())
 	wantStatus(t, do(t, "PUT", "/conversations/"+conv+"/labels/"+label.ID, tok.admin, nil), http.StatusOK)
+	wantStatus(t, do(t, "DELETE", "/conversations/"+doomed.ID, tok.admin, nil), http.StatusNoContent)
 	time.Sleep(500 * time.Millisecond) // let the stream log the changes, as time passes offline
 
 	// 1. connect; 2. sync since the last event seen; 3. trust the socket.
 	back := dialLive(t, demoWS, tok.agent)
 	// Other tests write to demo meanwhile: read every page of the sync.
 	var got *Conversation
+	deleted := false
 	cursor := ""
 	for page := 0; page < 50; page++ {
 		q := url.Values{"updatedSince": {last}, "limit": {"100"}}
@@ -325,8 +329,10 @@ func TestLiveReconnectLosesNothing(t *testing.T) {
 		}
 		sync := wantJSON[struct {
 			Items      []Conversation `json:"items"`
+			Deleted    []string       `json:"deleted"`
 			NextCursor string         `json:"nextCursor"`
 		}](t, do(t, "GET", "/conversations?"+q.Encode(), tok.agent, nil), http.StatusOK)
+		deleted = deleted || slices.Contains(sync.Deleted, doomed.ID)
 		for i, c := range sync.Items {
 			if c.ID == conv && (got == nil || c.Version > got.Version) {
 				got = &sync.Items[i] // apply by version, as a client does
@@ -338,6 +344,9 @@ func TestLiveReconnectLosesNothing(t *testing.T) {
 	}
 	if got == nil || got.AssigneeID != demoAgent || !containsStr(got.Labels, label.ID) || !strings.Contains(missed, got.Preview) {
 		t.Fatalf("sync since %s = %+v, want the conversation assigned, labelled and with the missed message", last, got)
+	}
+	if !deleted {
+		t.Errorf("sync since %s does not name %s, deleted meanwhile, in deleted", last, doomed.ID)
 	}
 	msgs := wantJSON[struct {
 		Items []Message `json:"items"`

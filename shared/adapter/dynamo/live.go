@@ -214,8 +214,22 @@ func (s *Store) putChange(ctx context.Context, pk, sk string, v any) error {
 	return nil
 }
 
+// changedConversation is a conversation change log entry: the
+// conversation as the API shows it, or a deleted one's id.
+type changedConversation struct {
+	inbox.Conversation
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// ConversationChanges returns deleted conversations with Deleting set.
 func (s *Store) ConversationChanges(ctx context.Context, ws string, after time.Time, p inbox.PageRequest) (inbox.Page[*inbox.Conversation], string, error) {
-	return readChanges(s, ctx, "conversation changes", changesPK(ws), "", after, p, func(c *inbox.Conversation) { c.WorkspaceID = ws })
+	page, seq, err := readChanges(s, ctx, "conversation changes", changesPK(ws), "", after, p, func(*changedConversation) {})
+	out := inbox.Page[*inbox.Conversation]{Items: make([]*inbox.Conversation, 0, len(page.Items)), NextCursor: page.NextCursor}
+	for _, c := range page.Items {
+		c.WorkspaceID, c.Deleting = ws, c.Deleted
+		out.Items = append(out.Items, &c.Conversation)
+	}
+	return out, seq, err
 }
 
 func (s *Store) MessageChanges(ctx context.Context, ws, conversationID string, after time.Time, p inbox.PageRequest) (inbox.Page[*inbox.Message], string, error) {
@@ -299,7 +313,11 @@ func (s *Store) Journal(ctx context.Context, c *Change) error {
 			// The thread is gone: so is its message log. A message's
 			// record comes before its thread's removal in the partition's
 			// stream order, so nothing is logged after this.
-			return s.deletePrefix(ctx, pk, prefixChange)
+			if err := s.deletePrefix(ctx, pk, prefixChange); err != nil {
+				return err
+			}
+			gone := changedConversation{Conversation: inbox.Conversation{ID: before.ID, Version: before.Version + 1}, Deleted: true}
+			return s.putChange(ctx, changesPK(ws), c.Seq, gone)
 		}
 		if before == nil || len(inbox.WhatChanged(before, after)) > 0 {
 			return s.putChange(ctx, changesPK(ws), c.Seq, after)
