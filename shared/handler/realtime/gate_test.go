@@ -215,3 +215,29 @@ func assertPolicy(tb testing.TB, res events.APIGatewayCustomAuthorizerResponse, 
 		tb.Errorf("statement = %+v, want %s execute-api:Invoke on %s", st[0], effect, methodArn)
 	}
 }
+
+// FuzzGateAdmit: whatever a stranger puts in the query string, the gate
+// never panics, refuses with 401 or 403 only, and admits a connection only
+// to the workspace asked for, as exactly one agent or one visitor (the one
+// the token names).
+func FuzzGateAdmit(f *testing.F) {
+	for _, tok := range tokens(f) {
+		f.Add(ws, tok)
+		f.Add(otherWS, tok)
+	}
+	f.Add(ws, "a.b")
+	f.Add("", ".")
+	f.Fuzz(func(t *testing.T, workspace, token string) {
+		c, err := gate.Admit(workspace, token)
+		if err != nil {
+			if !inbox.IsKind(err, inbox.KindUnauthorized) && !inbox.IsKind(err, inbox.KindForbidden) {
+				t.Fatalf("Admit(%q, %q) failed with %v, want 401 or 403", workspace, token, err)
+			}
+			return
+		}
+		visitor, _, _ := strings.Cut(token, ".")
+		if c.WorkspaceID != workspace || (c.UserID == "") == (c.VisitorID == "") || (c.VisitorID != "" && c.VisitorID != visitor) {
+			t.Fatalf("Admit(%q, %q) admitted %+v", workspace, token, c)
+		}
+	})
+}
