@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
@@ -43,8 +42,8 @@ type gcWorkload struct {
 // under each GOGC, as the median of interleaved rounds. CPU time is
 // Parley's own (DynamoDB Local is another process), and it includes the
 // garbage collector's work, which is what GOGC trades against memory.
-func measureGC(ctx context.Context, client *dynamodb.Client) {
-	b := newBench(ctx, client)
+func measureGC(ctx context.Context, endpoint string) {
+	b := newBench(ctx, endpoint)
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "GC bench"})
 	convID, contactID := conv["id"].(string), conv["contactId"].(string)
 	var queued []string

@@ -53,10 +53,12 @@ const (
 )
 
 type bench struct {
-	store *dynamo.Store
-	send  *sender.Handler
-	steps *sequences.Handler
-	exec  *stepfunctions.Executor
+	client   *dynamodb.Client
+	endpoint string
+	store    *dynamo.Store
+	send     *sender.Handler
+	steps    *sequences.Handler
+	exec     *stepfunctions.Executor
 	// stepMeter meters the sequences function's Task invocations.
 	stepMeter dynamo.Meter
 	api       http.Handler
@@ -87,7 +89,7 @@ func main() {
 		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 		check(err)
 		defer srv.Stop()
-		measureGC(ctx, dynamolocal.Client(srv.Endpoint))
+		measureGC(ctx, srv.Endpoint)
 		return
 	}
 	if *lambdasOnly {
@@ -98,7 +100,7 @@ func main() {
 	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	check(err)
 	defer srv.Stop()
-	b := measureOperations(ctx, dynamolocal.Client(srv.Endpoint), *large)
+	b := measureOperations(ctx, srv.Endpoint, *large)
 	b.print()
 	if *readme != "" {
 		check(b.writeREADME(*readme))
@@ -110,16 +112,22 @@ func main() {
 	}
 }
 
-// newBench builds the functions on a fresh "bench" table, by the
-// constructors their Lambdas call, with captured sends.
-func newBench(ctx context.Context, client *dynamodb.Client) *bench {
-	check(dynamo.EnsureTable(ctx, client, "bench"))
-	store := dynamo.New(client, "bench", []byte("bench-cursor-secret"))
+const benchTable = "bench"
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// newBench builds the functions on a fresh "bench" table of the DynamoDB
+// Local at endpoint, by the constructors their Lambdas call, with captured
+// sends.
+func newBench(ctx context.Context, endpoint string) *bench {
+	client := dynamolocal.Client(endpoint)
+	check(dynamo.EnsureTable(ctx, client, benchTable))
+	store := dynamo.New(client, benchTable, []byte("bench-cursor-secret"))
 	check(localstack.Seed(ctx, store))
 	tokens := devauth.Tokens{Key: []byte("bench-signing-key-bench-signing-key")}
 	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
 	check(err)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := quietLog
 	outbox := &capture.Outbox{}
 	senders := map[inbox.Channel]inbox.ChannelSender{}
 	for _, ch := range inbox.Channels {
@@ -127,9 +135,9 @@ func newBench(ctx context.Context, client *dynamodb.Client) *bench {
 	}
 	// The functions, built by the constructors their Lambdas call.
 	// EventBridge Scheduler is not DynamoDB: it is priced separately.
-	b := &bench{store: store, token: token}
+	b := &bench{client: client, endpoint: endpoint, store: store, token: token}
 	var sequencer inbox.Sequencer
-	b.exec, sequencer = dripExecutor(client, "bench", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	b.exec, sequencer = dripExecutor(client, benchTable, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		return b.steps.Handle(dynamo.WithMeter(ctx, &b.stepMeter), raw)
 	})
 	b.send = sender.New(store, senders, noSchedule{}, quiet)
@@ -142,8 +150,8 @@ func newBench(ctx context.Context, client *dynamodb.Client) *bench {
 
 // measureOperations meters each API operation, webhook and send on a fresh
 // table, then the inbox page on workspaces of 1,000 and large conversations.
-func measureOperations(ctx context.Context, client *dynamodb.Client, large int) *bench {
-	b := newBench(ctx, client)
+func measureOperations(ctx context.Context, endpoint string, large int) *bench {
+	b := newBench(ctx, endpoint)
 
 	// Per-operation costs on a small workspace.
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
@@ -184,6 +192,20 @@ func measureOperations(ctx context.Context, client *dynamodb.Client, large int) 
 	}
 	b.measureSMS("webhook: inbound SMS, 200-message thread", 4, 1, "+14155550190", "SMbench2")
 	b.measureSMS("webhook: same SMS redelivered", 0, 1, "+14155550190", "SMbench2")
+
+	// What a reconnecting client reads: the badges, and the change logs
+	// the publisher keeps from the stream, 25 changes since its last event.
+	j := b.startJournal(ctx)
+	since := time.Now().UTC().Format(time.RFC3339Nano)
+	for i := range 25 {
+		b.mustJSON("POST", "/conversations", map[string]any{"phone": fmt.Sprintf("+1415555%04d", 3000+i), "name": fmt.Sprintf("Sync %02d", i)})
+		b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "A message a reconnecting agent has not seen."})
+	}
+	j.settle()
+	j.close()
+	b.measure("GET /conversations/counts", 0, 1, "GET", "/conversations/counts", nil)
+	b.measure("GET /conversations?updatedSince= (25 changes)", 0, 0, "GET", "/conversations?limit=25&updatedSince="+url.QueryEscape(since), nil)
+	b.measure("GET .../messages?updatedSince= (25 changes)", 0, 0, "GET", "/conversations/"+id+"/messages?limit=25&updatedSince="+url.QueryEscape(since), nil)
 
 	// The inbox page must stay flat as the workspace grows.
 	have := 2
