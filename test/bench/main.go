@@ -122,7 +122,7 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 func newBench(ctx context.Context, endpoint string) *bench {
 	client := dynamolocal.Client(endpoint)
 	check(dynamo.EnsureTable(ctx, client, benchTable))
-	store := dynamo.New(client, benchTable, []byte("bench-cursor-secret"))
+	store := dynamo.New(transactBilling{client}, benchTable, []byte("bench-cursor-secret"))
 	check(localstack.Seed(ctx, store))
 	tokens := devauth.Tokens{Key: []byte("bench-signing-key-bench-signing-key")}
 	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
