@@ -102,7 +102,7 @@ func (j *journal) settle() {
 
 // metered journals what do writes, and returns the journal's units and
 // the events it published.
-func (j *journal) metered(do func()) (dynamo.Meter, []inbox.Event) {
+func (j *journal) metered(do func()) (units, []inbox.Event) {
 	j.settle()
 	var m dynamo.Meter
 	j.mu.Lock()
@@ -113,7 +113,15 @@ func (j *journal) metered(do func()) (dynamo.Meter, []inbox.Event) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.meter = nil
-	return dynamo.Meter{Read: m.Read, Write: m.Write, Calls: m.Calls}, j.events
+	return unitsOf(&m), j.events
 }
 
 func (j *journal) close() { check(j.stop()) }
+
+// units are a meter's figures, without its lock.
+type units struct {
+	Read, Write float64
+	Calls       int
+}
+
+func unitsOf(m *dynamo.Meter) units { return units{Read: m.Read, Write: m.Write, Calls: m.Calls} }

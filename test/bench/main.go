@@ -83,7 +83,18 @@ func main() {
 	readme := flag.String("readme", "", "rewrite the cost table between the bench markers of this README")
 	lambdasOnly := flag.Bool("lambdas", false, "only build the functions and the reference and compare their sizes and init times")
 	gcOnly := flag.Bool("gc", false, "only compare GOGC settings on each function's in-process handler")
+	liveOnly := flag.Bool("live", false, "only measure the live inbox: latency and fan-out on the local stack, its units and its cost in AWS")
+	liveN := flag.Int("live-n", 500, "inbound SMS timed to one agent's socket")
+	fanAgents := flag.Int("fanout-agents", 200, "agents connected for the fan-out timing")
+	fanN := flag.Int("fanout-n", 100, "inbound SMS timed to all the agents' sockets")
 	flag.Parse()
+	live := func(b *bench) {
+		r := liveReport{units: b.measureLiveUnits(context.Background()), timings: measureLiveTimings(*liveN, *fanAgents, *fanN), ran: time.Now()}
+		r.print()
+		if *readme != "" {
+			check(r.writeREADME(*readme))
+		}
+	}
 	if *gcOnly {
 		ctx := context.Background()
 		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
@@ -100,12 +111,17 @@ func main() {
 	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	check(err)
 	defer srv.Stop()
+	if *liveOnly {
+		live(newBench(ctx, srv.Endpoint))
+		return
+	}
 	b := measureOperations(ctx, srv.Endpoint, *large)
 	b.print()
 	if *readme != "" {
 		check(b.writeREADME(*readme))
 	}
 	b.benchDrips(ctx, 50)
+	live(b)
 	printLambdas()
 	if b.over > 0 {
 		os.Exit(1)
