@@ -230,8 +230,8 @@ type liveReport struct {
 func (r liveReport) markdown() string {
 	var s strings.Builder
 	t, u := r.timings, r.units
-	fmt.Fprintf(&s, "Measured locally on %s (functions/local and DynamoDB Local on the same 2-core machine as the clients; stream polled every %s):\n\n",
-		r.ran.Format("2006-01-02"), localStreamPoll)
+	fmt.Fprintf(&s, "Measured locally on %s: functions/local and DynamoDB Local on the same 2-core machine as the clients, the stream polled every %s, "+
+		"the machine's load average %s before and %s after:\n\n", r.ran.Format("2006-01-02"), localStreamPoll, t.load[0], t.load[1])
 	s.WriteString("| from a signed Twilio webhook's 2xx | SMS | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|\n")
 	row := func(what string, ds []time.Duration) {
 		fmt.Fprintf(&s, "| %s | %d | %s | %s | %s | %s |\n", what, len(ds), ms(percentile(ds, 50)), ms(percentile(ds, 90)), ms(percentile(ds, 99)), ms(percentile(ds, 100)))

@@ -283,6 +283,18 @@ type liveTimings struct {
 	// framesPerMessage is the frames each fan-out socket received per
 	// inbound SMS.
 	framesPerMessage float64
+	// load is the machine's load average (1 minute) before and after: the
+	// shared machine's other work shows in the tails.
+	load [2]string
+}
+
+// loadAverage is the 1-minute load average, or "?" where /proc has none.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(raw)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // liveWait is how long a message may take to reach every socket.
@@ -292,7 +304,7 @@ const liveWait = 10 * time.Second
 // agent connected, then fanN more with agents connected. Each send waits a
 // random part of the stream's polling interval first, so sends fall at
 // every phase of the poller's tick, and one SMS is in flight at a time.
-func measureLiveTimings(n, agents, fanN int) liveTimings {
+func measureLiveTimings(n, agents, fanN int) (t liveTimings) {
 	tmp, err := os.MkdirTemp("", "parley-bench-live")
 	check(err)
 	defer os.RemoveAll(tmp)
@@ -300,9 +312,10 @@ func measureLiveTimings(n, agents, fanN int) liveTimings {
 	check(err)
 	defer s.stop()
 	ctx := context.Background()
+	t.load[0] = loadAverage()
+	defer func() { t.load[1] = loadAverage() }()
 	const senders = 50
 	phone := func(i int) string { return fmt.Sprintf("+1617555%04d", i%senders) }
-	var t liveTimings
 
 	// One agent. The senders' first messages open their threads (a new
 	// contact and conversation): warm-up, not counted.
