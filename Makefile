@@ -122,7 +122,7 @@ synth: deps build ## synthesize the CloudFormation template (offline)
 deploy: deps build ## deploy to the AWS account of your current credentials
 	cd infra && npx cdk deploy $(CDK_ARGS)
 
-bench: deps ## print DynamoDB units and $ per million operations (and write them into the README), Lambda sizes and init against a reference, and the webhook path's latency
+bench: deps ## print DynamoDB units and $ per million operations, the live inbox's latency, fan-out and cost (and write them into the README), Lambda sizes and init against a reference, and the webhook path's latency
 	$(GO) run ./test/bench -readme README.md
 	$(GO) test -run '^$$' -bench . -benchtime 300x -benchmem ./events
 

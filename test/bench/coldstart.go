@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -43,7 +44,7 @@ func printLambdas() {
 	defer os.RemoveAll(dir)
 
 	all := []*lambda{{name: "reference", pkg: "./test/bench/reference"}}
-	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences"} {
+	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer"} {
 		all = append(all, &lambda{name: fn, pkg: "./functions/" + fn})
 	}
 	for _, l := range all {
@@ -56,9 +57,12 @@ func printLambdas() {
 	}
 	secrets := secretsStandIn()
 	defer secrets.Close()
+	// The authorizer fetches the user pool's signing keys at init.
+	pool := newCognitoStandIn()
+	defer pool.Close()
 	for range initRounds {
 		for _, l := range all {
-			d, err := coldStart(filepath.Join(dir, l.name), secrets.URL)
+			d, err := coldStart(filepath.Join(dir, l.name), secrets.URL, pool.URL)
 			check(err)
 			l.inits = append(l.inits, d)
 		}
@@ -67,7 +71,7 @@ func printLambdas() {
 	ref := all[0]
 	fmt.Printf("\nLambda functions against the reference (a bare aws-lambda-go handler: default SDK config, a DynamoDB client, one GetItem):\n")
 	fmt.Printf("  size: bootstrap for linux/arm64, -tags lambda.norpc, stripped; init: exec to the first poll of the Runtime API,\n")
-	fmt.Printf("  median of %d interleaved runs on this machine (%s), with a stand-in Secrets Manager\n", initRounds, runtime.GOARCH)
+	fmt.Printf("  median of %d interleaved runs on this machine (%s), with stand-ins for Secrets Manager and the Cognito JWKS\n", initRounds, runtime.GOARCH)
 	fmt.Printf("  %-10s %9s %9s %10s %9s   budget (≤%.1f× size, ≤%.1f× init)\n", "function", "size", "× ref", "init", "× ref", sizeBudget, initBudget)
 	for _, l := range all {
 		sizeRatio := float64(l.size) / float64(ref.size)
@@ -121,9 +125,10 @@ func secretsStandIn() *httptest.Server {
 // coldStart measures one initialisation of bin: from exec to its first
 // poll of the Lambda Runtime API, which is when Lambda's Init phase ends.
 // Secrets Manager is a local stand-in (AWS_ENDPOINT_URL_SECRETS_MANAGER),
-// so the figure covers config, SDK set-up and the secret reads, on this
+// and so is the Cognito issuer whose JWKS the authorizer fetches, so the
+// figure covers config, SDK set-up and the secret and key reads, on this
 // machine's CPU rather than Lambda's.
-func coldStart(bin, secretsURL string) (time.Duration, error) {
+func coldStart(bin, secretsURL, issuerURL string) (time.Duration, error) {
 	polled := make(chan time.Time, 1)
 	runtimeAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/invocation/next") {
@@ -149,19 +154,30 @@ func coldStart(bin, secretsURL string) (time.Duration, error) {
 		"SCHEDULER_GROUP=parley", "SCHEDULER_ROLE_ARN=arn:aws:iam::123456789012:role/scheduler",
 		"SENDER_FUNCTION_ARN=arn:aws:lambda:us-east-1:123456789012:function:sender",
 		"DRIP_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:drip",
-		"AUTOMATION_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:automation")
+		"AUTOMATION_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:automation",
+		"WEBSOCKET_URL=wss://ws.parley.example/live", "WEBSOCKET_ENDPOINT=https://ws.parley.example/live",
+		"COGNITO_ISSUER="+issuerURL, "COGNITO_CLIENT_ID="+benchClientID)
+	// A function that exits at init (a missing setting) says why.
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
 	defer func() {
 		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		<-exited
 	}()
 	select {
 	case at := <-polled:
 		return at.Sub(start), nil
+	case <-exited:
+		return 0, fmt.Errorf("%s exited before it polled the runtime API: %s", filepath.Base(bin), bytes.TrimSpace(output.Bytes()))
 	case <-time.After(10 * time.Second):
-		return 0, fmt.Errorf("%s never polled the runtime API", filepath.Base(bin))
+		_ = cmd.Process.Kill()
+		<-exited
+		return 0, fmt.Errorf("%s never polled the runtime API: %s", filepath.Base(bin), bytes.TrimSpace(output.Bytes()))
 	}
 }

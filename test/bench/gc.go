@@ -13,13 +13,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/parley-inbox/parley/shared/adapter/cognito"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
+	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/dev/eventbus"
 	"github.com/parley-inbox/parley/shared/dev/localstack"
 	"github.com/parley-inbox/parley/shared/handler/publisher"
+	"github.com/parley-inbox/parley/shared/handler/realtime"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -43,8 +45,8 @@ type gcWorkload struct {
 // under each GOGC, as the median of interleaved rounds. CPU time is
 // Parley's own (DynamoDB Local is another process), and it includes the
 // garbage collector's work, which is what GOGC trades against memory.
-func measureGC(ctx context.Context, client *dynamodb.Client) {
-	b := newBench(ctx, client)
+func measureGC(ctx context.Context, endpoint string) {
+	b := newBench(ctx, endpoint)
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "GC bench"})
 	convID, contactID := conv["id"].(string), conv["contactId"].(string)
 	var queued []string
@@ -80,6 +82,8 @@ func measureGC(ctx context.Context, client *dynamodb.Client) {
 			check(err)
 		}},
 		{fn: "publisher", n: 50, op: publishBatch()},
+		{fn: "realtime", n: 20, op: b.fanOutBatch(ctx)},
+		{fn: "authorizer", n: 200, op: authorizeAgents(ctx)},
 	}
 
 	fmt.Printf("\nGarbage collection: process CPU per invocation (µs), median of %d interleaved rounds, %s\n", gcRounds, runtime.GOARCH)
@@ -158,4 +162,63 @@ func medianFloat(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// gcAgents are the agents connected while the realtime function fans out.
+const gcAgents = 10
+
+// fanOutBatch returns an op that hands the realtime function an SQS batch
+// of 100 domain events in EventBridge's envelope, as the queue does, with
+// gcAgents agents connected and an in-memory poster. The events are the
+// publisher's for inbound SMS on an existing thread, taken from the stream.
+func (b *bench) fanOutBatch(ctx context.Context) func(int) {
+	const phone = "+14155550177"
+	b.sms(phone, "SMgc-realtime-0", nil)
+	j := b.startJournal(ctx)
+	_, published := j.metered(func() { b.sms(phone, "SMgc-realtime-1", nil) })
+	j.close()
+	if len(published) == 0 {
+		check(fmt.Errorf("an inbound SMS published no events"))
+	}
+	var batch events.SQSEvent
+	for i := range 100 {
+		e := published[i%len(published)]
+		e.ID = fmt.Sprintf("%s#%d", e.ID, i)
+		body, err := json.Marshal(map[string]any{"detail-type": string(e.Type), "source": awsbus.Source, "detail": e})
+		check(err)
+		batch.Records = append(batch.Records, events.SQSMessage{MessageId: fmt.Sprintf("m-%d", i), Body: string(body)})
+	}
+	raw, err := json.Marshal(batch)
+	check(err)
+	for i := range gcAgents {
+		check(b.store.PutConnection(ctx, inbox.Connection{ID: fmt.Sprintf("gc-conn-%d", i), WorkspaceID: localstack.DemoWorkspace,
+			UserID: fmt.Sprintf("gc-agent-%d", i), Role: inbox.RoleAgent, ConnectedAt: time.Now()}))
+	}
+	h := realtime.New(b.store, &memPoster{}, quietLog)
+	return func(int) {
+		resp, err := h.Handle(ctx, raw)
+		check(err)
+		if r, ok := resp.(events.SQSEventResponse); ok && len(r.BatchItemFailures) > 0 {
+			check(fmt.Errorf("realtime failed %d records", len(r.BatchItemFailures)))
+		}
+	}
+}
+
+// authorizeAgents returns an op that authorizes one agent's $connect with
+// a Cognito ID token, verified against a stand-in pool's JWKS.
+func authorizeAgents(ctx context.Context) func(int) {
+	pool := newCognitoStandIn()
+	verifier, err := cognito.New(ctx, pool.URL, benchClientID)
+	check(err)
+	gate := realtime.Gate{Agents: verifier, Visitors: auth.VisitorTokens{Key: []byte("bench-cursor-secret")}}
+	token := pool.idToken(localstack.DemoWorkspace, localstack.DemoAgent, inbox.RoleAgent)
+	req := events.APIGatewayCustomAuthorizerRequestTypeRequest{MethodArn: "arn:aws:execute-api:us-east-1:123456789012:api/live/$connect",
+		QueryStringParameters: map[string]string{"workspace": localstack.DemoWorkspace, "token": token}}
+	return func(int) {
+		resp, err := gate.Authorize(ctx, req)
+		check(err)
+		if resp.PolicyDocument.Statement[0].Effect != "Allow" {
+			check(fmt.Errorf("the authorizer refused an agent's token"))
+		}
+	}
 }

@@ -53,10 +53,12 @@ const (
 )
 
 type bench struct {
-	store *dynamo.Store
-	send  *sender.Handler
-	steps *sequences.Handler
-	exec  *stepfunctions.Executor
+	client   *dynamodb.Client
+	endpoint string
+	store    *dynamo.Store
+	send     *sender.Handler
+	steps    *sequences.Handler
+	exec     *stepfunctions.Executor
 	// stepMeter meters the sequences function's Task invocations.
 	stepMeter dynamo.Meter
 	api       http.Handler
@@ -81,13 +83,24 @@ func main() {
 	readme := flag.String("readme", "", "rewrite the cost table between the bench markers of this README")
 	lambdasOnly := flag.Bool("lambdas", false, "only build the functions and the reference and compare their sizes and init times")
 	gcOnly := flag.Bool("gc", false, "only compare GOGC settings on each function's in-process handler")
+	liveOnly := flag.Bool("live", false, "only measure the live inbox: latency and fan-out on the local stack, its units and its cost in AWS")
+	liveN := flag.Int("live-n", 500, "inbound SMS timed to one agent's socket")
+	fanAgents := flag.Int("fanout-agents", 200, "agents connected for the fan-out timing")
+	fanN := flag.Int("fanout-n", 100, "inbound SMS timed to all the agents' sockets")
 	flag.Parse()
+	live := func(b *bench) {
+		r := liveReport{units: b.measureLiveUnits(context.Background()), timings: measureLiveTimings(*liveN, *fanAgents, *fanN), ran: time.Now()}
+		r.print()
+		if *readme != "" {
+			check(r.writeREADME(*readme))
+		}
+	}
 	if *gcOnly {
 		ctx := context.Background()
 		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 		check(err)
 		defer srv.Stop()
-		measureGC(ctx, dynamolocal.Client(srv.Endpoint))
+		measureGC(ctx, srv.Endpoint)
 		return
 	}
 	if *lambdasOnly {
@@ -98,28 +111,39 @@ func main() {
 	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
 	check(err)
 	defer srv.Stop()
-	b := measureOperations(ctx, dynamolocal.Client(srv.Endpoint), *large)
+	if *liveOnly {
+		live(newBench(ctx, srv.Endpoint))
+		return
+	}
+	b := measureOperations(ctx, srv.Endpoint, *large)
 	b.print()
 	if *readme != "" {
 		check(b.writeREADME(*readme))
 	}
 	b.benchDrips(ctx, 50)
+	live(b)
 	printLambdas()
 	if b.over > 0 {
 		os.Exit(1)
 	}
 }
 
-// newBench builds the functions on a fresh "bench" table, by the
-// constructors their Lambdas call, with captured sends.
-func newBench(ctx context.Context, client *dynamodb.Client) *bench {
-	check(dynamo.EnsureTable(ctx, client, "bench"))
-	store := dynamo.New(client, "bench", []byte("bench-cursor-secret"))
+const benchTable = "bench"
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// newBench builds the functions on a fresh "bench" table of the DynamoDB
+// Local at endpoint, by the constructors their Lambdas call, with captured
+// sends.
+func newBench(ctx context.Context, endpoint string) *bench {
+	client := dynamolocal.Client(endpoint)
+	check(dynamo.EnsureTable(ctx, client, benchTable))
+	store := dynamo.New(transactBilling{client}, benchTable, []byte("bench-cursor-secret"))
 	check(localstack.Seed(ctx, store))
 	tokens := devauth.Tokens{Key: []byte("bench-signing-key-bench-signing-key")}
 	token, err := tokens.Issue(localstack.DemoWorkspace, localstack.DemoAdmin, inbox.RoleAdmin, time.Hour)
 	check(err)
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := quietLog
 	outbox := &capture.Outbox{}
 	senders := map[inbox.Channel]inbox.ChannelSender{}
 	for _, ch := range inbox.Channels {
@@ -127,9 +151,9 @@ func newBench(ctx context.Context, client *dynamodb.Client) *bench {
 	}
 	// The functions, built by the constructors their Lambdas call.
 	// EventBridge Scheduler is not DynamoDB: it is priced separately.
-	b := &bench{store: store, token: token}
+	b := &bench{client: client, endpoint: endpoint, store: store, token: token}
 	var sequencer inbox.Sequencer
-	b.exec, sequencer = dripExecutor(client, "bench", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	b.exec, sequencer = dripExecutor(client, benchTable, func(ctx context.Context, raw json.RawMessage) (any, error) {
 		return b.steps.Handle(dynamo.WithMeter(ctx, &b.stepMeter), raw)
 	})
 	b.send = sender.New(store, senders, noSchedule{}, quiet)
@@ -142,8 +166,8 @@ func newBench(ctx context.Context, client *dynamodb.Client) *bench {
 
 // measureOperations meters each API operation, webhook and send on a fresh
 // table, then the inbox page on workspaces of 1,000 and large conversations.
-func measureOperations(ctx context.Context, client *dynamodb.Client, large int) *bench {
-	b := newBench(ctx, client)
+func measureOperations(ctx context.Context, endpoint string, large int) *bench {
+	b := newBench(ctx, endpoint)
 
 	// Per-operation costs on a small workspace.
 	conv := b.mustJSON("POST", "/conversations", map[string]any{"phone": "+14155550100", "name": "Bench One"})
@@ -184,6 +208,20 @@ func measureOperations(ctx context.Context, client *dynamodb.Client, large int) 
 	}
 	b.measureSMS("webhook: inbound SMS, 200-message thread", 4, 1, "+14155550190", "SMbench2")
 	b.measureSMS("webhook: same SMS redelivered", 0, 1, "+14155550190", "SMbench2")
+
+	// What a reconnecting client reads: the badges, and the change logs
+	// the publisher keeps from the stream, 25 changes since its last event.
+	j := b.startJournal(ctx)
+	since := time.Now().UTC().Format(time.RFC3339Nano)
+	for i := range 25 {
+		b.mustJSON("POST", "/conversations", map[string]any{"phone": fmt.Sprintf("+1415555%04d", 3000+i), "name": fmt.Sprintf("Sync %02d", i)})
+		b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "A message a reconnecting agent has not seen."})
+	}
+	j.settle()
+	j.close()
+	b.measure("GET /conversations/counts", 0, 1, "GET", "/conversations/counts", nil)
+	b.measure("GET /conversations?updatedSince= (25 changes)", 0, 0, "GET", "/conversations?limit=25&updatedSince="+url.QueryEscape(since), nil)
+	b.measure("GET .../messages?updatedSince= (25 changes)", 0, 0, "GET", "/conversations/"+id+"/messages?limit=25&updatedSince="+url.QueryEscape(since), nil)
 
 	// The inbox page must stay flat as the workspace grows.
 	have := 2

@@ -31,18 +31,35 @@ func (r row) allIn() float64 {
 
 // writeREADME replaces the table between the markers of the file at path.
 func (b *bench) writeREADME(path string) error {
+	return replaceBlock(path, readmeBegin, readmeEnd, b.markdown())
+}
+
+// The live inbox's figures sit between these markers; make bench writes
+// them. Its timings vary from run to run, so no test holds them.
+const (
+	liveBegin = "<!-- make bench: live -->"
+	liveEnd   = "<!-- /make bench: live -->"
+)
+
+func (r liveReport) writeREADME(path string) error {
+	return replaceBlock(path, liveBegin, liveEnd, r.markdown())
+}
+
+// replaceBlock replaces what is between the begin and end markers of the
+// file at path with content.
+func replaceBlock(path, begin, end, content string) error {
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	before, rest, ok := bytes.Cut(doc, []byte(readmeBegin))
-	_, after, ok2 := bytes.Cut(rest, []byte(readmeEnd))
+	before, rest, ok := bytes.Cut(doc, []byte(begin))
+	_, after, ok2 := bytes.Cut(rest, []byte(end))
 	if !ok || !ok2 {
-		return fmt.Errorf("%s has no %s ... %s block", path, readmeBegin, readmeEnd)
+		return fmt.Errorf("%s has no %s ... %s block", path, begin, end)
 	}
 	var out bytes.Buffer
 	out.Write(before)
-	out.WriteString(readmeBegin + "\n" + b.markdown() + readmeEnd)
+	out.WriteString(begin + "\n" + content + end)
 	out.Write(after)
 	return os.WriteFile(path, out.Bytes(), 0o644)
 }

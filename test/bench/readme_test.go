@@ -36,7 +36,7 @@ func TestREADMECostsAreMeasured(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	b := measureOperations(ctx, dynamolocal.Client(srv.Endpoint), 0)
+	b := measureOperations(ctx, srv.Endpoint, 0)
 	measured := map[string]bool{}
 	for _, r := range b.rows {
 		measured[r.op] = true
