@@ -37,13 +37,12 @@ const (
 	// gives up on a WebSocket integration after 29 s anyway) and a batch
 	// of fan-out.
 	realtimeTimeoutSeconds = 30
-	// fanOutBatchSize events reach one invocation, so the sends to one
-	// connection are batched into one frame.
-	fanOutBatchSize = 100
-	// fanOutBatchingWindowSeconds is the shortest window Lambda allows with
-	// a batch of more than 10 SQS messages: at low traffic an event waits
-	// up to this long for others before it is sent.
-	fanOutBatchingWindowSeconds = 1
+	// fanOutBatchSize events at most reach one invocation, and the sends
+	// to one connection are batched into one frame. Ten is the most Lambda
+	// takes without a batching window, which would hold every event at
+	// low traffic for at least a second (the live inbox's goal is 250 ms);
+	// under load the queue still fills batches of ten.
+	fanOutBatchSize = 10
 	// fanOutMaxReceives is how often a message is tried before it moves to
 	// the dead-letter queue.
 	fanOutMaxReceives = 5
@@ -176,7 +175,7 @@ func (r *realtime) addFanOut(stack awscdk.Stack, bus awsevents.EventBus) {
 		// AWS's guidance for a Lambda event source: six times the function's
 		// timeout, plus the batching window, so that a message Lambda is
 		// still retrying through throttles is not handed out again.
-		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6*realtimeTimeoutSeconds + fanOutBatchingWindowSeconds)),
+		VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(6 * realtimeTimeoutSeconds)),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           r.dlq,
 			MaxReceiveCount: jsii.Number(fanOutMaxReceives),
@@ -209,7 +208,6 @@ func (r *realtime) addFanOut(stack awscdk.Stack, bus awsevents.EventBus) {
 	// GetQueueUrl on this queue only.
 	r.fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(r.queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(fanOutBatchSize),
-		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(fanOutBatchingWindowSeconds)),
 		ReportBatchItemFailures: jsii.Bool(true),
 	}))
 }

@@ -354,9 +354,9 @@ func TestFanOutFromTheBus(t *testing.T) {
 		}
 		decodeProperties(t, *resource, &mapping)
 		assertEqual(t, "EventSourceArn", mapping.EventSourceArn, getAttOf(queueID, "Arn"))
-		assertEqual(t, "BatchSize", mapping.BatchSize, 100)
-		// The least Lambda allows with more than 10 messages a batch.
-		assertEqual(t, "MaximumBatchingWindowInSeconds", mapping.MaximumBatchingWindowInSeconds, 1)
+		// Ten, with no window: an event is fanned out as soon as it arrives.
+		assertEqual(t, "BatchSize", mapping.BatchSize, 10)
+		assertEqual(t, "MaximumBatchingWindowInSeconds", mapping.MaximumBatchingWindowInSeconds, 0)
 		// The handler reports the events it could not fan out.
 		assertEqual(t, "FunctionResponseTypes", mapping.FunctionResponseTypes, []string{"ReportBatchItemFailures"})
 	})

@@ -48,7 +48,7 @@ type liveUnits struct {
 }
 
 // fanOutUnits is one inbound SMS's fan-out to K agents: all its events in
-// one batch (as the queue's batching window gathers them), or each in a
+// one batch (when they reach the queue together), or each in a
 // batch of its own.
 type fanOutUnits struct {
 	batch, split           units
@@ -193,8 +193,8 @@ func (c liveCost) total() float64 {
 }
 
 // cost prices one inbound SMS on a read thread (the counters move) with k
-// agents connected: all its events in one fan-out batch, as the queue's
-// batching window gathers them, or (split) each event in a batch of its own.
+// agents connected: all its events in one fan-out batch, when they reach
+// the queue together, or (split) each event in a batch of its own.
 func (u liveUnits) cost(k int, split bool) liveCost {
 	f := u.fanOut[k]
 	events := float64(len(u.events))
