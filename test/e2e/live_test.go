@@ -35,7 +35,8 @@ type LiveEvent struct {
 	Message      *Message      `json:"message"`
 	Conversation *Conversation `json:"conversation"`
 	Counts       *struct {
-		All struct{ Open, Unread int } `json:"all"`
+		All  struct{ Open, Unread int } `json:"all"`
+		Mine struct{ Open, Unread int } `json:"mine"`
 	} `json:"counts"`
 	// Title and the status above are an error frame's.
 	Title string `json:"title"`
@@ -405,4 +406,58 @@ func TestLiveBadFramesCloseTheConnection(t *testing.T) {
 	l := dialLive(t, demoWS, tok.agent)
 	l.send(t, `{"type":"ping"}`)
 	l.wait(t, "pong", func(e LiveEvent) bool { return e.Type == "pong" })
+}
+
+// The badges follow the inbox: one agent's own view (mine) changes only
+// through this test, so its counts are exact despite the parallel tests.
+func TestLiveCounts(t *testing.T) {
+	t.Parallel()
+	user := "counts-" + uniq()
+	wantStatus(t, do(t, "PUT", "/users/"+user, tok.admin, map[string]any{"name": "Cai Counts", "email": user + "@example.com", "role": "agent"}), http.StatusOK)
+	token, err := devTokens.Issue(demoWS, user, "agent", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type tally struct{ Open, Unread int }
+	type counts struct {
+		All        tally            `json:"all"`
+		Mine       tally            `json:"mine"`
+		Unassigned tally            `json:"unassigned"`
+		Labels     map[string]tally `json:"labels"`
+		Channels   map[string]tally `json:"channels"`
+	}
+	agent := dialLive(t, demoWS, token)
+	waitMine := func(what string, want tally) {
+		t.Helper()
+		var got counts
+		for deadline := time.Now().Add(sendWait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if got = wantJSON[counts](t, do(t, "GET", "/conversations/counts", token, nil), http.StatusOK); got.Mine == want {
+				return
+			}
+		}
+		t.Fatalf("%s: mine = %+v, want %+v", what, got.Mine, want)
+	}
+	waitMine("a new agent", tally{})
+
+	phone := newPhone(t)
+	twilioSMS(t, demoWS, twilioSMSForm(phone, "Count me "+uniq()))
+	conv := threadOfPhone(t, phone)
+	wantStatus(t, do(t, "PUT", "/conversations/"+conv.ID+"/assignee", tok.admin, map[string]any{"assigneeId": user}), http.StatusOK)
+	waitMine("assigned an unread conversation", tally{Open: 1, Unread: 1})
+	// The same badges reach the agent's socket, personalised.
+	agent.wait(t, "counts.changed with the assignment", func(e LiveEvent) bool {
+		return e.Type == "counts.changed" && e.Counts != nil && e.Counts.Mine.Open == 1 && e.Counts.Mine.Unread == 1
+	})
+	if got := wantJSON[counts](t, do(t, "GET", "/conversations/counts", token, nil), http.StatusOK); got.Channels["sms"].Open < 1 || got.All.Open < 1 {
+		t.Errorf("counts = %+v, want the SMS conversation counted overall and under sms", got)
+	}
+	wantStatus(t, do(t, "POST", "/conversations/"+conv.ID+"/read", token, nil), http.StatusOK)
+	waitMine("read", tally{Open: 1})
+	wantStatus(t, do(t, "POST", "/conversations/"+conv.ID+"/archive", token, nil), http.StatusOK)
+	waitMine("archived", tally{})
+
+	tasks := wantJSON[struct{ Open, Mine, Unassigned int }](t, do(t, "GET", "/tasks/counts", token, nil), http.StatusOK)
+	if tasks.Mine != 0 || tasks.Open < 0 || tasks.Unassigned < 0 {
+		t.Errorf("task counts = %+v, want none of this new agent's", tasks)
+	}
 }
