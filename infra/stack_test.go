@@ -529,7 +529,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	}
 	// Each function's garbage collector setting, measured by make bench's
 	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
-	// The authorizer's and realtime's are not measured yet (see realtime.go).
+	// The authorizer's and realtime's are measured too (see realtime.go).
 	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200",
 		"AuthorizerFunction": "400", "RealtimeFunction": "400"}
 	for _, tt := range tests {
