@@ -11,6 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/config"
 )
 
@@ -69,6 +70,21 @@ func newDomainEvents(scope constructs.Construct, assetsDir string, table awsdyna
 		RetryAttempts:           jsii.Number(streamRetryAttempts),
 		MaxRecordAge:            awscdk.Duration_Days(jsii.Number(1)),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(dlq),
+		Filters:                 streamFilters([]map[string]any{publishedKeysFilter()}),
 	}))
 	return bus, fn, dlq
+}
+
+// publishedKeysFilter passes the records of the items that mean events or
+// journal writes (dynamo.PublishedSortKeys), by sort key, so the journal's
+// own writes, connections and counters never invoke the publisher.
+func publishedKeysFilter() map[string]any {
+	keys := []any{}
+	for _, k := range dynamo.PublishedSortKeys.Exact {
+		keys = append(keys, k)
+	}
+	for _, p := range dynamo.PublishedSortKeys.Prefixes {
+		keys = append(keys, map[string]any{"prefix": p})
+	}
+	return map[string]any{"dynamodb": map[string]any{"Keys": map[string]any{dynamo.AttrSK: map[string]any{"S": keys}}}}
 }

@@ -29,13 +29,19 @@ func TestStreamEventSourceMappings(t *testing.T) {
 		}},
 	}
 
+	// The items whose changes are events or journal writes (written out,
+	// not taken from dynamo.PublishedSortKeys, so a change is noticed).
+	published := []any{map[string]any{"dynamodb": map[string]any{"Keys": map[string]any{"SK": map[string]any{"S": []any{
+		"#CONTACT", "#CONV", "#TASK", map[string]any{"prefix": "#CONSENT#"}, map[string]any{"prefix": "MSG#"}, map[string]any{"prefix": "RUN#"},
+	}}}}}}
+
 	for _, tt := range []struct {
 		function, dlq   string
 		batchSize       int
 		retries, maxAge int
 		filterPatterns  []any
 	}{
-		{function: "PublisherFunction", dlq: "PublisherStreamDLQ", batchSize: 100, retries: 10, maxAge: 86400},
+		{function: "PublisherFunction", dlq: "PublisherStreamDLQ", batchSize: 100, retries: 10, maxAge: 86400, filterPatterns: published},
 		{function: "SenderFunction", dlq: "SenderStreamDLQ", batchSize: 10, retries: 5, maxAge: 3600, filterPatterns: queuedOutbound},
 	} {
 		t.Run(tt.function, func(t *testing.T) {

@@ -257,3 +257,27 @@ func QueuedMessage(c Change) (workspaceID string, ref inbox.ProviderRef, ok bool
 	id := strings.TrimPrefix(stringAttr(c.New, AttrSK), prefixMessage)
 	return ws, inbox.ProviderRef{ConversationID: conv, MessageID: id}, ok1 && ok2
 }
+
+// PublishedSortKeys are the sort keys of the items whose changes mean
+// something to Events or Journal: exact keys, and prefixes. The publisher's
+// stream mapping filters on them (infra/), so the journal's own writes,
+// connections and counters never invoke it.
+var PublishedSortKeys = struct{ Exact, Prefixes []string }{
+	Exact:    []string{skContact, skConversation, skTask},
+	Prefixes: []string{prefixConsent, prefixMessage, prefixRun},
+}
+
+// Published reports whether a sort key is one PublishedSortKeys selects.
+func Published(sk string) bool {
+	for _, k := range PublishedSortKeys.Exact {
+		if sk == k {
+			return true
+		}
+	}
+	for _, p := range PublishedSortKeys.Prefixes {
+		if strings.HasPrefix(sk, p) {
+			return true
+		}
+	}
+	return false
+}

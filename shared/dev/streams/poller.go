@@ -140,6 +140,14 @@ func (p *Poller) read(ctx context.Context, it *string) (*string, error) {
 			p.Log.ErrorContext(ctx, "decode stream record", "eventID", c.EventID, "err", err)
 			continue
 		}
+		// The publisher's stream filter, as the deployed mapping has it.
+		img := c.New
+		if img == nil {
+			img = c.Old
+		}
+		if sk, _ := img[dynamo.AttrSK].(*types.AttributeValueMemberS); sk == nil || !dynamo.Published(sk.Value) {
+			continue
+		}
 		if err := p.Apply(ctx, c); err != nil {
 			return it, err
 		}
