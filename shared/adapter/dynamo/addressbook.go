@@ -43,7 +43,12 @@ import (
 // tag partition: a prefix Query pages through it for autocomplete.
 
 const (
-	skPrefixTag = "TAG#"
+	// nameIDSeparator ends the name in a byName sort key (name, separator,
+	// contact id). It sorts below every character a name has, so "jo"
+	// comes before "jo lopez": a "#" would put "jo lopez#…" first, since a
+	// space sorts below "#".
+	nameIDSeparator = "\x01"
+	skPrefixTag     = "TAG#"
 	// maxPageQueries bounds the Queries one address book page makes: one
 	// per shard, and a spare for a shard whose 1 MB read ended early.
 	maxPageQueries = nameShardCount + 2

@@ -32,7 +32,7 @@ func contactRecord(c *inbox.Contact) contactItem {
 	it := contactItem{PK: contactPK(c.WorkspaceID, c.ID), SK: skContact, Contact: *c}
 	if nk := inbox.NameKey(c.Name); nk != "" {
 		it.GSI2PK = nameShardPK(c.WorkspaceID, nk)
-		it.GSI2SK = nk + "#" + c.ID
+		it.GSI2SK = nk + nameIDSeparator + c.ID
 	}
 	return it
 }
