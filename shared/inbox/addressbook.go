@@ -109,7 +109,12 @@ func (s *Desk) AddContactTag(ctx context.Context, actor Actor, id, tag string) e
 	if !ValidID(id) {
 		return Errorf(KindNotFound, "contact %q not found", id)
 	}
-	added, err := s.store.AddContactTag(ctx, actor.WorkspaceID, id, t, maxTags, s.now())
+	var added bool
+	err = retryOnConflict(ctx, func() error {
+		var err error
+		added, err = s.store.AddContactTag(ctx, actor.WorkspaceID, id, t, maxTags, s.now())
+		return err
+	})
 	if err != nil || !added {
 		return err
 	}

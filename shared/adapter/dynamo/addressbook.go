@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -202,11 +204,34 @@ func (s *Store) AddContactTag(ctx context.Context, ws, id, tag string, max int, 
 		}
 		return false, inbox.ErrVersionConflict
 	}
+	if err != nil && isValidation(err) {
+		// A contact written with tags NULL (a nil list) cannot be appended
+		// to: set the list instead, if it is still NULL.
+		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:           &s.table,
+			Key:                 k,
+			UpdateExpression:    aws.String("SET tags = :one, version = version + :inc, updatedAt = :at"),
+			ConditionExpression: aws.String("attribute_type(tags, :null)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":one":  &types.AttributeValueMemberL{Value: []types.AttributeValue{str(tag)}},
+				":null": str("NULL"), ":inc": num(1), ":at": str(at.UTC().Format(time.RFC3339Nano)),
+			},
+			ReturnConsumedCapacity: capacityMode(ctx),
+		})
+		if isConditionFailed(err) {
+			return false, inbox.ErrVersionConflict
+		}
+	}
 	if err != nil {
 		return false, unavailable("AddContactTag", err)
 	}
 	record(ctx, writing, out.ConsumedCapacity)
 	return true, nil
+}
+
+func isValidation(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException"
 }
 
 // RemoveContactTag reads the contact's tags for the tag's index and

@@ -30,6 +30,9 @@ type uniqueItem struct {
 
 func contactRecord(c *inbox.Contact) contactItem {
 	it := contactItem{PK: contactPK(c.WorkspaceID, c.ID), SK: skContact, Contact: *c}
+	if it.Tags == nil {
+		it.Tags = []string{} // a list, never NULL, so a single tag can be appended
+	}
 	if nk := inbox.NameKey(c.Name); nk != "" {
 		it.GSI2PK = nameShardPK(c.WorkspaceID, nk)
 		it.GSI2SK = nk + nameIDSeparator + c.ID
