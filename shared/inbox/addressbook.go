@@ -44,10 +44,12 @@ type TagStore interface {
 // (seed 002): the status of each channel consent was recorded on (a
 // channel absent is opted in, the default), and whether the consent
 // message went out. It is denormalised onto the conversation and kept in
-// sync where consent changes.
+// sync where consent changes. Both are left out while empty (no consent
+// recorded, no consent message sent), which keeps the inbox index's rows,
+// read 25 to 100 at a time, as small as before.
 type RowConsent struct {
-	Consent            map[Channel]ConsentStatus `json:"contactConsent"`
-	ConsentMessageSent bool                      `json:"consentMessageSent"`
+	Consent            map[Channel]ConsentStatus `json:"contactConsent,omitempty"`
+	ConsentMessageSent bool                      `json:"consentMessageSent,omitempty"`
 }
 
 // RowConsent is what an inbox row shows of this contact's consent.

@@ -378,15 +378,27 @@ func (s *Store) SetConversationConsent(ctx context.Context, ws, id string, rc in
 	if err != nil {
 		return inbox.Internal(err)
 	}
+	// Empty values are left out of the item (omitempty), as a put leaves them.
+	set := expression.Set(expression.Name("version"), expression.Name("version").Plus(expression.Value(1)))
+	for _, name := range []string{"contactConsent", "consentMessageSent"} {
+		if v, ok := m[name]; ok {
+			set = set.Set(expression.Name(name), expression.Value(v))
+		} else {
+			set = set.Remove(expression.Name(name))
+		}
+	}
+	expr, err := expression.NewBuilder().WithUpdate(set).WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           &s.table,
-		Key:                 key(conversationPK(ws, id), skConversation),
-		UpdateExpression:    aws.String("SET contactConsent = :c, consentMessageSent = :m, version = version + :inc"),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":c": m["contactConsent"], ":m": m["consentMessageSent"], ":inc": num(1),
-		},
-		ReturnConsumedCapacity: capacityMode(ctx),
+		TableName:                 &s.table,
+		Key:                       key(conversationPK(ws, id), skConversation),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnConsumedCapacity:    capacityMode(ctx),
 	})
 	if isConditionFailed(err) {
 		return nil // the conversation is gone

@@ -54,9 +54,6 @@ func (it *conversationItem) domain(ws string) *inbox.Conversation {
 	if c.Channels == nil {
 		c.Channels = []inbox.Channel{}
 	}
-	if c.Consent == nil {
-		c.Consent = map[inbox.Channel]inbox.ConsentStatus{}
-	}
 	return &c
 }
 
