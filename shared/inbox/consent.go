@@ -42,7 +42,9 @@ func (r *ConsentRecord) current() ChannelConsent {
 // decision; an opt-out always applies.
 func (s *core) changeConsent(ctx context.Context, workspaceID, contactID string, rec ConsentRecord) (*Contact, error) {
 	var out *Contact
+	changed := false
 	err := retryOnConflict(ctx, func() error {
+		changed = false
 		c, err := s.store.GetContact(ctx, workspaceID, contactID)
 		if err != nil {
 			return err
@@ -72,8 +74,12 @@ func (s *core) changeConsent(ctx context.Context, workspaceID, contactID string,
 		}
 		c.Consent[r.Channel] = r.current()
 		out = c
+		changed = true
 		return nil
 	})
+	if err == nil && changed {
+		s.syncRowConsent(ctx, out)
+	}
 	return out, err
 }
 

@@ -147,6 +147,9 @@ type ContactPatch struct {
 	BotEnabled *bool            `json:"botEnabled"`
 	// DND sets do-not-disturb per channel; channels left out keep theirs.
 	DND map[Channel]bool `json:"dnd"`
+	// IfMatch is the version the request's If-Match header names; nil
+	// when it has none.
+	IfMatch *int64 `json:"-"`
 }
 
 const (

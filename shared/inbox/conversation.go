@@ -37,6 +37,9 @@ type Conversation struct {
 	// VisitorOnlineUntil is when a web chat visitor's last heartbeat lapses:
 	// the agents' "online" dot, and chat rather than email as the channel.
 	VisitorOnlineUntil *time.Time `json:"visitorOnlineUntil,omitempty"`
+	// RowConsent is the contact's consent an inbox row shows next to the
+	// name (contactConsent, consentMessageSent), copied from the contact.
+	RowConsent
 	// ActivityID orders the inbox: the id of the latest message, or of the
 	// conversation itself before any message.
 	ActivityID string    `json:"-"`
@@ -77,6 +80,7 @@ func NewConversation(contact *Contact, now time.Time) *Conversation {
 		WorkspaceID: contact.WorkspaceID,
 		ContactID:   contact.ID,
 		ContactName: contact.Name,
+		RowConsent:  contact.RowConsent(),
 		Status:      StatusOpen,
 		Labels:      []string{},
 		Channels:    []Channel{},

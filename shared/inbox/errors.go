@@ -24,6 +24,9 @@ const (
 	// KindGone is a request for something kept no longer, such as changes
 	// older than the change log.
 	KindGone Kind = "gone"
+	// KindPreconditionFailed is an If-Match naming a version that is no
+	// longer the stored one: nothing was written.
+	KindPreconditionFailed Kind = "precondition_failed"
 )
 
 // Error is a domain error a person can act on. Message is safe to show to

@@ -31,6 +31,8 @@ type LabelPatch struct {
 	Name        *string `json:"name"`
 	Color       *string `json:"color"`
 	Description *string `json:"description"`
+	// IfMatch is the version the request's If-Match header names.
+	IfMatch *int64 `json:"-"`
 }
 
 var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)

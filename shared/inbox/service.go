@@ -222,6 +222,9 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 		if err != nil {
 			return err
 		}
+		if err := checkIfMatch(patch.IfMatch, "workspace", w.Version); err != nil {
+			return err
+		}
 		if patch.Name != nil {
 			w.Name = name
 		}
@@ -325,6 +328,7 @@ func (s *core) createContact(ctx context.Context, actor Actor, in ContactInput) 
 	if err := s.store.CreateContact(ctx, c); err != nil {
 		return nil, err
 	}
+	s.countTags(ctx, c.WorkspaceID, nil, c.Tags)
 	return c, nil
 }
 
@@ -401,8 +405,15 @@ func (s *core) getContact(ctx context.Context, actor Actor, id string) (*Contact
 }
 
 // UpdateContact applies a patch, retrying if someone else updated the contact.
+// With patch.IfMatch set, a contact at another version is left alone
+// (KindPreconditionFailed).
 func (s *Desk) UpdateContact(ctx context.Context, actor Actor, id string, patch ContactPatch) (*Contact, error) {
-	return s.mutateContact(ctx, actor, id, func(c *Contact) error { return applyContactPatch(c, patch) })
+	return s.mutateContact(ctx, actor, id, func(c *Contact) error {
+		if err := checkIfMatch(patch.IfMatch, "contact", c.Version); err != nil {
+			return err
+		}
+		return applyContactPatch(c, patch)
+	})
 }
 
 // SetConsent opts a contact in or out of a channel by hand, as an agent does
@@ -421,11 +432,13 @@ func (s *Desk) SetConsent(ctx context.Context, actor Actor, id string, channel s
 
 func (s *core) mutateContact(ctx context.Context, actor Actor, id string, change func(*Contact) error) (*Contact, error) {
 	var out *Contact
+	var prevTags []string
 	err := retryOnConflict(ctx, func() error {
 		prev, err := s.getContact(ctx, actor, id)
 		if err != nil {
 			return err
 		}
+		prevTags = prev.Tags
 		next := *prev
 		next.Consent = cloneMap(prev.Consent)
 		next.Marketing = cloneMap(prev.Marketing)
@@ -443,21 +456,24 @@ func (s *core) mutateContact(ctx context.Context, actor Actor, id string, change
 	if err != nil {
 		return nil, err
 	}
+	s.countTags(ctx, out.WorkspaceID, prevTags, out.Tags)
 	if out.ConversationID != "" {
 		s.syncContactName(ctx, out)
 	}
 	return out, nil
 }
 
-// syncContactName keeps the inbox row's denormalised name current. It is
-// best effort: the contact is the source of truth.
+// syncContactName keeps the inbox row's denormalised name and consent
+// (the consent message's status changes on the contact item) current. It
+// is best effort: the contact is the source of truth.
 func (s *core) syncContactName(ctx context.Context, c *Contact) {
+	row := c.RowConsent()
 	_ = retryOnConflict(ctx, func() error {
 		conv, err := s.store.GetConversation(ctx, c.WorkspaceID, c.ConversationID)
-		if err != nil || conv.ContactName == c.Name {
+		if err != nil || (conv.ContactName == c.Name && conv.RowConsent.Equal(row)) {
 			return nil
 		}
-		conv.ContactName = c.Name
+		conv.ContactName, conv.RowConsent = c.Name, row
 		return s.store.PutConversation(ctx, conv)
 	})
 }
@@ -481,8 +497,10 @@ type ContactQuery struct {
 	Limit int
 }
 
-// SearchContacts finds contacts by phone, email or name prefix.
-func (s *Desk) SearchContacts(ctx context.Context, actor Actor, q ContactQuery) ([]*Contact, error) {
+// SearchContacts finds contacts by phone, email or name prefix, a page at
+// a time: a phone or email matches at most one contact, so its page has
+// no next cursor; a name prefix pages with one.
+func (s *Desk) SearchContacts(ctx context.Context, actor Actor, q ContactQuery, p PageRequest) (Page[*Contact], error) {
 	set := 0
 	for _, v := range []string{q.Phone, q.Email, q.Name} {
 		if v != "" {
@@ -490,38 +508,38 @@ func (s *Desk) SearchContacts(ctx context.Context, actor Actor, q ContactQuery) 
 		}
 	}
 	if set != 1 {
-		return nil, Invalid("query", "search by exactly one of phone, email or name")
+		return Page[*Contact]{}, Invalid("query", "search by exactly one of phone, email or name")
 	}
-	one := func(c *Contact, err error) ([]*Contact, error) {
+	one := func(c *Contact, err error) (Page[*Contact], error) {
 		if IsKind(err, KindNotFound) {
-			return []*Contact{}, nil
+			return Page[*Contact]{Items: []*Contact{}}, nil
 		}
 		if err != nil {
-			return nil, err
+			return Page[*Contact]{}, err
 		}
-		return []*Contact{c}, nil
+		return Page[*Contact]{Items: []*Contact{c}}, nil
 	}
 	switch {
 	case q.Phone != "":
-		p, err := NormalizePhone("phone", q.Phone)
+		ph, err := NormalizePhone("phone", q.Phone)
 		if err != nil {
-			return nil, err
+			return Page[*Contact]{}, err
 		}
-		return one(s.store.FindContactByPhone(ctx, actor.WorkspaceID, p))
+		return one(s.store.FindContactByPhone(ctx, actor.WorkspaceID, ph))
 	case q.Email != "":
 		e, err := NormalizeEmail("email", q.Email)
 		if err != nil {
-			return nil, err
+			return Page[*Contact]{}, err
 		}
 		return one(s.store.FindContactByEmail(ctx, actor.WorkspaceID, e))
 	}
 	prefix := NameKey(q.Name)
 	if len(prefix) > maxNameLen {
-		return nil, Invalid("name", "name prefix is too long")
+		return Page[*Contact]{}, Invalid("name", "name prefix is too long")
 	}
-	limit := q.Limit
-	if limit <= 0 || limit > MaxPageSize {
-		limit = DefaultPageSize
+	if q.Limit > 0 && p.Limit == 0 {
+		p.Limit = q.Limit
 	}
-	return s.store.SearchContactsByName(ctx, actor.WorkspaceID, prefix, limit)
+	p.Limit = pageLimit(p.Limit)
+	return s.store.ListContactsByName(ctx, actor.WorkspaceID, prefix, p)
 }

@@ -124,12 +124,16 @@ func normalizePage(p *PageRequest) error {
 
 // SearchConversations finds threads, archived ones included, by the
 // contact's name prefix, phone or email.
-func (s *Desk) SearchConversations(ctx context.Context, actor Actor, q string, limit int) ([]*Conversation, error) {
+//
+// It pages through the matching contacts: a page holds the threads of up to
+// p.Limit contacts (fewer when some have none), and its cursor continues
+// after the last contact read.
+func (s *Desk) SearchConversations(ctx context.Context, actor Actor, q string, p PageRequest) (Page[*Conversation], error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
-		return nil, Invalid("q", "search text is empty")
+		return Page[*Conversation]{}, Invalid("q", "search text is empty")
 	}
-	query := ContactQuery{Limit: limit}
+	query := ContactQuery{}
 	switch {
 	case strings.Contains(q, "@"):
 		query.Email = q
@@ -138,27 +142,27 @@ func (s *Desk) SearchConversations(ctx context.Context, actor Actor, q string, l
 	default:
 		query.Name = q
 	}
-	contacts, err := s.SearchContacts(ctx, actor, query)
+	found, err := s.SearchContacts(ctx, actor, query, p)
 	if err != nil {
-		return nil, err
+		return Page[*Conversation]{}, err
 	}
-	ids := make([]string, 0, len(contacts))
-	for _, c := range contacts {
+	ids := make([]string, 0, len(found.Items))
+	for _, c := range found.Items {
 		if c.ConversationID != "" {
 			ids = append(ids, c.ConversationID)
 		}
 	}
 	convs, err := s.store.GetConversations(ctx, actor.WorkspaceID, ids)
 	if err != nil {
-		return nil, err
+		return Page[*Conversation]{}, err
 	}
-	out := convs[:0]
+	out := make([]*Conversation, 0, len(convs))
 	for _, c := range convs {
 		if !c.Deleting {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return Page[*Conversation]{Items: out, NextCursor: found.NextCursor}, nil
 }
 
 func looksLikePhone(q string) bool {

@@ -43,6 +43,9 @@ func (s *Desk) UpdateLabel(ctx context.Context, actor Actor, id string, p LabelP
 		if err != nil {
 			return err
 		}
+		if err := checkIfMatch(p.IfMatch, "label", prev.Version); err != nil {
+			return err
+		}
 		next := *prev
 		if p.Name != nil {
 			next.Name = *p.Name

@@ -37,6 +37,7 @@ type Store interface {
 	RunStore
 	TaskStore
 	LabelStore
+	TagStore
 	EmailCodes
 	LiveStore
 }
@@ -65,7 +66,10 @@ type ContactStore interface {
 	GetContact(ctx context.Context, workspaceID, id string) (*Contact, error)
 	FindContactByPhone(ctx context.Context, workspaceID, e164 string) (*Contact, error)
 	FindContactByEmail(ctx context.Context, workspaceID, email string) (*Contact, error)
-	SearchContactsByName(ctx context.Context, workspaceID, prefix string, limit int) ([]*Contact, error)
+	// ListContactsByName pages through contacts in name order (the address
+	// book), only those whose lower-cased name starts with prefix when it
+	// is set.
+	ListContactsByName(ctx context.Context, workspaceID, prefix string, p PageRequest) (Page[*Contact], error)
 	// RecordConsent stores a contact's consent on one channel, and its
 	// history entry, if the stored consent is still prev (nil: none);
 	// otherwise ErrVersionConflict. GetContact's Consent includes it.

@@ -178,6 +178,8 @@ type WorkspaceSettingsPatch struct {
 	WebChatIdentitySecret *string `json:"webChatIdentitySecret,omitempty"`
 	// Widget replaces the whole widget object; {} returns to the defaults.
 	Widget *WidgetSettings `json:"widget,omitempty"`
+	// IfMatch is the version the request's If-Match header names.
+	IfMatch *int64 `json:"-"`
 }
 
 // User is a member of a workspace.

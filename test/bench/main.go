@@ -186,6 +186,15 @@ func measureOperations(ctx context.Context, endpoint string, large int) *bench {
 	b.measure("POST .../unarchive", 0, 0, "POST", "/conversations/"+id+"/unarchive", nil)
 	b.measure("GET /conversations/search?q=bench", 0, 0, "GET", "/conversations/search?q=bench", nil)
 	b.measure("GET /contacts?phone=", 0, 0, "GET", "/contacts?phone=%2B14155550101", nil)
+	// The address book (issue 13): one tag at a time, the catalog, and a
+	// consent change that also moves the inbox row's copy.
+	cid := conv["contactId"].(string)
+	b.measure("PUT /contacts/{id}/tags/{tag}", 0, 0, "PUT", "/contacts/"+cid+"/tags/vip", nil)
+	b.measure("DELETE /contacts/{id}/tags/{tag}", 0, 0, "DELETE", "/contacts/"+cid+"/tags/vip", nil)
+	b.measure("GET /tags?prefix=v", 0, 0, "GET", "/tags?prefix=v", nil)
+	b.measure("POST /contacts/{id}/opt-out (+ inbox row)", 0, 0, "POST", "/contacts/"+cid+"/opt-out", map[string]any{"channel": "sms"})
+	b.measure("POST /contacts/{id}/opt-in (+ inbox row)", 0, 0, "POST", "/contacts/"+cid+"/opt-in", map[string]any{"channel": "sms"})
+	b.measure("GET /contacts (address book, 25 of 3)", 0, 0, "GET", "/contacts?limit=25", nil)
 	for range 200 {
 		b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "A typical message of a few words."})
 	}
@@ -233,6 +242,10 @@ func measureOperations(ctx context.Context, endpoint string, large int) *bench {
 		b.seedConversations(have, size-have)
 		have = size
 		b.measure(fmt.Sprintf("GET /conversations (25 of %d)", size), 0, 3, "GET", "/conversations?limit=25", nil)
+		// The seeded names all start with S: the first page walks the 19
+		// empty shards before it (the worst case), a later one reads one.
+		b.measure(fmt.Sprintf("GET /contacts (address book, first 25 of %d)", size), 0, 0, "GET", "/contacts?limit=25", nil)
+		b.measure(fmt.Sprintf("GET /contacts?name=seed 1 (25 of %d)", size), 0, 0, "GET", "/contacts?limit=25&name=seed%201", nil)
 		// The views agents keep open: their matches sort first, so they
 		// stay within twice the plain page. A view nothing matches reads
 		// its bounded four pages of rows.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -31,9 +30,12 @@ type uniqueItem struct {
 
 func contactRecord(c *inbox.Contact) contactItem {
 	it := contactItem{PK: contactPK(c.WorkspaceID, c.ID), SK: skContact, Contact: *c}
+	if it.Tags == nil {
+		it.Tags = []string{} // a list, never NULL, so a single tag can be appended
+	}
 	if nk := inbox.NameKey(c.Name); nk != "" {
 		it.GSI2PK = nameShardPK(c.WorkspaceID, nk)
-		it.GSI2SK = nk + "#" + c.ID
+		it.GSI2SK = nk + nameIDSeparator + c.ID
 	}
 	return it
 }
@@ -234,35 +236,4 @@ func (s *Store) FindContactByPhone(ctx context.Context, ws, e164 string) (*inbox
 
 func (s *Store) FindContactByEmail(ctx context.Context, ws, email string) (*inbox.Contact, error) {
 	return s.findByClaim(ctx, ws, emailPK(ws, email), "contact with email", email)
-}
-
-func (s *Store) SearchContactsByName(ctx context.Context, ws, prefix string, limit int) ([]*inbox.Contact, error) {
-	kc := expression.Key(AttrGSI2PK).Equal(expression.Value(nameShardPK(ws, prefix))).
-		And(expression.Key(AttrGSI2SK).BeginsWith(prefix))
-	expr, err := expression.NewBuilder().WithKeyCondition(kc).Build()
-	if err != nil {
-		return nil, inbox.Internal(err)
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(IndexByName),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		Limit:                     aws.Int32(int32(limit)),
-		ReturnConsumedCapacity:    capacityMode(ctx),
-	})
-	if err != nil {
-		return nil, unavailable("SearchContactsByName", err)
-	}
-	record(ctx, reading, out.ConsumedCapacity)
-	contacts := make([]*inbox.Contact, 0, len(out.Items))
-	for _, item := range out.Items {
-		var it contactItem
-		if err := unmarshal(item, &it); err != nil {
-			return nil, inbox.Internal(err)
-		}
-		contacts = append(contacts, it.domain())
-	}
-	return contacts, nil
 }

@@ -60,7 +60,8 @@ func TestIngestNewSenderThenDuplicates(t *testing.T) {
 	if len(msgs) != 6 {
 		t.Fatalf("thread has %d messages, want 6 (1 + 5 others)", len(msgs))
 	}
-	contacts, err := svc.SearchContacts(ctx, actor, inbox.ContactQuery{Phone: "+14155550130"})
+	found, err := svc.SearchContacts(ctx, actor, inbox.ContactQuery{Phone: "+14155550130"}, inbox.PageRequest{})
+	contacts := found.Items
 	if err != nil || len(contacts) != 1 || contacts[0].ConversationID != first.Conversation.ID {
 		t.Fatalf("contact for the sender = %+v, %v", contacts, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/parley-inbox/parley/shared/inbox"
-	"unicode/utf8"
 )
 
 // Key layout. Everything starts with "WS#<workspace>", so no key can reach
@@ -19,7 +18,7 @@ import (
 //	WS#w                      AUTOMATION#a      automation
 //	WS#w                      RUNCOUNT#s        run counts of a campaign or automation, by status
 //	WS#w#LABELNAME#name       #UNIQUE           label name claim
-//	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name prefix)
+//	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name order, 28 shards; see addressbook.go)
 //	WS#w#CONTACT#c            #CONSENT#<ch>     current consent on a channel (read with the contact)
 //	WS#w#CONTACT#c            CONSENTLOG#r      consent history entry, r a ULID
 //	WS#w#CONTACT#c            RUN#r             sequence run, r a ULID (GSI4: sequence's runs by status)
@@ -32,6 +31,7 @@ import (
 //	WS#w#CONV#v               #CONV             conversation (GSI1: inbox)
 //	WS#w#CONV#v               MSG#m             message, m a ULID
 //	WS#w#IDEM#h               #IDEM             API idempotency record (TTL)
+//	WS#w#TAGS                 TAG#<lower>#<tag> tag catalog entry: name, count
 //	WS#w#PROVIDER#sms#SM...   #UNIQUE           provider message id -> message
 //
 // The sparse "lists" index (GSI4) holds only runs and open tasks:
@@ -67,14 +67,3 @@ func idempotencyPK(ws, hash string) string     { return workspacePK(ws) + "#IDEM
 func inboxPK(ws string) string                 { return workspacePK(ws) + "#INBOX" }
 func messageSK(id string) string               { return prefixMessage + id }
 func nameShardPK(ws string, key string) string { return workspacePK(ws) + "#NAME#" + nameShard(key) }
-
-// nameShard spreads the name index over one partition per first letter, so
-// a big workspace's contacts do not all land in one partition, and a prefix
-// search still reads exactly one.
-func nameShard(key string) string {
-	r, _ := utf8.DecodeRuneInString(key)
-	if r == utf8.RuneError {
-		return "_"
-	}
-	return string(r)
-}

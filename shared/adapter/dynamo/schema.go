@@ -48,6 +48,7 @@ type TableSchema struct {
 var inboxProjection = []string{
 	"id", "contactId", "contactName", "status", "unread", "assigneeId",
 	"labels", "channels", "preview", "lastMessageAt", "lastMessageDirection", "visitorOnlineUntil",
+	"contactConsent", "consentMessageSent",
 	"createdAt", "updatedAt", "version",
 }
 
@@ -60,8 +61,9 @@ var Schema = TableSchema{
 		// The active inbox: only non-archived conversations carry GSI1 keys
 		// (a sparse index), sorted by the ULID of their latest activity.
 		{Name: IndexInbox, PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK, NonKeyAttributes: inboxProjection},
-		// Contact name prefix search, sharded by the first letter of the name.
-		// Projects everything: contacts are small and search returns them whole.
+		// The address book in name order and name prefix search, sharded by
+		// the first letter of the name into 28 ordered shards (addressbook.go).
+		// Projects everything: contacts are small and lists return them whole.
 		{Name: IndexByName, PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK, NonKeyAttributes: nil},
 		// Sparse: only messages waiting to be sent (scheduled, or drafts for
 		// review) carry its keys, so other message writes never touch it.

@@ -23,7 +23,8 @@ func TestChangingAPhoneReleasesTheOldOne(t *testing.T) {
 	if _, err := svc.CreateContact(ctx, actor, inbox.ContactInput{Name: "B", Phones: []string{"+14155550110"}}); err != nil {
 		t.Errorf("the released phone could not be reused: %v", err)
 	}
-	found, err := svc.SearchContacts(ctx, actor, inbox.ContactQuery{Phone: "+14155550111"})
+	page, err := svc.SearchContacts(ctx, actor, inbox.ContactQuery{Phone: "+14155550111"}, inbox.PageRequest{})
+	found := page.Items
 	if err != nil || len(found) != 1 || found[0].ID != a.ID {
 		t.Errorf("search by the new phone = %v, %v; want contact %s", found, err, a.ID)
 	}

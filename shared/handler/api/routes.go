@@ -18,6 +18,7 @@ func (a *API) getWorkspace(w http.ResponseWriter, r *http.Request, actor inbox.A
 	if err != nil {
 		return err
 	}
+	setETag(w, ws.Version)
 	writeJSON(w, http.StatusOK, ws)
 	return nil
 }
@@ -27,10 +28,16 @@ func (a *API) updateWorkspace(w http.ResponseWriter, r *http.Request, actor inbo
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	v, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	in.IfMatch = v
 	ws, err := a.svc.UpdateSettings(r.Context(), actor, in)
 	if err != nil {
 		return err
 	}
+	setETag(w, ws.Version)
 	writeJSON(w, http.StatusOK, ws)
 	return nil
 }
@@ -78,11 +85,17 @@ func (a *API) searchContacts(w http.ResponseWriter, r *http.Request, actor inbox
 		return err
 	}
 	q := r.URL.Query()
-	found, err := a.svc.SearchContacts(r.Context(), actor, inbox.ContactQuery{Phone: q.Get("phone"), Email: q.Get("email"), Name: q.Get("name"), Limit: p.Limit})
+	name := q.Get("name")
+	if name == "" {
+		name = q.Get("q") // the name prefix's short form
+	} else if q.Get("q") != "" {
+		return inbox.Invalid("q", "q and name are the same search; send one")
+	}
+	found, err := a.svc.ListContacts(r.Context(), actor, inbox.ContactQuery{Phone: q.Get("phone"), Email: q.Get("email"), Name: name}, p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listPage[*inbox.Contact]{Items: found})
+	writeJSON(w, http.StatusOK, found)
 	return nil
 }
 
@@ -91,6 +104,7 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request, actor inbox.Act
 	if err != nil {
 		return err
 	}
+	setETag(w, c.Version)
 	writeJSON(w, http.StatusOK, c)
 	return nil
 }
@@ -100,11 +114,46 @@ func (a *API) updateContact(w http.ResponseWriter, r *http.Request, actor inbox.
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	v, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	in.IfMatch = v
 	c, err := a.svc.UpdateContact(r.Context(), actor, r.PathValue("contactId"), in)
 	if err != nil {
 		return err
 	}
+	setETag(w, c.Version)
 	writeJSON(w, http.StatusOK, c)
+	return nil
+}
+
+func (a *API) addContactTag(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	if err := a.svc.AddContactTag(r.Context(), actor, r.PathValue("contactId"), r.PathValue("tag")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) removeContactTag(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	if err := a.svc.RemoveContactTag(r.Context(), actor, r.PathValue("contactId"), r.PathValue("tag")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listTags(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	page, err := a.svc.Tags(r.Context(), actor, r.URL.Query().Get("prefix"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 
@@ -235,11 +284,11 @@ func (a *API) searchConversations(w http.ResponseWriter, r *http.Request, actor 
 	if err != nil {
 		return err
 	}
-	found, err := a.svc.SearchConversations(r.Context(), actor, r.URL.Query().Get("q"), p.Limit)
+	found, err := a.svc.SearchConversations(r.Context(), actor, r.URL.Query().Get("q"), p)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listPage[*inbox.Conversation]{Items: found})
+	writeJSON(w, http.StatusOK, found)
 	return nil
 }
 
@@ -449,6 +498,7 @@ func (a *API) getLabel(w http.ResponseWriter, r *http.Request, actor inbox.Actor
 	if err != nil {
 		return err
 	}
+	setETag(w, l.Version)
 	writeJSON(w, http.StatusOK, l)
 	return nil
 }
@@ -458,10 +508,16 @@ func (a *API) updateLabel(w http.ResponseWriter, r *http.Request, actor inbox.Ac
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	v, err := ifMatch(r)
+	if err != nil {
+		return err
+	}
+	in.IfMatch = v
 	l, err := a.svc.UpdateLabel(r.Context(), actor, r.PathValue("labelId"), in)
 	if err != nil {
 		return err
 	}
+	setETag(w, l.Version)
 	writeJSON(w, http.StatusOK, l)
 	return nil
 }

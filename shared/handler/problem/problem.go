@@ -32,17 +32,18 @@ const (
 
 // statusOf is the one table from error kinds to HTTP statuses.
 var statusOf = map[inbox.Kind]int{
-	inbox.KindInvalid:        http.StatusBadRequest,
-	inbox.KindUnauthorized:   http.StatusUnauthorized,
-	inbox.KindForbidden:      http.StatusForbidden,
-	inbox.KindNotFound:       http.StatusNotFound,
-	inbox.KindConflict:       http.StatusConflict,
-	inbox.KindUnavailable:    http.StatusServiceUnavailable,
-	inbox.KindInternal:       http.StatusInternalServerError,
-	inbox.KindGone:           http.StatusGone,
-	KindTooLarge:             http.StatusRequestEntityTooLarge,
-	KindUnsupportedMediaType: http.StatusUnsupportedMediaType,
-	KindRateLimited:          http.StatusTooManyRequests,
+	inbox.KindInvalid:            http.StatusBadRequest,
+	inbox.KindUnauthorized:       http.StatusUnauthorized,
+	inbox.KindForbidden:          http.StatusForbidden,
+	inbox.KindNotFound:           http.StatusNotFound,
+	inbox.KindConflict:           http.StatusConflict,
+	inbox.KindUnavailable:        http.StatusServiceUnavailable,
+	inbox.KindInternal:           http.StatusInternalServerError,
+	inbox.KindGone:               http.StatusGone,
+	inbox.KindPreconditionFailed: http.StatusPreconditionFailed,
+	KindTooLarge:                 http.StatusRequestEntityTooLarge,
+	KindUnsupportedMediaType:     http.StatusUnsupportedMediaType,
+	KindRateLimited:              http.StatusTooManyRequests,
 }
 
 // Status is the HTTP status for err: its kind's, or 500 for an unknown kind
