@@ -37,6 +37,7 @@ type Store interface {
 	RunStore
 	TaskStore
 	LabelStore
+	SnippetStore
 	EmailCodes
 	LiveStore
 }
@@ -177,3 +178,14 @@ type LabelStore interface {
 // ErrVersionConflict is what a store returns when a versioned write lost a
 // race. Use cases re-read and retry; callers see it only if retries run out.
 var ErrVersionConflict = &Error{Kind: KindConflict, Message: "the item was changed by someone else at the same time; retry the request"}
+
+// SnippetStore keeps the workspace's snippets; shortcuts are unique.
+type SnippetStore interface {
+	CreateSnippet(ctx context.Context, s *Snippet) error
+	// UpdateSnippet replaces prev (matching its Version) with next.
+	UpdateSnippet(ctx context.Context, prev, next *Snippet) error
+	GetSnippet(ctx context.Context, workspaceID, id string) (*Snippet, error)
+	// ListSnippets reads one page, by name, with one Query.
+	ListSnippets(ctx context.Context, workspaceID string, q SnippetQuery) (Page[*Snippet], error)
+	DeleteSnippet(ctx context.Context, s *Snippet) error
+}
