@@ -235,6 +235,9 @@ func (s *AutomationStep) validateMessage(field string, settings WorkspaceSetting
 	if _, err := validateBody(s.Body, len(s.Attachments) == 0); err != nil {
 		return Invalid(field+".body", "a message step needs a body or a template")
 	}
+	if _, err := parseMergeTags(field+".body", s.Body); err != nil {
+		return err
+	}
 	return CheckBodyLength(s.Channel, s.Body)
 }
 
