@@ -186,6 +186,20 @@ func measureOperations(ctx context.Context, endpoint string, large int) *bench {
 	b.measure("POST .../unarchive", 0, 0, "POST", "/conversations/"+id+"/unarchive", nil)
 	b.measure("GET /conversations/search?q=bench", 0, 0, "GET", "/conversations/search?q=bench", nil)
 	b.measure("GET /contacts?phone=", 0, 0, "GET", "/contacts?phone=%2B14155550101", nil)
+
+	// Snippets: an admin writes them; agents list, search and render them
+	// for a conversation (reads only: rendering writes and sends nothing).
+	snippetBody := `Hi {{contact.first_name | "there"}}, thanks for your order! It ships on Tuesday. ` +
+		`Reply here with any question. {{agent.first_name}} at {{workspace.name}}`
+	b.measure("POST /snippets", 0, 0, "POST", "/snippets", map[string]any{"name": "Order shipped", "shortcut": "/shipped", "category": "Orders", "body": snippetBody})
+	snippet := b.mustJSON("POST", "/snippets", map[string]any{"name": "Thanks", "shortcut": "/thanks", "category": "Orders", "body": snippetBody})
+	b.mustJSON("POST", "/snippets", map[string]any{"name": "Opening hours", "shortcut": "/hours", "category": "General", "body": "We are open 9 to 5, Monday to Friday."})
+	b.measure("GET /snippets?category= (2 of 3)", 0, 0, "GET", "/snippets?category=orders", nil)
+	b.measure("GET /snippets?q=/th (shortcut search)", 0, 0, "GET", "/snippets?q=%2Fth", nil)
+	b.measure("render a snippet (contact, agent, workspace tags)", 0, 4, "POST", "/conversations/"+id+"/snippets/"+snippet["id"].(string)+"/render", map[string]any{})
+	plain := b.mustJSON("POST", "/snippets", map[string]any{"name": "Greeting", "shortcut": "/hi", "body": `Hi {{contact.first_name | "there"}}!`})
+	b.measure("render a snippet (contact tags only)", 0, 2.5, "POST", "/conversations/"+id+"/snippets/"+plain["id"].(string)+"/render", map[string]any{})
+	b.measure("POST .../messages (render: true, contact tags)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": `Thanks {{contact.first_name | "there"}}!`, "render": true})
 	for range 200 {
 		b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "A typical message of a few words."})
 	}
