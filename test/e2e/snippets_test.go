@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 type Snippet struct {
@@ -182,5 +183,26 @@ func TestSnippetBadInput(t *testing.T) {
 		http.StatusBadRequest, "invalid", anyField)
 	if !strings.Contains(p.Detail, "double-quoted") || !strings.Contains(p.Field, "body") {
 		t.Errorf("an automation step's bad fallback: %+v", p)
+	}
+}
+
+// A drip step's merge tags are filled when its message is created, from
+// the contact and the workspace; a missing value takes the fallback.
+func TestDripStepRendersMergeTags(t *testing.T) {
+	needTimeScale(t)
+	t.Parallel()
+	u := uniq()
+	contact := createContact(t, tok.agent, map[string]any{"name": "Sam " + u, "phones": []string{newPhone(t)}})
+	campaign := createCampaign(t, smsStep(1, `Hi {{contact.first_name | "there"}}, welcome to {{workspace.name}}! {{agent.first_name | "The team"}}`))
+	wantStatus(t, do(t, "POST", "/campaigns/"+campaign+"/enrollments", tok.agent, map[string]any{"contactId": contact.ID}), http.StatusCreated)
+	waitRun(t, contact.ID, campaign, "completed", 30*time.Second)
+	conv := getContact(t, tok.agent, contact.ID).ConversationID
+	sent := outbound(listMessages(t, tok.agent, conv, ""))
+	want := "Hi Sam, welcome to Demo workspace! The team"
+	if len(sent) != 1 || sent[0].Body != want {
+		t.Fatalf("the step sent %+v, want one message %q", sent, want)
+	}
+	if got := waitSent(t, demoWS, sent[0].ID); got.Body != want {
+		t.Errorf("the provider got %q, want %q", got.Body, want)
 	}
 }
