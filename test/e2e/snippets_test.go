@@ -206,3 +206,37 @@ func TestDripStepRendersMergeTags(t *testing.T) {
 		t.Errorf("the provider got %q, want %q", got.Body, want)
 	}
 }
+
+// An automation message step can use a snippet: its body and attachments
+// are copied in when the automation is saved.
+func TestAutomationStepUsesSnippet(t *testing.T) {
+	t.Parallel()
+	u := uniq()
+	sn := wantJSON[Snippet](t, do(t, "POST", "/snippets", tok.admin, map[string]any{"name": "Away " + u, "shortcut": "/away-" + u,
+		"body": `Thanks {{contact.first_name | "for writing"}}! We are away and will answer tomorrow.`}), http.StatusCreated)
+	type step struct {
+		Type      string `json:"type"`
+		Body      string `json:"body"`
+		SnippetID string `json:"snippetId"`
+	}
+	type automation struct {
+		ID    string `json:"id"`
+		Steps []step `json:"steps"`
+	}
+	trigger := map[string]any{"type": "message.keyword", "keyword": "hours-" + u}
+	a := wantJSON[automation](t, do(t, "POST", "/automations", tok.admin, map[string]any{"name": "Away " + u, "enabled": false, "trigger": trigger,
+		"steps": []any{map[string]any{"type": "message", "mode": "draft", "channel": "sms", "snippetId": sn.ID}}}), http.StatusCreated)
+	if len(a.Steps) != 1 || a.Steps[0].Body != sn.Body || a.Steps[0].SnippetID != sn.ID {
+		t.Errorf("the step = %+v, want the snippet's body and id", a.Steps)
+	}
+	for name, st := range map[string]map[string]any{
+		"an unknown snippet":      {"type": "message", "mode": "draft", "channel": "sms", "snippetId": ulidLike()},
+		"a snippet on a tag step": {"type": "tag", "add": []string{"x"}, "snippetId": sn.ID},
+	} {
+		p := wantProblem(t, do(t, "POST", "/automations", tok.admin, map[string]any{"name": "Bad " + u, "enabled": false, "trigger": trigger,
+			"steps": []any{st}}), http.StatusBadRequest, "invalid", "steps[0].snippetId")
+		if p.Detail == "" {
+			t.Errorf("%s: no detail", name)
+		}
+	}
+}
