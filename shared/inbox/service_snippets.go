@@ -199,11 +199,11 @@ func (s *core) mergeData(ctx context.Context, ws string, tpl *MergeTemplate, con
 		}
 	}
 	if tpl.Needs("workspace") {
-		w, err := s.store.GetWorkspace(ctx, ws)
+		name, err := s.store.WorkspaceName(ctx, ws)
 		if err != nil {
 			return d, err
 		}
-		d.WorkspaceName = w.Name
+		d.WorkspaceName = name
 	}
 	return d, nil
 }

@@ -48,6 +48,8 @@ type WorkspaceStore interface {
 	// WorkspaceSettings may lag a write by about a second; sends and steps
 	// read it on every call, so it costs half of GetWorkspace.
 	WorkspaceSettings(ctx context.Context, workspaceID string) (WorkspaceSettings, error)
+	// WorkspaceName reads the name alone, eventually consistently (merge tags).
+	WorkspaceName(ctx context.Context, workspaceID string) (string, error)
 	// PutWorkspace creates (Version 0) or replaces (matching Version) a workspace.
 	PutWorkspace(ctx context.Context, w *Workspace) error
 	GetUser(ctx context.Context, workspaceID, userID string) (*User, error)
