@@ -82,6 +82,11 @@ type AutomationStep struct {
 	Body        string       `json:"body,omitempty"`
 	Template    *Template    `json:"template,omitempty"`
 	Attachments []Attachment `json:"attachments,omitempty"`
+	// SnippetID makes a message step use a snippet (seed 002's canned
+	// responses as auto-replies): its body and attachments are copied into
+	// the step when the automation is saved, so saving it again picks up
+	// the snippet's edits, and deleting the snippet does not break the step.
+	SnippetID string `json:"snippetId,omitempty"`
 	// Label and tag steps add and remove (labels by id, tags by name).
 	Add    []string `json:"add,omitempty"`
 	Remove []string `json:"remove,omitempty"`
@@ -164,6 +169,9 @@ func triggerTypeNames() []string {
 }
 
 func (s *AutomationStep) validate(field string, refs AutomationRefs) error {
+	if s.SnippetID != "" && s.Type != StepMessage {
+		return Invalid(field+".snippetId", "only a message step takes a snippet")
+	}
 	switch s.Type {
 	case StepDelay:
 		if s.Minutes <= 0 || s.Minutes > maxDelayMinutes {
@@ -234,6 +242,9 @@ func (s *AutomationStep) validateMessage(field string, settings WorkspaceSetting
 	}
 	if _, err := validateBody(s.Body, len(s.Attachments) == 0); err != nil {
 		return Invalid(field+".body", "a message step needs a body or a template")
+	}
+	if _, err := parseMergeTags(field+".body", s.Body); err != nil {
+		return err
 	}
 	return CheckBodyLength(s.Channel, s.Body)
 }

@@ -67,6 +67,9 @@ func (c *Campaign) Validate(settings WorkspaceSettings) error {
 		if err := CheckBodyLength(s.Channel, s.Body); err != nil {
 			return err
 		}
+		if _, err := parseMergeTags(field+".body", s.Body); err != nil {
+			return err
+		}
 	}
 	return checkStoredSize("steps", "a campaign", c)
 }

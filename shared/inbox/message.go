@@ -114,6 +114,15 @@ type OutboundInput struct {
 	// rather than an agent: consent of any kind, the contact's DND and the
 	// workspace's quiet hours then apply.
 	Automated bool `json:"automated"`
+	// Render fills the body's merge tags ({{contact.first_name | "there"}})
+	// before the checks. Without it a body is sent as written, braces and
+	// all. A body with an unknown tag is refused (400, naming the tag).
+	Render bool `json:"render"`
+
+	// Set by renderOutbound once the tags' data is read; prepareOutbound
+	// renders when it knows the channel.
+	mergeTemplate *MergeTemplate
+	mergeData     *MergeData
 }
 
 // Template is an approved message template and its parameters.

@@ -123,6 +123,11 @@ func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings Workspac
 	} else if in.Automated && cc.Status == ConsentOptedOut {
 		return m, Invalid("channel", "the contact opted out of %s; automated messages are never sent to them", ch.ConsentChannel())
 	}
+	if in.mergeTemplate != nil {
+		d := *in.mergeData
+		d.Channel = ch
+		in.Body = Render(in.mergeTemplate, d)
+	}
 	body, err := validateBody(in.Body, len(in.Attachments) == 0 && in.Template == nil)
 	if err != nil {
 		return m, err

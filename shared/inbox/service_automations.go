@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -69,6 +70,9 @@ func (s *Desk) CreateAutomation(ctx context.Context, actor Actor, in AutomationI
 	now := s.now()
 	a := &Automation{ID: NewID(now), WorkspaceID: actor.WorkspaceID, Name: in.Name, Enabled: in.Enabled == nil || *in.Enabled,
 		Trigger: in.Trigger, Steps: in.Steps, CreatedAt: now, UpdatedAt: now}
+	if err := s.copySnippets(ctx, actor.WorkspaceID, a.Steps); err != nil {
+		return nil, err
+	}
 	if err := a.Validate(refs); err != nil {
 		return nil, err
 	}
@@ -112,7 +116,10 @@ func (s *Desk) UpdateAutomation(ctx context.Context, actor Actor, id string, p A
 			a.Trigger = *p.Trigger
 		}
 		if p.Steps != nil {
-			a.Steps = *p.Steps
+			a.Steps = append([]AutomationStep(nil), *p.Steps...)
+			if err := s.copySnippets(ctx, actor.WorkspaceID, a.Steps); err != nil {
+				return err
+			}
 		}
 		if err := a.Validate(refs); err != nil {
 			return err
@@ -416,4 +423,35 @@ func (s *core) closeTaskAs(ctx context.Context, t *ManualTask, status TaskStatus
 		return nil // someone else closed it first
 	}
 	return err
+}
+
+// copySnippets fills the message steps that name a snippet with its body
+// and attachments. One read per such step, when the automation is saved;
+// running it reads nothing more.
+func (s *core) copySnippets(ctx context.Context, ws string, steps []AutomationStep) error {
+	for i := range steps {
+		st := &steps[i]
+		if st.SnippetID == "" || st.Type != StepMessage {
+			continue
+		}
+		field := fmt.Sprintf("steps[%d].snippetId", i)
+		if st.Template != nil {
+			return Invalid(field, "a message step sends a snippet or a template, not both")
+		}
+		if !ValidID(st.SnippetID) {
+			return Invalid(field, "snippet %q does not exist in this workspace", st.SnippetID)
+		}
+		sn, err := s.store.GetSnippet(ctx, ws, st.SnippetID)
+		if IsKind(err, KindNotFound) {
+			return Invalid(field, "snippet %q does not exist in this workspace", st.SnippetID)
+		}
+		if err != nil {
+			return err
+		}
+		if sn.Channel != "" && sn.Channel.ConsentChannel() != st.Channel.ConsentChannel() {
+			return Invalid(field, "snippet %s is for %s only; this step sends on %s", sn.Shortcut, sn.Channel, st.Channel)
+		}
+		st.Body, st.Attachments = sn.Body, append([]Attachment(nil), sn.Attachments...)
+	}
+	return nil
 }

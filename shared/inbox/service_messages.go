@@ -31,6 +31,10 @@ func (s *Desk) PostMessage(ctx context.Context, actor Actor, conversationID stri
 		if err != nil {
 			return Message{}, err
 		}
+		in := in
+		if err := s.renderOutbound(ctx, actor.WorkspaceID, conv, contact, actor.UserID, &in); err != nil {
+			return Message{}, err
+		}
 		m, err := s.prepareOutbound(conv, contact, settings, in, now)
 		m.Recipient = Address(contact, m.Channel)
 		return m, err

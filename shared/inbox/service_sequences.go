@@ -368,6 +368,16 @@ func (s *Runner) createRunMessage(ctx context.Context, r *Run, contact *Contact,
 		return nil, err
 	}
 	build := func(conv *Conversation, now time.Time) (Message, error) {
+		in := in
+		// Steps' bodies are checked when saved; one saved before merge tags
+		// existed, whose braces do not parse, is sent as written.
+		if _, err := ParseTemplate(in.Body); err == nil {
+			in.Render = true
+			// agent.* tags are the conversation's assignee's.
+			if err := s.renderOutbound(ctx, r.WorkspaceID, conv, contact, conv.AssigneeID, &in); err != nil {
+				return Message{}, err
+			}
+		}
 		m, err := s.prepareOutbound(conv, contact, settings, in, now)
 		if err != nil {
 			return m, err

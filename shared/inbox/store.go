@@ -38,6 +38,7 @@ type Store interface {
 	TaskStore
 	LabelStore
 	TagStore
+	SnippetStore
 	EmailCodes
 	LiveStore
 }
@@ -48,6 +49,8 @@ type WorkspaceStore interface {
 	// WorkspaceSettings may lag a write by about a second; sends and steps
 	// read it on every call, so it costs half of GetWorkspace.
 	WorkspaceSettings(ctx context.Context, workspaceID string) (WorkspaceSettings, error)
+	// WorkspaceName reads the name alone, eventually consistently (merge tags).
+	WorkspaceName(ctx context.Context, workspaceID string) (string, error)
 	// PutWorkspace creates (Version 0) or replaces (matching Version) a workspace.
 	PutWorkspace(ctx context.Context, w *Workspace) error
 	GetUser(ctx context.Context, workspaceID, userID string) (*User, error)
@@ -181,3 +184,14 @@ type LabelStore interface {
 // ErrVersionConflict is what a store returns when a versioned write lost a
 // race. Use cases re-read and retry; callers see it only if retries run out.
 var ErrVersionConflict = &Error{Kind: KindConflict, Message: "the item was changed by someone else at the same time; retry the request"}
+
+// SnippetStore keeps the workspace's snippets; shortcuts are unique.
+type SnippetStore interface {
+	CreateSnippet(ctx context.Context, s *Snippet) error
+	// UpdateSnippet replaces prev (matching its Version) with next.
+	UpdateSnippet(ctx context.Context, prev, next *Snippet) error
+	GetSnippet(ctx context.Context, workspaceID, id string) (*Snippet, error)
+	// ListSnippets reads one page, by name, with one Query.
+	ListSnippets(ctx context.Context, workspaceID string, q SnippetQuery) (Page[*Snippet], error)
+	DeleteSnippet(ctx context.Context, s *Snippet) error
+}

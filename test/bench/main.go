@@ -195,6 +195,20 @@ func measureOperations(ctx context.Context, endpoint string, large int) *bench {
 	b.measure("POST /contacts/{id}/opt-out (+ inbox row)", 0, 0, "POST", "/contacts/"+cid+"/opt-out", map[string]any{"channel": "sms"})
 	b.measure("POST /contacts/{id}/opt-in (+ inbox row)", 0, 0, "POST", "/contacts/"+cid+"/opt-in", map[string]any{"channel": "sms"})
 	b.measure("GET /contacts (address book, 25 of 3)", 0, 0, "GET", "/contacts?limit=25", nil)
+
+	// Snippets: an admin writes them; agents list, search and render them
+	// for a conversation (reads only: rendering writes and sends nothing).
+	snippetBody := `Hi {{contact.first_name | "there"}}, thanks for your order! It ships on Tuesday. ` +
+		`Reply here with any question. {{agent.first_name}} at {{workspace.name}}`
+	b.measure("POST /snippets", 0, 0, "POST", "/snippets", map[string]any{"name": "Order shipped", "shortcut": "/shipped", "category": "Orders", "body": snippetBody})
+	snippet := b.mustJSON("POST", "/snippets", map[string]any{"name": "Thanks", "shortcut": "/thanks", "category": "Orders", "body": snippetBody})
+	b.mustJSON("POST", "/snippets", map[string]any{"name": "Opening hours", "shortcut": "/hours", "category": "General", "body": "We are open 9 to 5, Monday to Friday."})
+	b.measure("GET /snippets?category= (2 of 3)", 0, 0, "GET", "/snippets?category=orders", nil)
+	b.measure("GET /snippets?q=/th (shortcut search)", 0, 0, "GET", "/snippets?q=%2Fth", nil)
+	b.measure("render a snippet (contact, agent, workspace tags)", 0, 3.5, "POST", "/conversations/"+id+"/snippets/"+snippet["id"].(string)+"/render", map[string]any{})
+	plain := b.mustJSON("POST", "/snippets", map[string]any{"name": "Greeting", "shortcut": "/hi", "body": `Hi {{contact.first_name | "there"}}!`})
+	b.measure("render a snippet (contact tags only)", 0, 2.5, "POST", "/conversations/"+id+"/snippets/"+plain["id"].(string)+"/render", map[string]any{})
+	b.measure("POST .../messages (render: true, contact tags)", 4, 0, "POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": `Thanks {{contact.first_name | "there"}}!`, "render": true})
 	for range 200 {
 		b.mustJSON("POST", "/conversations/"+id+"/messages", map[string]any{"channel": "sms", "body": "A typical message of a few words."})
 	}

@@ -19,6 +19,8 @@ import (
 //	WS#w                      RUNCOUNT#s        run counts of a campaign or automation, by status
 //	WS#w#LABELNAME#name       #UNIQUE           label name claim
 //	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name order, 28 shards; see addressbook.go)
+//	WS#w#SNIPPET#s            #SNIPPET          snippet (GSI2: WS#w#SNIPPETS by name; GSI4: WS#w#SNIPCAT#<category> by name)
+//	WS#w#SHORTCUTS            <shortcut>        snippet shortcut claim, a copy of the snippet (shortcut prefix search)
 //	WS#w#CONTACT#c            #CONSENT#<ch>     current consent on a channel (read with the contact)
 //	WS#w#CONTACT#c            CONSENTLOG#r      consent history entry, r a ULID
 //	WS#w#CONTACT#c            RUN#r             sequence run, r a ULID (GSI4: sequence's runs by status)
@@ -34,10 +36,11 @@ import (
 //	WS#w#TAGS                 TAG#<lower>#<tag> tag catalog entry: name, count
 //	WS#w#PROVIDER#sms#SM...   #UNIQUE           provider message id -> message
 //
-// The sparse "lists" index (GSI4) holds only runs and open tasks:
+// The sparse "lists" index (GSI4) holds only runs, open tasks and snippets:
 //
 //	WS#w#SEQ#s                <status>#r        a sequence's runs of one status, oldest first
 //	WS#w#QUEUE#u              t                 an assignee's open tasks (u a user or "unassigned")
+//	WS#w#SNIPCAT#<category>   <name>\x01s       a category's snippets, by name
 const (
 	skWorkspace    = "#WORKSPACE"
 	skContact      = "#CONTACT"

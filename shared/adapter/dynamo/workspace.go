@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -47,6 +48,30 @@ func (s *Store) WorkspaceSettings(ctx context.Context, ws string) (inbox.Workspa
 		return inbox.WorkspaceSettings{}, notFound("workspace", ws)
 	}
 	return it.Settings, nil
+}
+
+// WorkspaceName reads only the workspace's name, eventually consistently
+// (half a read unit), for merge tags.
+func (s *Store) WorkspaceName(ctx context.Context, ws string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: key(workspacePK(ws), skWorkspace),
+		ProjectionExpression: aws.String("#n"), ExpressionAttributeNames: map[string]string{"#n": "name"},
+		ReturnConsumedCapacity: capacityMode(ctx),
+	})
+	if err != nil {
+		return "", unavailable("WorkspaceName", err)
+	}
+	record(ctx, reading, out.ConsumedCapacity)
+	if out.Item == nil {
+		return "", notFound("workspace", ws)
+	}
+	var it struct {
+		Name string `json:"name"`
+	}
+	if err := unmarshal(out.Item, &it); err != nil {
+		return "", inbox.Internal(err)
+	}
+	return it.Name, nil
 }
 
 func (s *Store) PutWorkspace(ctx context.Context, w *inbox.Workspace) error {

@@ -157,7 +157,9 @@ func TestLocalDeleteBeforeTheTime(t *testing.T) {
 	l := newLocal(db, table, &f)
 	background.RunT(t, l.Run)
 	ctx := context.Background()
-	if err := l.Put(ctx, message("msg-deleted", time.Now().Add(300*time.Millisecond))); err != nil {
+	// Far enough ahead that the Put and both Deletes finish first on a
+	// loaded machine (at 300 ms, DynamoDB Local under load lost the race).
+	if err := l.Put(ctx, message("msg-deleted", time.Now().Add(1500*time.Millisecond))); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.Delete(ctx, "msg-deleted"); err != nil {
@@ -166,7 +168,7 @@ func TestLocalDeleteBeforeTheTime(t *testing.T) {
 	if err := l.Delete(ctx, "msg-deleted"); err != nil {
 		t.Errorf("deleting a missing schedule: %v", err)
 	}
-	time.Sleep(600 * time.Millisecond)
+	time.Sleep(2 * time.Second)
 	if n := len(f.snapshot()); n != 0 {
 		t.Errorf("a deleted schedule fired %d times", n)
 	}

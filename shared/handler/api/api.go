@@ -145,6 +145,12 @@ func (a *API) routes() {
 	a.handle("GET /labels/{labelId}", a.getLabel)
 	a.handle("PATCH /labels/{labelId}", a.updateLabel)
 	a.handle("DELETE /labels/{labelId}", a.deleteLabel)
+	a.handle("GET /snippets", a.listSnippets)
+	a.handle("POST /snippets", a.idempotent(a.createSnippet))
+	a.handle("GET /snippets/{snippetId}", a.getSnippet)
+	a.handle("PATCH /snippets/{snippetId}", a.updateSnippet)
+	a.handle("DELETE /snippets/{snippetId}", a.deleteSnippet)
+	a.handle("POST /conversations/{conversationId}/snippets/{snippetId}/render", a.renderSnippet)
 }
 
 // pageRequest reads limit and cursor query parameters.

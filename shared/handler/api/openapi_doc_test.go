@@ -88,6 +88,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		"TwilioMessageForm", "TwilioStatusForm", "TwilioCallForm", "MetaWebhook", "SnsMessage",
 		"Run", "RunPage", "SequenceRunPage", "RunStatus", "StopReason", "Automation", "AutomationInput", "AutomationPatch", "Trigger",
 		"AutomationStep", "ManualTask", "TaskStatus", "EnrollmentInput", "ConversationEnrollmentInput",
+		"Snippet", "SnippetInput", "SnippetPatch", "SnippetPage", "RenderInput", "RenderedSnippet",
 	} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
@@ -143,7 +144,7 @@ var oaPublicOps = map[string]bool{
 
 func TestOpenAPIOperations(t *testing.T) {
 	doc := loadOpenAPI(t)
-	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "campaigns": true, "automations": true, "tasks": true, "webchat": true, "webhooks": true}
+	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "campaigns": true, "automations": true, "tasks": true, "snippets": true, "webchat": true, "webhooks": true}
 	ids := map[string]string{}
 	counts := map[oaKind]int{}
 	public := map[string]bool{}
@@ -279,8 +280,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 69 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 69, 9 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 75 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 75, 9 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession]+counts[oaWidget], counts[oaWebhook])
 	}
 	for op := range public {
@@ -642,6 +643,8 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		AuthorID: "user-1", CreatedAt: now, UpdatedAt: now,
 	}
 	label := &inbox.Label{ID: oaLabel, WorkspaceID: oaWorkspace, Name: "VIP", Color: "#22c55e", CreatedAt: now, UpdatedAt: now}
+	snippet := &inbox.Snippet{ID: oaLabel, WorkspaceID: oaWorkspace, Name: "Thanks", Shortcut: "/thanks", Category: "General", Body: `Hi {{contact.first_name | "there"}}`,
+		Attachments: []inbox.Attachment{{URL: "https://example.com/a.jpg", ContentType: "image/jpeg"}}, Channel: inbox.ChannelSMS, CreatedBy: "user-1", CreatedAt: now, UpdatedAt: now, Version: 1}
 	workspace := &inbox.Workspace{ID: oaWorkspace, Name: "Acme", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now}
 	user := &inbox.User{ID: "user-1", WorkspaceID: oaWorkspace, Name: "Grace", Email: "grace@example.com", Role: inbox.RoleAdmin, CreatedAt: now}
 
@@ -714,9 +717,11 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"POST /conversations/" + conv.ID + "/comments": jsonOK(201, comment),
 		"GET /labels":                                  jsonOK(200, inbox.Page[*inbox.Label]{Items: []*inbox.Label{label}}),
 		"DELETE /labels/" + oaLabel:                    {status: 204},
-		"PATCH /workspace":                             problem(403, "forbidden"),
-		"POST /labels":                                 problem(409, "conflict"),
-		"GET /openapi.json":                            jsonOK(200, map[string]any{"openapi": "3.1.0"}),
+		"GET /snippets":                                jsonOK(200, inbox.Page[*inbox.Snippet]{Items: []*inbox.Snippet{snippet}, NextCursor: "abc"}),
+		"POST /conversations/" + conv.ID + "/snippets/" + oaLabel + "/render": jsonOK(200, &inbox.RenderedSnippet{SnippetID: oaLabel, Body: "Hi Jo", Attachments: []inbox.Attachment{}, Channel: inbox.ChannelSMS, Warnings: []string{}}),
+		"PATCH /workspace":  problem(403, "forbidden"),
+		"POST /labels":      problem(409, "conflict"),
+		"GET /openapi.json": jsonOK(200, map[string]any{"openapi": "3.1.0"}),
 		// What API Gateway answers itself in AWS.
 		"GET /labels/" + oaLabel: {status: 401, contentType: "application/json", body: map[string]any{"message": "Unauthorized"}},
 		"PUT /users/user-2":      {status: 429, contentType: "application/json", body: map[string]any{"message": "Too Many Requests"}},
