@@ -98,7 +98,7 @@ func optedOutByContact(cc ChannelConsent) bool {
 
 // prepareOutbound checks a message an agent posts against everything that
 // would make it undeliverable, so the agent hears now, not later.
-func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
+func (s *core) prepareOutbound(ctx context.Context, conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
 	var m Message
 	ch := in.Channel
 	if ch == "" {
@@ -127,6 +127,18 @@ func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings Workspac
 	if err != nil {
 		return m, err
 	}
+	if in.Template != nil {
+		tpl, err := s.lookupTemplate(ctx, c.WorkspaceID, settings, ch, in.Template)
+		if err != nil {
+			return m, err
+		}
+		if body == "" && ch.ConsentChannel() == ChannelSMS {
+			body = tpl.Fill(in.Template.Params) // an SMS template's wording, filled
+		}
+		if err := checkTemplateBody(ch, tpl, in.Template, body); err != nil {
+			return m, err
+		}
+	}
 	if err := CheckBodyLength(ch, body); err != nil {
 		return m, err
 	}
@@ -146,11 +158,6 @@ func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings Workspac
 	}
 	if ch == ChannelMMS && total > maxMMSBytes {
 		return m, Invalid("attachments", "MMS media total %.1f MB; the limit is 5 MB", float64(total)/(1<<20))
-	}
-	if in.Template != nil {
-		if err := checkTemplate(ch, settings, in.Template); err != nil {
-			return m, err
-		}
 	}
 	switch ReplyWindowFor(ch, conv.LastInboundAt[ch], now) {
 	case WindowClosed:
@@ -199,34 +206,6 @@ func attachmentName(a Attachment) string {
 		return a.Name
 	}
 	return a.URL
-}
-
-func checkTemplate(ch Channel, settings WorkspaceSettings, t *Template) error {
-	if ch != ChannelWhatsApp {
-		return Invalid("template", "templates are for WhatsApp")
-	}
-	spec, ok := settings.Templates[t.Name]
-	if !ok {
-		return Invalid("template", "unknown template %q; register approved templates in the workspace settings", t.Name)
-	}
-	if t.Language == "" {
-		t.Language = spec.Language
-	}
-	if t.Language != spec.Language {
-		return Invalid("template", "template %q is approved in %s, not %s", t.Name, spec.Language, t.Language)
-	}
-	if t.Params == nil {
-		t.Params = []string{}
-	}
-	if len(t.Params) != spec.Params {
-		return Invalid("template", "template %q takes %d parameters; got %d", t.Name, spec.Params, len(t.Params))
-	}
-	for i, p := range t.Params {
-		if strings.TrimSpace(p) == "" {
-			return Invalid("template", "template parameter %d is empty", i+1)
-		}
-	}
-	return nil
 }
 
 // Deliver sends one queued or scheduled message through its channel's

@@ -368,7 +368,7 @@ func (s *Runner) createRunMessage(ctx context.Context, r *Run, contact *Contact,
 		return nil, err
 	}
 	build := func(conv *Conversation, now time.Time) (Message, error) {
-		m, err := s.prepareOutbound(conv, contact, settings, in, now)
+		m, err := s.prepareOutbound(ctx, conv, contact, settings, in, now)
 		if err != nil {
 			return m, err
 		}

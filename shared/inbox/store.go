@@ -37,6 +37,7 @@ type Store interface {
 	RunStore
 	TaskStore
 	LabelStore
+	TemplateStore
 	EmailCodes
 	LiveStore
 }
