@@ -45,7 +45,7 @@ const (
 type TemplateComponent struct {
 	// Type is header, body, footer or buttons.
 	Type string `json:"type"`
-	// Format is a header's: text, image, video, document or location.
+	// Format is a header's: text or location.
 	Format string `json:"format,omitempty"`
 	Text   string `json:"text,omitempty"`
 	// Example holds sample values of the body's variables, one per
@@ -128,11 +128,13 @@ type TemplateRegistry interface {
 // or from a status webhook.
 type TemplateState struct {
 	WorkspaceID string
-	ProviderID  string
-	Name        string
-	Language    string
-	Status      TemplateStatus
-	Reason      string
+	// AccountID is the WhatsApp Business Account a webhook names.
+	AccountID  string
+	ProviderID string
+	Name       string
+	Language   string
+	Status     TemplateStatus
+	Reason     string
 	// Category is Meta's, when a list reports it.
 	Category TemplateCategory
 }
@@ -257,12 +259,14 @@ func NewMessageTemplate(workspaceID string, in TemplateInput, now time.Time) (*M
 				if templateVarRe.MatchString(c.Text) {
 					return nil, Invalid(field+".text", "a header takes no variables in Parley; put them in the body")
 				}
-			case "image", "video", "document", "location":
+			case "location":
 				if c.Text != "" {
-					return nil, Invalid(field+".text", "a %s header has no text", c.Format)
+					return nil, Invalid(field+".text", "a location header has no text")
 				}
 			default:
-				return nil, Invalid(field+".format", "a header's format is text, image, video, document or location")
+				// Meta reviews a media header with a sample uploaded through
+				// its resumable upload API, which Parley does not drive yet.
+				return nil, Invalid(field+".format", "a header's format is text or location")
 			}
 		case "body":
 			if err := checkTemplateText(field+".text", c.Text, maxTemplateBody); err != nil {
