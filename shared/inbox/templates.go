@@ -159,7 +159,7 @@ const (
 	maxTemplateFooter  = 60
 	maxTemplateButtons = 10
 	maxButtonText      = 25
-	maxTemplateVars    = 20
+	maxTemplateVars    = 10
 )
 
 // ValidTemplateID reports whether id has a template id's shape.
