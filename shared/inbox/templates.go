@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -723,12 +722,6 @@ func (s *core) checkCampaignTemplates(ctx context.Context, c *Campaign, settings
 			}
 		}
 		if _, err := checkTemplate(st.Channel, all, st.Template); err != nil {
-			var e *Error
-			if errors.As(err, &e) {
-				scoped := *e
-				scoped.Field = fmt.Sprintf("steps[%d].template", i)
-				return &scoped
-			}
 			return err
 		}
 	}
