@@ -114,7 +114,9 @@ func (f *fakeRegistry) Submit(_ context.Context, _ string, t *inbox.MessageTempl
 	return "1627019861106475", inbox.TemplatePending, nil
 }
 
-func (f *fakeRegistry) List(context.Context, string) ([]inbox.TemplateState, error) { return f.states, nil }
+func (f *fakeRegistry) List(context.Context, string) ([]inbox.TemplateState, error) {
+	return f.states, nil
+}
 
 func (f *fakeRegistry) Delete(_ context.Context, _, name string) error {
 	f.deleted = append(f.deleted, name)
