@@ -45,7 +45,7 @@ func TestTemplateStatusSample(t *testing.T) {
 				t.Fatal(err)
 			}
 			h := &webhooks.Handler{
-				Intake: inboxtest.New(store, inboxtest.Deps{}).Intake,
+				Intake:      inboxtest.New(store, inboxtest.Deps{}).Intake,
 				Credentials: providers.Set{localstack.DemoWorkspace: {MetaAppSecret: "meta-test-app-secret", WhatsAppBusinessAccountID: c.waba}},
 				PublicURL:   "https://api.parley.example",
 				Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
