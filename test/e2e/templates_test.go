@@ -159,6 +159,14 @@ func TestTemplateApproval(t *testing.T) {
 	if again.Version != approved.Version {
 		t.Errorf("a redelivered approval rewrote the template: version %d, then %d", approved.Version, again.Version)
 	}
+	// A refresh keeps it: the local stand-in reports no statuses of its own.
+	refreshed := wantJSON[struct{ Items []MessageTemplate }](t, do(t, "POST", "/templates/refresh", tok.settingsAdmin, nil), http.StatusOK)
+	for _, x := range refreshed.Items {
+		if x.ID == tpl.ID && x.Status != "approved" {
+			t.Errorf("after a refresh, template = %+v, want still approved", x)
+		}
+	}
+	wantProblem(t, do(t, "POST", "/templates/refresh", tok.agent, nil), http.StatusForbidden, "forbidden", "")
 	m := postOut(t, tok.settingsAdmin, conv.ID, send)
 	s := checkDelivered(t, settingsWS, tok.settingsAdmin, m, "whatsapp", phone, "wamid.")
 	if s.Template == nil || s.Template.Name != name || s.Template.Language != "en_US" || strings.Join(s.Template.Params, ",") != "4411,shipped" {

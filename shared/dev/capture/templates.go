@@ -13,9 +13,9 @@ import (
 )
 
 // Templates is the local stand-in for Meta's message templates: it records
-// each submission and deletion instead of calling the Graph API, and lists
-// what was submitted as Meta would, pending until a status webhook (which
-// a developer or a test signs and posts) approves it in Parley.
+// each submission and deletion instead of calling the Graph API. A
+// submission is pending until a status webhook (which a developer or a
+// test signs and posts) approves it in Parley.
 type Templates struct {
 	mu        sync.Mutex
 	submitted map[string][]SubmittedTemplate
@@ -49,19 +49,11 @@ func (t *Templates) Submit(_ context.Context, ws string, tpl *inbox.MessageTempl
 	return id, inbox.TemplatePending, nil
 }
 
-// List reports every template still submitted, pending: the stand-in has
-// no reviewer.
-func (t *Templates) List(_ context.Context, ws string) ([]inbox.TemplateState, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var out []inbox.TemplateState
-	for _, s := range t.submitted[ws] {
-		if !s.Deleted {
-			out = append(out, inbox.TemplateState{WorkspaceID: ws, ProviderID: s.ProviderID, Name: s.Name, Language: s.Language,
-				Status: inbox.TemplatePending, Category: s.Category})
-		}
-	}
-	return out, nil
+// List reports no statuses: the stand-in has no reviewer, so a refresh
+// changes nothing locally (approve with the signed status webhook instead),
+// and never undoes an approval that webhook made.
+func (t *Templates) List(context.Context, string) ([]inbox.TemplateState, error) {
+	return []inbox.TemplateState{}, nil
 }
 
 // Delete marks every language of a name deleted.
