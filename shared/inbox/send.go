@@ -257,6 +257,15 @@ func (s *Dispatch) Deliver(ctx context.Context, workspaceID string, ref Provider
 	if window == WindowHumanAgent && !byPerson(m) {
 		return s.fail(ctx, m, "window_closed", describeAutomatedWindow(ch))
 	}
+	if m.Template != nil {
+		// Approved when posted, but Meta may have paused or disabled it since.
+		if reason, err := s.templateStillSendable(ctx, workspaceID, settings, m); err != nil || reason != "" {
+			if err != nil {
+				return nil, err
+			}
+			return s.fail(ctx, m, "template_not_approved", reason)
+		}
+	}
 	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent && m.ID != consentMessageID(contact) {
 		if err := s.sendConsentMessage(ctx, settings, contact, conv); err != nil {
 			return nil, err

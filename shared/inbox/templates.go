@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -726,4 +727,18 @@ func (s *core) checkCampaignTemplates(ctx context.Context, c *Campaign, settings
 		}
 	}
 	return nil
+}
+
+// templateStillSendable checks again, as a message goes out, that the
+// template it names is approved: a scheduled message, a draft or a step may
+// leave hours after it was checked. It returns why not, or "".
+func (s *core) templateStillSendable(ctx context.Context, ws string, settings WorkspaceSettings, m *Message) (string, error) {
+	ref := *m.Template
+	ref.Params = append([]string(nil), m.Template.Params...)
+	_, err := s.lookupTemplate(ctx, ws, settings, m.Channel, &ref)
+	var e *Error
+	if errors.As(err, &e) && (e.Kind == KindInvalid || e.Kind == KindConflict || e.Kind == KindNotFound) {
+		return e.Message, nil
+	}
+	return "", err
 }

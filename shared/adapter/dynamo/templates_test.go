@@ -231,3 +231,38 @@ func TestTemplateMigration(t *testing.T) {
 		t.Errorf("PATCH templates: err = %v, want invalid", err)
 	}
 }
+
+// A template message is checked again as it goes out: one Meta paused after
+// it was posted fails, and nothing is sent.
+func TestTemplatePausedBeforeDelivery(t *testing.T) {
+	svc, outbox, _, actor, conv := deliverySetup(t)
+	ctx := context.Background()
+	tpl := storedTemplate(actor.WorkspaceID, inbox.ChannelWhatsApp, "order", "en_US", inbox.TemplateApproved)
+	if err := svc.Store.CreateTemplate(ctx, tpl); err != nil {
+		t.Fatal(err)
+	}
+	post := func() *inbox.Message {
+		t.Helper()
+		m, _, err := svc.PostMessage(ctx, actor, conv.ID, inbox.OutboundInput{Channel: inbox.ChannelWhatsApp,
+			Template: &inbox.Template{Name: "order", Params: []string{"4411"}}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	sent := deliver(t, svc, post())
+	if sent.Status != inbox.MessageSent {
+		t.Fatalf("an approved template message = %s (%+v)", sent.Status, sent.Error)
+	}
+	m := post()
+	if _, err := svc.ApplyTemplateStatus(ctx, inbox.TemplateState{WorkspaceID: actor.WorkspaceID, Name: "order", Language: "en_US", Status: inbox.TemplatePaused, Reason: "Low quality"}); err != nil {
+		t.Fatal(err)
+	}
+	got := deliver(t, svc, m)
+	if got.Status != inbox.MessageFailed || got.Error == nil || got.Error.Code != "template_not_approved" {
+		t.Errorf("after a pause, the message = %s (%+v), want failed with template_not_approved", got.Status, got.Error)
+	}
+	if n := len(outbox.List(actor.WorkspaceID)); n != 1 {
+		t.Errorf("%d sends, want only the one before the pause", n)
+	}
+}
