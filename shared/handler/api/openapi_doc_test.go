@@ -88,6 +88,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		"TwilioMessageForm", "TwilioStatusForm", "TwilioCallForm", "MetaWebhook", "SnsMessage",
 		"Run", "RunPage", "SequenceRunPage", "RunStatus", "StopReason", "Automation", "AutomationInput", "AutomationPatch", "Trigger",
 		"AutomationStep", "ManualTask", "TaskStatus", "EnrollmentInput", "ConversationEnrollmentInput",
+		"MessageTemplate", "TemplateInput", "TemplateComponent", "TemplateButton", "MessageTemplatePage",
 	} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
@@ -642,6 +643,17 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		AuthorID: "user-1", CreatedAt: now, UpdatedAt: now,
 	}
 	label := &inbox.Label{ID: oaLabel, WorkspaceID: oaWorkspace, Name: "VIP", Color: "#22c55e", CreatedAt: now, UpdatedAt: now}
+	waTemplate, err := inbox.NewMessageTemplate(oaWorkspace, inbox.TemplateInput{Channel: inbox.ChannelWhatsApp, Name: "order_update", Language: "en_US",
+		Category: inbox.CategoryUtility, Components: []inbox.TemplateComponent{{Type: "header", Text: "Your order"},
+			{Type: "body", Text: "Order {{1}} is {{2}}", Example: []string{"4411", "shipped"}},
+			{Type: "buttons", Buttons: []inbox.TemplateButton{{Type: "url", Text: "Track", URL: "https://example.com/t"}, {Type: "phone_number", Text: "Call", PhoneNumber: "+14155550123"}}}}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waTemplate.Status, waTemplate.ProviderID, waTemplate.Version = inbox.TemplatePending, "1627019861106475", 2
+	// A template moved from the old settings map has no category.
+	migrated := &inbox.MessageTemplate{ID: "whatsapp.hello.en", WorkspaceID: oaWorkspace, Channel: inbox.ChannelWhatsApp, Name: "hello", Language: "en",
+		Components: []inbox.TemplateComponent{}, Status: inbox.TemplateRejected, Reason: "INVALID_FORMAT", CreatedAt: now, UpdatedAt: now, Version: 1}
 	workspace := &inbox.Workspace{ID: oaWorkspace, Name: "Acme", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now}
 	user := &inbox.User{ID: "user-1", WorkspaceID: oaWorkspace, Name: "Grace", Email: "grace@example.com", Role: inbox.RoleAdmin, CreatedAt: now}
 
@@ -714,6 +726,10 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"POST /conversations/" + conv.ID + "/comments": jsonOK(201, comment),
 		"GET /labels":                                  jsonOK(200, inbox.Page[*inbox.Label]{Items: []*inbox.Label{label}}),
 		"DELETE /labels/" + oaLabel:                    {status: 204},
+		"POST /templates":                              jsonOK(201, waTemplate),
+		"GET /templates":                               jsonOK(200, map[string]any{"items": []*inbox.MessageTemplate{waTemplate, migrated}}),
+		"POST /templates/refresh":                      problem(503, "unavailable"),
+		"DELETE /templates/" + waTemplate.ID:           {status: 204},
 		"PATCH /workspace":                             problem(403, "forbidden"),
 		"POST /labels":                                 problem(409, "conflict"),
 		"GET /openapi.json":                            jsonOK(200, map[string]any{"openapi": "3.1.0"}),
