@@ -380,6 +380,7 @@ Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,
 Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Widget: <script src="%[1]s/chat/%[3]s/widget.js" async></script>
 WebSocket: %[9]s/live?workspace=%[3]s&token=$AGENT_TOKEN  (or a web chat visitor token)
 Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
+WhatsApp templates submitted (to a stand-in, not Meta; approve one with a signed message_template_status_update): %[1]s/dev/templates?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
 `, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"))
 	return err
