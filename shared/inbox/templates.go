@@ -607,8 +607,9 @@ func (s *TemplateDesk) CreateTemplate(ctx context.Context, actor Actor, in Templ
 	return t, nil
 }
 
-// DeleteTemplate removes a template (admins only); a WhatsApp template is
-// deleted at Meta too, which deletes every language of its name.
+// DeleteTemplate removes a template (admins only). A WhatsApp template is
+// deleted at Meta too, by name, which deletes every language of it there,
+// so Parley deletes them all as well.
 func (s *TemplateDesk) DeleteTemplate(ctx context.Context, actor Actor, id string) error {
 	if err := requireAdmin(actor, "manage templates"); err != nil {
 		return err
@@ -617,15 +618,26 @@ func (s *TemplateDesk) DeleteTemplate(ctx context.Context, actor Actor, id strin
 	if err != nil {
 		return err
 	}
-	if t.Channel == ChannelWhatsApp && t.ProviderID != "" {
-		if s.registry == nil {
-			return Errorf(KindUnavailable, "WhatsApp templates cannot be deleted from here: no Meta connection")
-		}
-		if err := s.registry.Delete(ctx, actor.WorkspaceID, t.Name); err != nil {
+	if t.Channel != ChannelWhatsApp || t.ProviderID == "" {
+		return s.store.DeleteTemplate(ctx, t)
+	}
+	if s.registry == nil {
+		return Errorf(KindUnavailable, "WhatsApp templates cannot be deleted from here: no Meta connection")
+	}
+	if err := s.registry.Delete(ctx, actor.WorkspaceID, t.Name); err != nil {
+		return err
+	}
+	// Meta deleted every language of the name: so does Parley.
+	all, err := s.store.FindTemplates(ctx, actor.WorkspaceID, ChannelWhatsApp, t.Name)
+	if err != nil {
+		return err
+	}
+	for _, x := range append(all, t) {
+		if err := s.store.DeleteTemplate(ctx, x); err != nil {
 			return err
 		}
 	}
-	return s.store.DeleteTemplate(ctx, t)
+	return nil
 }
 
 // RefreshTemplates reads Meta's templates and updates the statuses of the

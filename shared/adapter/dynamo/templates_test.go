@@ -176,8 +176,20 @@ func TestTemplateReview(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Status != inbox.TemplateRejected || list[0].Reason != "INVALID_FORMAT" {
 		t.Fatalf("refresh = %+v, %v", list, err)
 	}
+	// Another language of the name, which Meta's delete by name removes too.
+	fr := storedTemplate(admin.WorkspaceID, inbox.ChannelWhatsApp, "order_update", "fr", inbox.TemplateApproved)
+	sms := storedTemplate(admin.WorkspaceID, inbox.ChannelSMS, "order_update", "en", inbox.TemplateApproved)
+	for _, x := range []*inbox.MessageTemplate{fr, sms} {
+		if err := store.CreateTemplate(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := desk.DeleteTemplate(ctx, admin, tpl.ID); err != nil || len(reg.deleted) != 1 || reg.deleted[0] != "order_update" {
 		t.Errorf("delete: %v, Meta deletions %v", err, reg.deleted)
+	}
+	left, err := store.ListTemplates(ctx, admin.WorkspaceID, "")
+	if err != nil || len(left) != 1 || left[0].ID != sms.ID {
+		t.Errorf("after deleting order_update at Meta, templates = %+v, %v; want only the SMS one", left, err)
 	}
 }
 
