@@ -252,3 +252,27 @@ func TestSMSTemplates(t *testing.T) {
 	m2 := postOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "sms", "body": "Spring sale: 30% off today. Reply STOP to opt out.", "template": map[string]any{"name": name, "params": []string{"30%"}}})
 	waitSent(t, settingsWS, m2.ID)
 }
+
+// A retried create with the same Idempotency-Key answers the original and
+// submits nothing more to Meta.
+func TestTemplateCreateIsIdempotent(t *testing.T) {
+	t.Parallel()
+	needSettingsWS(t)
+	name, key := templateName("welcome"), "tpl-"+uniq()
+	in := waTemplateInput(name, 1)
+	first := wantJSON[MessageTemplate](t, do(t, "POST", "/templates", tok.settingsAdmin, in, "Idempotency-Key", key), http.StatusCreated)
+	again := do(t, "POST", "/templates", tok.settingsAdmin, in, "Idempotency-Key", key)
+	second := wantJSON[MessageTemplate](t, again, http.StatusCreated)
+	if again.Header.Get("Idempotent-Replayed") != "true" || second.ID != first.ID || second.ProviderID != first.ProviderID {
+		t.Errorf("retry = %+v (replayed %q), want the original %+v", second, again.Header.Get("Idempotent-Replayed"), first)
+	}
+	n := 0
+	for _, s := range devTemplates(t, settingsWS) {
+		if s.Name == name {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("Meta's stand-in got %d submissions of %s, want 1", n, name)
+	}
+}
