@@ -172,11 +172,10 @@ type WorkspaceSettingsPatch struct {
 	CallRecording        *bool   `json:"callRecording,omitempty"`
 	HelpReply            *string `json:"helpReply,omitempty"`
 	// QuietHours replaces the whole map; a channel left out has none.
-	QuietHours            map[Channel]QuietHours `json:"quietHours,omitempty"`
-	RequireConsentMessage *bool                  `json:"requireConsentMessage,omitempty"`
-	ConsentMessage        *string                `json:"consentMessage,omitempty"`
-	// Templates is refused: templates moved to /templates.
-	Templates map[string]TemplateSpec `json:"templates,omitempty"`
+	QuietHours            map[Channel]QuietHours  `json:"quietHours,omitempty"`
+	RequireConsentMessage *bool                   `json:"requireConsentMessage,omitempty"`
+	ConsentMessage        *string                 `json:"consentMessage,omitempty"`
+	Templates             map[string]TemplateSpec `json:"templates,omitempty"` // refused: templates moved to /templates
 	// WebChatIdentitySecret sets the identity secret; "" removes it.
 	WebChatIdentitySecret *string `json:"webChatIdentitySecret,omitempty"`
 	// Widget replaces the whole widget object; {} returns to the defaults.
