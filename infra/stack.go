@@ -108,6 +108,9 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	// The api gives messages posted for later a schedule that invokes the
 	// sender.
 	sched.addToFunction(apiFunction)
+	// The api submits WhatsApp templates with each workspace's credentials.
+	apiFunction.AddEnvironment(jsii.String(config.EnvProviderSecretsARN), providerSecrets.SecretArn(), nil)
+	providerSecrets.GrantRead(apiFunction, nil)
 	apiFunction.AddEnvironment(jsii.String(config.EnvSenderFunctionARN), outbound.fn.FunctionArn(), nil)
 
 	seq := newSequences(stack, assetsDir, sequencesDeps{

@@ -471,6 +471,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"TABLE_NAME":          ref(tableID),
 			"CURSOR_SECRET_ARN":   ref(cursorSecretID),
 			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
+			// WhatsApp templates are submitted with each workspace's WABA.
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
 		}))},
 		{prefix: "WebhooksFunction", timeout: 10, env: map[string]any{
 			"TABLE_NAME":           ref(tableID),

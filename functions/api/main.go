@@ -12,19 +12,24 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/meta"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/handler/api"
 )
 
 func main() {
 	ctx := context.Background()
 	cfg, awsCfg, log := awsenv.Boot(config.APIFromEnv)
-	cursorKey, err := secrets.Value(ctx, secretsmanager.NewFromConfig(awsCfg), cfg.CursorSecretARN)
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	cursorKey, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
 	config.Must(log, "cursor secret", err)
+	creds, err := providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
+	config.Must(log, "provider secrets", err)
 
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
 	// Scheduled messages get their one-time schedule when posted.
@@ -32,5 +37,7 @@ func main() {
 		TargetARN: cfg.Scheduling.SenderFunctionARN, RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN}
 	// Cancelling runs and finishing manual actions.
 	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
-	lambda.Start(api.New(store, sched, sequencer, auth.APIGateway{}, log).LambdaHandler())
+	// WhatsApp templates are submitted to each workspace's Business Account.
+	templates := &meta.Templates{Accounts: creds.Meta}
+	lambda.Start(api.New(store, sched, sequencer, auth.APIGateway{}, log, api.WithTemplateRegistry(templates)).LambdaHandler())
 }

@@ -62,8 +62,11 @@ func (w Webhook) BaseURL() string { return WebhookBaseURL(w.PublicURL, w.PathTok
 // API configures functions/api.
 type API struct {
 	TableName, CursorSecretARN string
-	Scheduling                 Scheduling
-	StateMachines              StateMachines
+	// ProviderSecretsARN holds the workspaces' WhatsApp Business Account
+	// ids and tokens, which /templates submits templates to Meta with.
+	ProviderSecretsARN string
+	Scheduling         Scheduling
+	StateMachines      StateMachines
 }
 
 // Webhooks configures functions/webhooks.
@@ -135,7 +138,7 @@ func AuthorizerFromEnv() (Authorizer, error) {
 func APIFromEnv() (API, error) {
 	var e env
 	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
-		Scheduling: e.scheduling(true), StateMachines: e.stateMachines()}
+		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines()}
 	return c, e.err()
 }
 

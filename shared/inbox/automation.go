@@ -110,6 +110,9 @@ type AutomationRefs struct {
 	// LabelExists and UserExists resolve ids named in steps.
 	LabelExists func(id string) bool
 	UserExists  func(id string) bool
+	// Templates are the workspace's templates message steps are checked
+	// against; nil checks only the steps' shape.
+	Templates []*MessageTemplate
 }
 
 // Validate checks an automation before it is stored.
@@ -178,7 +181,7 @@ func (s *AutomationStep) validate(field string, refs AutomationRefs) error {
 			return Invalid(field+".minutes", "a delay is 1 minute to a year")
 		}
 	case StepMessage:
-		return s.validateMessage(field, refs.Settings)
+		return s.validateMessage(field, refs)
 	case StepLabel, StepTag:
 		if len(s.Add)+len(s.Remove) == 0 {
 			return Invalid(field, "a %s step adds or removes at least one", s.Type)
@@ -224,7 +227,7 @@ func (s *AutomationStep) validate(field string, refs AutomationRefs) error {
 	return nil
 }
 
-func (s *AutomationStep) validateMessage(field string, settings WorkspaceSettings) error {
+func (s *AutomationStep) validateMessage(field string, refs AutomationRefs) error {
 	switch s.Mode {
 	case ModeSendNow, ModeDraft:
 	case ModeSchedule:
@@ -238,7 +241,11 @@ func (s *AutomationStep) validateMessage(field string, settings WorkspaceSetting
 		return Invalid(field+".channel", "unknown channel %q", s.Channel)
 	}
 	if s.Template != nil {
-		return checkTemplate(s.Channel, settings, s.Template)
+		if refs.Templates == nil {
+			return checkTemplateRef(s.Channel, s.Template)
+		}
+		_, err := checkTemplate(s.Channel, refs.Templates, s.Template)
+		return err
 	}
 	if _, err := validateBody(s.Body, len(s.Attachments) == 0); err != nil {
 		return Invalid(field+".body", "a message step needs a body or a template")

@@ -58,7 +58,7 @@ func (c *Campaign) Validate(settings WorkspaceSettings) error {
 			return Invalid(field+".channel", "unknown channel %q", s.Channel)
 		}
 		if s.Template != nil {
-			if err := checkTemplate(s.Channel, settings, s.Template); err != nil {
+			if err := checkTemplateRef(s.Channel, s.Template); err != nil {
 				return err
 			}
 		} else if _, err := validateBody(s.Body, len(s.Attachments) == 0); err != nil {

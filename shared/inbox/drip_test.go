@@ -17,7 +17,7 @@ func threeSteps() *inbox.Campaign {
 }
 
 func TestCampaignValidation(t *testing.T) {
-	settings := inbox.WorkspaceSettings{Templates: map[string]inbox.TemplateSpec{"promo": {Language: "en_US", Params: 1}}}
+	settings := inbox.WorkspaceSettings{}
 	if err := threeSteps().Validate(settings); err != nil {
 		t.Fatalf("a valid campaign was refused: %v", err)
 	}
@@ -26,11 +26,13 @@ func TestCampaignValidation(t *testing.T) {
 		"negative interval": func(c *inbox.Campaign) { c.Steps[0].AfterMinutes = -1 },
 		"unordered":         func(c *inbox.Campaign) { c.Steps[2].AfterMinutes = 60 },
 		"equal intervals":   func(c *inbox.Campaign) { c.Steps[1].AfterMinutes = c.Steps[0].AfterMinutes },
-		"unknown template": func(c *inbox.Campaign) {
-			c.Steps[0] = inbox.DripStep{AfterMinutes: 1, Channel: inbox.ChannelWhatsApp, Template: &inbox.Template{Name: "nope", Params: []string{"x"}}}
+		// Whether a template exists, is approved and takes these parameters
+		// needs the store: CreateCampaign checks it (templates_test.go).
+		"template by email": func(c *inbox.Campaign) {
+			c.Steps[0] = inbox.DripStep{AfterMinutes: 1, Channel: inbox.ChannelEmail, Template: &inbox.Template{Name: "promo", Params: []string{"x"}}}
 		},
-		"template params": func(c *inbox.Campaign) {
-			c.Steps[0] = inbox.DripStep{AfterMinutes: 1, Channel: inbox.ChannelWhatsApp, Template: &inbox.Template{Name: "promo"}}
+		"blank template parameter": func(c *inbox.Campaign) {
+			c.Steps[0] = inbox.DripStep{AfterMinutes: 1, Channel: inbox.ChannelWhatsApp, Template: &inbox.Template{Name: "promo", Params: []string{" "}}}
 		},
 		"empty body":    func(c *inbox.Campaign) { c.Steps[0].Body = " " },
 		"body too long": func(c *inbox.Campaign) { c.Steps[0].Body = strings.Repeat("x", 1601) },

@@ -155,7 +155,7 @@ func (s *Desk) SendDraft(ctx context.Context, actor Actor, conversationID, id st
 	if err != nil {
 		return nil, err
 	}
-	ready, err := s.prepareOutbound(conv, contact, settings, in, s.now())
+	ready, err := s.prepareOutbound(ctx, conv, contact, settings, in, s.now())
 	if err != nil {
 		return nil, err
 	}

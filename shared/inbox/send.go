@@ -98,7 +98,7 @@ func optedOutByContact(cc ChannelConsent) bool {
 
 // prepareOutbound checks a message an agent posts against everything that
 // would make it undeliverable, so the agent hears now, not later.
-func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
+func (s *core) prepareOutbound(ctx context.Context, conv *Conversation, c *Contact, settings WorkspaceSettings, in OutboundInput, now time.Time) (Message, error) {
 	var m Message
 	ch := in.Channel
 	if ch == "" {
@@ -132,6 +132,18 @@ func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings Workspac
 	if err != nil {
 		return m, err
 	}
+	if in.Template != nil {
+		tpl, err := s.lookupTemplate(ctx, c.WorkspaceID, settings, ch, in.Template)
+		if err != nil {
+			return m, err
+		}
+		if body == "" && ch.ConsentChannel() == ChannelSMS {
+			body = tpl.Fill(in.Template.Params) // an SMS template's wording, filled
+		}
+		if err := checkTemplateBody(ch, tpl, in.Template, body); err != nil {
+			return m, err
+		}
+	}
 	if err := CheckBodyLength(ch, body); err != nil {
 		return m, err
 	}
@@ -151,11 +163,6 @@ func (s *core) prepareOutbound(conv *Conversation, c *Contact, settings Workspac
 	}
 	if ch == ChannelMMS && total > maxMMSBytes {
 		return m, Invalid("attachments", "MMS media total %.1f MB; the limit is 5 MB", float64(total)/(1<<20))
-	}
-	if in.Template != nil {
-		if err := checkTemplate(ch, settings, in.Template); err != nil {
-			return m, err
-		}
 	}
 	switch ReplyWindowFor(ch, conv.LastInboundAt[ch], now) {
 	case WindowClosed:
@@ -206,34 +213,6 @@ func attachmentName(a Attachment) string {
 	return a.URL
 }
 
-func checkTemplate(ch Channel, settings WorkspaceSettings, t *Template) error {
-	if ch != ChannelWhatsApp {
-		return Invalid("template", "templates are for WhatsApp")
-	}
-	spec, ok := settings.Templates[t.Name]
-	if !ok {
-		return Invalid("template", "unknown template %q; register approved templates in the workspace settings", t.Name)
-	}
-	if t.Language == "" {
-		t.Language = spec.Language
-	}
-	if t.Language != spec.Language {
-		return Invalid("template", "template %q is approved in %s, not %s", t.Name, spec.Language, t.Language)
-	}
-	if t.Params == nil {
-		t.Params = []string{}
-	}
-	if len(t.Params) != spec.Params {
-		return Invalid("template", "template %q takes %d parameters; got %d", t.Name, spec.Params, len(t.Params))
-	}
-	for i, p := range t.Params {
-		if strings.TrimSpace(p) == "" {
-			return Invalid("template", "template parameter %d is empty", i+1)
-		}
-	}
-	return nil
-}
-
 // Deliver sends one queued or scheduled message through its channel's
 // provider, at most once. It is called for each new queued message (the
 // table stream) and when a schedule fires; both may repeat, so every step
@@ -282,6 +261,15 @@ func (s *Dispatch) Deliver(ctx context.Context, workspaceID string, ref Provider
 	}
 	if window == WindowHumanAgent && !byPerson(m) {
 		return s.fail(ctx, m, "window_closed", describeAutomatedWindow(ch))
+	}
+	if m.Template != nil {
+		// Approved when posted, but Meta may have paused or disabled it since.
+		if reason, err := s.templateStillSendable(ctx, workspaceID, settings, m); err != nil || reason != "" {
+			if err != nil {
+				return nil, err
+			}
+			return s.fail(ctx, m, "template_not_approved", reason)
+		}
 	}
 	if settings.RequireConsentMessage && ch.ConsentChannel() == ChannelSMS && !contact.ConsentMessage.Sent && m.ID != consentMessageID(contact) {
 		if err := s.sendConsentMessage(ctx, settings, contact, conv); err != nil {

@@ -200,10 +200,8 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 			widget = &w
 		}
 	}
-	for name, t := range patch.Templates {
-		if name == "" || len(name) > 512 || t.Params < 0 || t.Params > 10 || t.Language == "" {
-			return nil, Invalid("templates", "template %q needs a name, a language and 0-10 parameters", name)
-		}
+	if patch.Templates != nil {
+		return nil, Invalid("templates", "templates have their own resource now: create them with POST /templates and list them with GET /templates")
 	}
 	var name string
 	if patch.Name != nil {
@@ -248,9 +246,6 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 		}
 		if patch.ConsentMessage != nil {
 			w.Settings.ConsentMessage = *patch.ConsentMessage
-		}
-		if patch.Templates != nil {
-			w.Settings.Templates = patch.Templates
 		}
 		if patch.WebChatIdentitySecret != nil {
 			w.Settings.WebChatIdentitySecret = *patch.WebChatIdentitySecret

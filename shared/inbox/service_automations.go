@@ -38,7 +38,11 @@ func (s *core) automationRefs(ctx context.Context, ws string) (AutomationRefs, e
 	if err != nil {
 		return AutomationRefs{}, err
 	}
-	return AutomationRefs{Settings: settings,
+	templates, err := s.stepTemplates(ctx, ws, settings)
+	if err != nil {
+		return AutomationRefs{}, err
+	}
+	return AutomationRefs{Settings: settings, Templates: templates,
 		LabelExists: func(id string) bool {
 			for _, l := range labels {
 				if l.ID == id {

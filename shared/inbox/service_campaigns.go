@@ -28,6 +28,9 @@ func (s *Desk) CreateCampaign(ctx context.Context, actor Actor, in CampaignInput
 	if err := c.Validate(settings); err != nil {
 		return nil, err
 	}
+	if err := s.checkCampaignTemplates(ctx, c, settings); err != nil {
+		return nil, err
+	}
 	return c, s.store.PutCampaign(ctx, c)
 }
 
@@ -67,6 +70,9 @@ func (s *Desk) UpdateCampaign(ctx context.Context, actor Actor, id string, p Cam
 			c.Steps = *p.Steps
 		}
 		if err := c.Validate(settings); err != nil {
+			return err
+		}
+		if err := s.checkCampaignTemplates(ctx, c, settings); err != nil {
 			return err
 		}
 		c.UpdatedAt = s.now()

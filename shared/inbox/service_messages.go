@@ -35,7 +35,7 @@ func (s *Desk) PostMessage(ctx context.Context, actor Actor, conversationID stri
 		if err := s.renderOutbound(ctx, actor.WorkspaceID, conv, contact, actor.UserID, &in); err != nil {
 			return Message{}, err
 		}
-		m, err := s.prepareOutbound(conv, contact, settings, in, now)
+		m, err := s.prepareOutbound(ctx, conv, contact, settings, in, now)
 		m.Recipient = Address(contact, m.Channel)
 		return m, err
 	}

@@ -378,7 +378,7 @@ func (s *Runner) createRunMessage(ctx context.Context, r *Run, contact *Contact,
 				return Message{}, err
 			}
 		}
-		m, err := s.prepareOutbound(conv, contact, settings, in, now)
+		m, err := s.prepareOutbound(ctx, conv, contact, settings, in, now)
 		if err != nil {
 			return m, err
 		}

@@ -39,6 +39,7 @@ type Store interface {
 	LabelStore
 	TagStore
 	SnippetStore
+	TemplateStore
 	EmailCodes
 	LiveStore
 }

@@ -44,7 +44,9 @@ type WorkspaceSettings struct {
 	// contact who has not had it.
 	RequireConsentMessage bool   `json:"requireConsentMessage"`
 	ConsentMessage        string `json:"consentMessage,omitempty"`
-	// Templates are the approved WhatsApp templates, by name.
+	// Templates are the old approved WhatsApp templates, by name. Deprecated:
+	// templates are MessageTemplate resources; the first read of templates
+	// moves these there and clears the map (migrateTemplates).
 	Templates map[string]TemplateSpec `json:"templates,omitempty"`
 	// WebChatIdentitySecret is the key the team's site signs a signed-in
 	// visitor's email with (identity verification). It is never shown:
@@ -173,7 +175,7 @@ type WorkspaceSettingsPatch struct {
 	QuietHours            map[Channel]QuietHours  `json:"quietHours,omitempty"`
 	RequireConsentMessage *bool                   `json:"requireConsentMessage,omitempty"`
 	ConsentMessage        *string                 `json:"consentMessage,omitempty"`
-	Templates             map[string]TemplateSpec `json:"templates,omitempty"`
+	Templates             map[string]TemplateSpec `json:"templates,omitempty"` // refused: templates moved to /templates
 	// WebChatIdentitySecret sets the identity secret; "" removes it.
 	WebChatIdentitySecret *string `json:"webChatIdentitySecret,omitempty"`
 	// Widget replaces the whole widget object; {} returns to the defaults.

@@ -222,8 +222,10 @@ func writeProviders(dataDir string) error {
 		TwilioAuthToken: twilioAuthToken,
 		MetaAppSecret:   metaAppSecret,
 		MetaVerifyToken: metaVerifyToken,
-		SNSTopicARN:     snsTopicARN,
-		WebChat:         true,
+		// Template status webhooks name it as their entry id.
+		WhatsAppBusinessAccountID: testWABA,
+		SNSTopicARN:               snsTopicARN,
+		WebChat:                   true,
 
 		EventsSigningSecret: eventsSigningSecret,
 	}

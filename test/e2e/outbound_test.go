@@ -295,9 +295,9 @@ func TestOutboundRefusals(t *testing.T) {
 	})
 }
 
-// WhatsApp templates: registered in the workspace settings, sent outside
-// the 24-hour window, with exactly the parameters they take. In settingsWS,
-// whose templates no other test touches.
+// WhatsApp templates: created through /templates and approved by Meta,
+// sent outside the 24-hour window, with exactly the parameters they take.
+// In settingsWS, under names unique to the run.
 func TestWhatsAppTemplates(t *testing.T) {
 	t.Parallel()
 	needSettingsWS(t)
@@ -305,41 +305,48 @@ func TestWhatsAppTemplates(t *testing.T) {
 	conv := startConversation(t, tok.settingsAdmin, map[string]any{"phone": phone, "name": "Template " + uniq()}, http.StatusCreated)
 	refuseOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "whatsapp", "body": "Your order shipped"}, "channel")
 
-	ws := patchWorkspace(t, tok.settingsAdmin, map[string]any{"templates": map[string]any{
-		"order_update": map[string]any{"language": "en_US", "params": 2, "body": "Order {{1}} is {{2}}"},
-		"hello":        map[string]any{"language": "en_US", "params": 0},
-	}})
-	t.Cleanup(func() { patchWorkspace(t, tok.settingsAdmin, map[string]any{"templates": map[string]any{}}) })
-	if spec := ws.Settings.Templates["order_update"]; spec.Language != "en_US" || spec.Params != 2 {
-		t.Fatalf("templates after PATCH = %+v", ws.Settings.Templates)
+	// Templates are their own resource: created (and submitted to Meta's
+	// stand-in), then approved by Meta's signed status webhook.
+	orderUpdate, hello := templateName("order_update"), templateName("hello")
+	in := waTemplateInput(orderUpdate, 2)
+	in["components"] = []any{map[string]any{"type": "body", "text": "Order {{1}} is {{2}}", "example": []string{"4411", "shipped"}}}
+	spec := approveTemplate(t, settingsWS, tok.settingsAdmin, createTemplate(t, tok.settingsAdmin, in))
+	approveTemplate(t, settingsWS, tok.settingsAdmin, createTemplate(t, tok.settingsAdmin, waTemplateInput(hello, 0)))
+	t.Cleanup(func() {
+		for _, id := range []string{"whatsapp." + orderUpdate + ".en_US", "whatsapp." + hello + ".en_US"} {
+			do(t, "DELETE", "/templates/"+id, tok.settingsAdmin, nil)
+		}
+	})
+	if spec.Language != "en_US" || spec.Variables != 2 {
+		t.Fatalf("template = %+v", spec)
 	}
 
-	m := postOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "whatsapp", "template": map[string]any{"name": "order_update", "params": []string{"4411", "shipped"}}})
-	if m.Template == nil || m.Template.Name != "order_update" || m.Template.Language != "en_US" || strings.Join(m.Template.Params, ",") != "4411,shipped" {
+	m := postOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "whatsapp", "template": map[string]any{"name": orderUpdate, "params": []string{"4411", "shipped"}}})
+	if m.Template == nil || m.Template.Name != orderUpdate || m.Template.Language != "en_US" || strings.Join(m.Template.Params, ",") != "4411,shipped" {
 		t.Errorf("template message = %s template %+v, want order_update en_US [4411 shipped] (the language filled in)", m, m.Template)
 	}
 	s := checkDelivered(t, settingsWS, tok.settingsAdmin, m, "whatsapp", phone, "wamid.")
-	if s.Template == nil || s.Template.Name != "order_update" || s.Template.Language != "en_US" || strings.Join(s.Template.Params, ",") != "4411,shipped" {
+	if s.Template == nil || s.Template.Name != orderUpdate || s.Template.Language != "en_US" || strings.Join(s.Template.Params, ",") != "4411,shipped" {
 		t.Errorf("sent template = %+v", s.Template)
 	}
 
 	for _, bad := range []map[string]any{
-		{"name": "order_update", "params": []string{"4411"}},                     // one parameter short
-		{"name": "order_update", "params": []string{"4411", "shipped", "x"}},     // one too many
-		{"name": "order_update", "params": []string{"4411", "  "}},               // blank
-		{"name": "order_update", "language": "fr", "params": []string{"a", "b"}}, // not approved in French
-		{"name": "shipping_notice", "params": []string{"a", "b"}},                // not registered
+		{"name": orderUpdate, "params": []string{"4411"}},                     // one parameter short
+		{"name": orderUpdate, "params": []string{"4411", "shipped", "x"}},     // one too many
+		{"name": orderUpdate, "params": []string{"4411", "  "}},               // blank
+		{"name": orderUpdate, "language": "fr", "params": []string{"a", "b"}}, // not approved in French
+		{"name": "shipping_notice", "params": []string{"a", "b"}},             // not registered
 	} {
 		refuseOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "whatsapp", "template": bad}, "template")
 	}
 	// A template without parameters may leave params out.
-	hello := postOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "whatsapp", "template": map[string]any{"name": "hello"}})
-	if hello.Template == nil || hello.Template.Name != "hello" || len(hello.Template.Params) != 0 {
-		t.Errorf("template without parameters = %s template %+v", hello, hello.Template)
+	hm := postOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "whatsapp", "template": map[string]any{"name": hello}})
+	if hm.Template == nil || hm.Template.Name != hello || len(hm.Template.Params) != 0 {
+		t.Errorf("template without parameters = %s template %+v", hm, hm.Template)
 	}
-	waitSent(t, settingsWS, hello.ID)
-	// Templates are a WhatsApp thing.
-	refuseOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "sms", "body": "x", "template": map[string]any{"name": "order_update", "params": []string{"a", "b"}}}, "template")
+	waitSent(t, settingsWS, hm.ID)
+	// A WhatsApp template is not an SMS one: the wrong channel.
+	refuseOut(t, tok.settingsAdmin, conv.ID, map[string]any{"channel": "sms", "body": "x", "template": map[string]any{"name": orderUpdate, "params": []string{"a", "b"}}}, "template")
 	if got := sendsOfConversation(outbox(t, settingsWS), conv.ID); len(got) != 2 {
 		t.Errorf("sends = %+v, want only the two template messages", got)
 	}

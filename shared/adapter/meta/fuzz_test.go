@@ -42,6 +42,11 @@ func FuzzParse(f *testing.F) {
 				t.Errorf("status without ProviderID: %+v", s)
 			}
 		}
+		for _, s := range b.Templates {
+			if s.Name == "" || s.Language == "" || s.Status == "" || strings.Contains(s.Language, "-") {
+				t.Errorf("template status without a name, a template language or a status: %+v", s)
+			}
+		}
 	})
 }
 

@@ -58,11 +58,14 @@ type Batch struct {
 	// Refused are messages from a known sender that cannot be filed as
 	// sent; each is to be noted in its sender's thread.
 	Refused []Refusal
+	// Templates are message_template_status_update changes: a WhatsApp
+	// template approved, rejected, paused or disabled.
+	Templates []inbox.TemplateState
 }
 
 // Empty reports whether the delivery held nothing to file or note.
 func (b Batch) Empty() bool {
-	return len(b.Messages) == 0 && len(b.Statuses) == 0 && len(b.Reads) == 0 && len(b.Refused) == 0
+	return len(b.Messages) == 0 && len(b.Statuses) == 0 && len(b.Reads) == 0 && len(b.Refused) == 0 && len(b.Templates) == 0
 }
 
 // Refusal is a message Parley cannot keep, with the reason, and as much of

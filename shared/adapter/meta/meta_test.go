@@ -122,6 +122,10 @@ func TestSamplesVerifyAndParse(t *testing.T) {
 			Body:        "Do you have this in size M?",
 			SentAt:      at(9, 29, 43, 227),
 		}}}},
+		{"meta-template-status-approved.json", meta.Batch{Templates: []inbox.TemplateState{{
+			WorkspaceID: "demo", AccountID: "102290129340398", ProviderID: "1627019861106475",
+			Name: "order_update", Language: "en_US", Status: inbox.TemplateApproved, Reason: "NONE", Category: inbox.CategoryUtility,
+		}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

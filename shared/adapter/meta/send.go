@@ -24,7 +24,9 @@ const DefaultBaseURL = "https://graph.facebook.com/v21.0"
 // Account is a workspace's Meta credentials.
 type Account struct {
 	WhatsAppPhoneNumberID, WhatsAppToken string
-	PageID, PageToken                    string
+	// WhatsAppBusinessAccountID (the WABA) owns the message templates.
+	WhatsAppBusinessAccountID string
+	PageID, PageToken         string
 	// InstagramAccountID and InstagramToken fall back to PageID and
 	// PageToken: an Instagram account linked to a Page sends with the
 	// Page's token.
@@ -257,10 +259,12 @@ func mediaKind(contentType string) string {
 // ---- HTTP ----
 
 type graphError struct {
-	Message   string `json:"message"`
-	Code      int    `json:"code"`
-	Subcode   int    `json:"error_subcode"`
-	ErrorData struct {
+	Message string `json:"message"`
+	Code    int    `json:"code"`
+	Subcode int    `json:"error_subcode"`
+	// UserMessage is what Meta would show a person (template reviews).
+	UserMessage string `json:"error_user_msg"`
+	ErrorData   struct {
 		Details string `json:"details"` // WhatsApp says what to do here
 	} `json:"error_data"`
 }

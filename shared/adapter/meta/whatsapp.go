@@ -117,8 +117,12 @@ func (p *parser) whatsApp(e entry, at string) {
 			p.problem(err, at)
 			continue
 		}
+		if c.Field == "message_template_status_update" {
+			p.waTemplateStatus(c.Value, at+".value", e.ID)
+			continue
+		}
 		if c.Field != "messages" {
-			continue // account, template and quality updates are not conversations
+			continue // account and quality updates are not conversations
 		}
 		var v waValue
 		if err := json.Unmarshal(c.Value, &v); err != nil {
@@ -314,4 +318,40 @@ func unique(list []string) []string {
 		}
 	}
 	return out
+}
+
+// waTemplateValue is a message_template_status_update change's value; the
+// entry's id is the WhatsApp Business Account's.
+type waTemplateValue struct {
+	Event    string      `json:"event"`
+	ID       json.Number `json:"message_template_id"`
+	Name     string      `json:"message_template_name"`
+	Language string      `json:"message_template_language"`
+	Reason   *string     `json:"reason"`
+	Category string      `json:"message_template_category"`
+}
+
+// waTemplateStatus reads a template's new status. Events Parley has no
+// status for (a quality score, LOCKED) are left out without a problem.
+func (p *parser) waTemplateStatus(raw json.RawMessage, at, waba string) {
+	var v waTemplateValue
+	if err := json.Unmarshal(raw, &v); err != nil {
+		p.problem(err, at)
+		return
+	}
+	if v.Name == "" || v.Language == "" {
+		p.skip("%s names no template (message_template_name and message_template_language)", at)
+		return
+	}
+	st, ok := inbox.ParseProviderTemplateStatus(v.Event)
+	if !ok {
+		return
+	}
+	reason := ""
+	if v.Reason != nil {
+		reason = *v.Reason
+	}
+	p.batch.Templates = append(p.batch.Templates, inbox.TemplateState{WorkspaceID: p.workspace, AccountID: waba, ProviderID: v.ID.String(),
+		Name: v.Name, Language: NormalizeLanguage(v.Language), Status: st, Reason: reason,
+		Category: inbox.TemplateCategory(strings.ToLower(v.Category))})
 }

@@ -29,10 +29,13 @@ type Credentials struct {
 	MetaVerifyToken       string `json:"metaVerifyToken,omitempty"`
 	WhatsAppPhoneNumberID string `json:"whatsappPhoneNumberId,omitempty"`
 	WhatsAppToken         string `json:"whatsappToken,omitempty"`
-	PageID                string `json:"pageId,omitempty"`
-	PageToken             string `json:"pageToken,omitempty"`
-	InstagramAccountID    string `json:"instagramAccountId,omitempty"`
-	InstagramToken        string `json:"instagramToken,omitempty"`
+	// WhatsAppBusinessAccountID is the WABA, which owns the message
+	// templates (POST /templates submits them there).
+	WhatsAppBusinessAccountID string `json:"whatsappBusinessAccountId,omitempty"`
+	PageID                    string `json:"pageId,omitempty"`
+	PageToken                 string `json:"pageToken,omitempty"`
+	InstagramAccountID        string `json:"instagramAccountId,omitempty"`
+	InstagramToken            string `json:"instagramToken,omitempty"`
 	// Email: SNS notifications must come from this topic; replies go out
 	// from this address.
 	SNSTopicARN         string `json:"snsTopicArn,omitempty"`
@@ -97,7 +100,8 @@ func (s Set) Meta(ws string) (meta.Account, error) {
 	c, err := s.get(ws, "Meta sending", func(c Credentials) bool {
 		return c.WhatsAppToken != "" || c.PageToken != "" || c.InstagramToken != ""
 	})
-	return meta.Account{WhatsAppPhoneNumberID: c.WhatsAppPhoneNumberID, WhatsAppToken: c.WhatsAppToken, PageID: c.PageID,
+	return meta.Account{WhatsAppPhoneNumberID: c.WhatsAppPhoneNumberID, WhatsAppToken: c.WhatsAppToken,
+		WhatsAppBusinessAccountID: c.WhatsAppBusinessAccountID, PageID: c.PageID,
 		PageToken: c.PageToken, InstagramAccountID: c.InstagramAccountID, InstagramToken: c.InstagramToken}, err
 }
 

@@ -122,6 +122,7 @@ type functions struct {
 	scheduler *devschedule.Local
 	executor  *stepfunctions.Executor
 	outbox    *capture.Outbox
+	templates *capture.Templates
 	tokens    devauth.Tokens
 	live      *livesocket.Server
 	fanOut    *livesocket.Queue
@@ -132,7 +133,7 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	if err != nil {
 		return nil, err
 	}
-	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, tokens: devauth.Tokens{Key: keys.signing}}
+	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, templates: &capture.Templates{}, tokens: devauth.Tokens{Key: keys.signing}}
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) {
 		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
 	})
@@ -157,7 +158,9 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus, &webhooks.Chat{Key: keys.cursor}, settings, log)
 	f.mail = webhooks.NewMail(store,
 		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}}, settings, log)
-	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log)
+	// WhatsApp templates are submitted to a stand-in, not Meta: GET
+	// /dev/templates shows them.
+	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log, api.WithTemplateRegistry(f.templates))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -225,6 +228,10 @@ func (f *functions) routes() http.Handler {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(m)
+	})
+	mux.HandleFunc("GET /dev/templates", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.templates.Submitted(r.URL.Query().Get("workspace"))})
 	})
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -373,6 +380,7 @@ Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,
 Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Widget: <script src="%[1]s/chat/%[3]s/widget.js" async></script>
 WebSocket: %[9]s/live?workspace=%[3]s&token=$AGENT_TOKEN  (or a web chat visitor token)
 Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
+WhatsApp templates submitted (to a stand-in, not Meta; approve one with a signed message_template_status_update): %[1]s/dev/templates?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
 `, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"))
 	return err

@@ -19,11 +19,13 @@ var OpenAPIDocument []byte
 
 // API serves the SPA's routes.
 type API struct {
-	svc  *inbox.Desk
-	idem inbox.RequestLog
-	auth auth.Authenticator
-	log  *slog.Logger
-	mux  *http.ServeMux
+	svc *inbox.Desk
+	// templates serves /templates; its registry reaches Meta.
+	templates *inbox.TemplateDesk
+	idem      inbox.RequestLog
+	auth      auth.Authenticator
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // Store is what the API keeps in the database: the domain and the
@@ -35,9 +37,15 @@ type Store interface {
 
 // New builds functions/api's handler: the agents' desk on store, scheduling
 // sends with scheduler and running sequences with sequencer.
-func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, authn auth.Authenticator, log *slog.Logger) *API {
+// Options add what only some deployments have.
+func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, authn auth.Authenticator, log *slog.Logger, opts ...Option) *API {
 	desk := inbox.NewDesk(store, inbox.SystemClock{}, scheduler, sequencer)
-	a := &API{svc: desk, idem: store, auth: authn, log: log, mux: http.NewServeMux()}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
+		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -151,6 +159,8 @@ func (a *API) routes() {
 	a.handle("PATCH /snippets/{snippetId}", a.updateSnippet)
 	a.handle("DELETE /snippets/{snippetId}", a.deleteSnippet)
 	a.handle("POST /conversations/{conversationId}/snippets/{snippetId}/render", a.renderSnippet)
+
+	a.templateRoutes()
 }
 
 // pageRequest reads limit and cursor query parameters.

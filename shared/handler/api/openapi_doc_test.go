@@ -89,6 +89,7 @@ func TestOpenAPIDocumentValidates(t *testing.T) {
 		"Run", "RunPage", "SequenceRunPage", "RunStatus", "StopReason", "Automation", "AutomationInput", "AutomationPatch", "Trigger",
 		"AutomationStep", "ManualTask", "TaskStatus", "EnrollmentInput", "ConversationEnrollmentInput",
 		"Snippet", "SnippetInput", "SnippetPatch", "SnippetPage", "RenderInput", "RenderedSnippet",
+		"MessageTemplate", "TemplateInput", "TemplateComponent", "TemplateButton", "MessageTemplatePage",
 	} {
 		if doc.Components.Schemas[name] == nil {
 			t.Errorf("components.schemas.%s is missing", name)
@@ -144,7 +145,7 @@ var oaPublicOps = map[string]bool{
 
 func TestOpenAPIOperations(t *testing.T) {
 	doc := loadOpenAPI(t)
-	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "campaigns": true, "automations": true, "tasks": true, "snippets": true, "webchat": true, "webhooks": true}
+	tags := map[string]bool{"workspace": true, "users": true, "contacts": true, "conversations": true, "messages": true, "labels": true, "campaigns": true, "automations": true, "templates": true, "tasks": true, "snippets": true, "webchat": true, "webhooks": true}
 	ids := map[string]string{}
 	counts := map[oaKind]int{}
 	public := map[string]bool{}
@@ -280,8 +281,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 75 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 75, 9 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 80 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 80, 9 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession]+counts[oaWidget], counts[oaWebhook])
 	}
 	for op := range public {
@@ -645,6 +646,17 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 	label := &inbox.Label{ID: oaLabel, WorkspaceID: oaWorkspace, Name: "VIP", Color: "#22c55e", CreatedAt: now, UpdatedAt: now}
 	snippet := &inbox.Snippet{ID: oaLabel, WorkspaceID: oaWorkspace, Name: "Thanks", Shortcut: "/thanks", Category: "General", Body: `Hi {{contact.first_name | "there"}}`,
 		Attachments: []inbox.Attachment{{URL: "https://example.com/a.jpg", ContentType: "image/jpeg"}}, Channel: inbox.ChannelSMS, CreatedBy: "user-1", CreatedAt: now, UpdatedAt: now, Version: 1}
+	waTemplate, err := inbox.NewMessageTemplate(oaWorkspace, inbox.TemplateInput{Channel: inbox.ChannelWhatsApp, Name: "order_update", Language: "en_US",
+		Category: inbox.CategoryUtility, Components: []inbox.TemplateComponent{{Type: "header", Text: "Your order"},
+			{Type: "body", Text: "Order {{1}} is {{2}}", Example: []string{"4411", "shipped"}},
+			{Type: "buttons", Buttons: []inbox.TemplateButton{{Type: "url", Text: "Track", URL: "https://example.com/t"}, {Type: "phone_number", Text: "Call", PhoneNumber: "+14155550123"}}}}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waTemplate.Status, waTemplate.ProviderID, waTemplate.Version = inbox.TemplatePending, "1627019861106475", 2
+	// A template moved from the old settings map has no category.
+	migrated := &inbox.MessageTemplate{ID: "whatsapp.hello.en", WorkspaceID: oaWorkspace, Channel: inbox.ChannelWhatsApp, Name: "hello", Language: "en",
+		Components: []inbox.TemplateComponent{}, Status: inbox.TemplateRejected, Reason: "INVALID_FORMAT", CreatedAt: now, UpdatedAt: now, Version: 1}
 	workspace := &inbox.Workspace{ID: oaWorkspace, Name: "Acme", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now}
 	user := &inbox.User{ID: "user-1", WorkspaceID: oaWorkspace, Name: "Grace", Email: "grace@example.com", Role: inbox.RoleAdmin, CreatedAt: now}
 
@@ -719,9 +731,13 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"DELETE /labels/" + oaLabel:                    {status: 204},
 		"GET /snippets":                                jsonOK(200, inbox.Page[*inbox.Snippet]{Items: []*inbox.Snippet{snippet}, NextCursor: "abc"}),
 		"POST /conversations/" + conv.ID + "/snippets/" + oaLabel + "/render": jsonOK(200, &inbox.RenderedSnippet{SnippetID: oaLabel, Body: "Hi Jo", Attachments: []inbox.Attachment{}, Channel: inbox.ChannelSMS, Warnings: []string{}}),
-		"PATCH /workspace":  problem(403, "forbidden"),
-		"POST /labels":      problem(409, "conflict"),
-		"GET /openapi.json": jsonOK(200, map[string]any{"openapi": "3.1.0"}),
+		"PATCH /workspace":                   problem(403, "forbidden"),
+		"POST /labels":                       problem(409, "conflict"),
+		"GET /openapi.json":                  jsonOK(200, map[string]any{"openapi": "3.1.0"}),
+		"POST /templates":                    jsonOK(201, waTemplate),
+		"GET /templates":                     jsonOK(200, map[string]any{"items": []*inbox.MessageTemplate{waTemplate, migrated}}),
+		"POST /templates/refresh":            problem(503, "unavailable"),
+		"DELETE /templates/" + waTemplate.ID: {status: 204},
 		// What API Gateway answers itself in AWS.
 		"GET /labels/" + oaLabel: {status: 401, contentType: "application/json", body: map[string]any{"message": "Unauthorized"}},
 		"PUT /users/user-2":      {status: 429, contentType: "application/json", body: map[string]any{"message": "Too Many Requests"}},

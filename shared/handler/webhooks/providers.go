@@ -130,6 +130,15 @@ func (h *Handler) metaEvents(w http.ResponseWriter, r *http.Request) {
 		// would resend a body that can never fully succeed.
 		h.Log.WarnContext(r.Context(), "meta webhook: skipped items", "err", perr)
 	}
+	// A template status names its WhatsApp Business Account: only the
+	// workspace's own (when it says which) may change its templates.
+	kept := batch.Templates[:0]
+	for _, st := range batch.Templates {
+		if creds.WhatsAppBusinessAccountID == "" || st.AccountID == creds.WhatsAppBusinessAccountID {
+			kept = append(kept, st)
+		}
+	}
+	batch.Templates = kept
 	if err := h.fileMeta(r.Context(), batch); err != nil {
 		h.fail(w, r, err)
 		return
@@ -173,6 +182,15 @@ func (h *Handler) fileMeta(ctx context.Context, b meta.Batch) error {
 	for _, rr := range b.Reads {
 		_, err := h.Intake.ApplyRead(ctx, rr)
 		settle(rr.Handle, err)
+	}
+	for _, st := range b.Templates {
+		_, err := h.Intake.ApplyTemplateStatus(ctx, st)
+		if inbox.IsKind(err, inbox.KindNotFound) {
+			// A template made outside Parley: acknowledged, nothing to update.
+			h.Log.InfoContext(ctx, "meta webhook: status of an unknown template", "template", st.Name, "language", st.Language)
+			err = nil
+		}
+		settle(st.Name, err)
 	}
 	return retry
 }
