@@ -39,6 +39,7 @@ type Store interface {
 	LabelStore
 	EmailCodes
 	LiveStore
+	ExportStore
 }
 
 // WorkspaceStore keeps workspaces and their team.
