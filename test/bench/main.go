@@ -158,7 +158,7 @@ func newBench(ctx context.Context, endpoint string) *bench {
 	})
 	b.send = sender.New(store, senders, noSchedule{}, quiet)
 	b.steps = sequences.New(store, noSchedule{}, sequencer)
-	b.api = api.New(store, noSchedule{}, sequencer, tokens, quiet)
+	b.api = api.New(store, noSchedule{}, sequencer, api.Exports{}, tokens, quiet)
 	b.hooks = webhooks.New(store, senders[inbox.ChannelEmail], &eventbus.Local{}, nil, webhooks.Settings{
 		PublicURL: "https://api.parley.example", Credentials: providers.Set{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}, quiet).Routes()
 	return b

@@ -19,11 +19,13 @@ var OpenAPIDocument []byte
 
 // API serves the SPA's routes.
 type API struct {
-	svc  *inbox.Desk
-	idem inbox.RequestLog
-	auth auth.Authenticator
-	log  *slog.Logger
-	mux  *http.ServeMux
+	svc       *inbox.Desk
+	exports   *inbox.Exports
+	inlineMax int
+	idem      inbox.RequestLog
+	auth      auth.Authenticator
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // Store is what the API keeps in the database: the domain and the
@@ -34,10 +36,15 @@ type Store interface {
 }
 
 // New builds functions/api's handler: the agents' desk on store, scheduling
-// sends with scheduler and running sequences with sequencer.
-func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, authn auth.Authenticator, log *slog.Logger) *API {
+// sends with scheduler, running sequences with sequencer, and starting
+// background exports with exports.
+func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, exports Exports, authn auth.Authenticator, log *slog.Logger) *API {
 	desk := inbox.NewDesk(store, inbox.SystemClock{}, scheduler, sequencer)
-	a := &API{svc: desk, idem: store, auth: authn, log: log, mux: http.NewServeMux()}
+	if exports.InlineMax <= 0 {
+		exports.InlineMax = DefaultInlineMax
+	}
+	a := &API{svc: desk, exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
+		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -114,6 +121,8 @@ func (a *API) routes() {
 	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.updateScheduledMessage)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/send", a.idempotent(a.sendDraft))
+	a.handle("GET /conversations/{conversationId}/export", a.exportConversation)
+	a.handle("GET /exports/{exportId}", a.getExport)
 	a.handle("GET /scheduled-messages", a.listScheduled)
 	a.handle("GET /drafts", a.listDrafts)
 

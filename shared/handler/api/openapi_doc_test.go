@@ -399,7 +399,7 @@ func (oaNobody) Authenticate(*http.Request) (inbox.Actor, error) {
 // authentication (401) rather than the catch-all 404.
 func TestOpenAPIOperationsAreServed(t *testing.T) {
 	doc := loadOpenAPI(t)
-	handler := api.New(nil, nil, nil, oaNobody{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	handler := api.New(nil, nil, nil, api.Exports{}, oaNobody{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	param := regexp.MustCompile(`\{[^}]+\}`)
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
