@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"strings"
 	"time"
@@ -261,7 +261,11 @@ func SafeCSVCell(s string) string {
 }
 
 // HTMLExport writes one self-contained page: inline CSS, no script, no
-// external resource, every user string escaped by html/template.
+// external resource, every user string escaped with html.EscapeString.
+// Not html/template: text/template's reflect.Value.MethodByName would turn
+// off the linker's dead-code elimination in every function that links the
+// export (TestLinkerDropsUnusedMethods). Each user string lands in text or
+// a double-quoted attribute, where escaping <, >, &, ' and " is enough.
 type HTMLExport struct {
 	w io.Writer
 }
@@ -271,13 +275,11 @@ func newHTMLExport(w io.Writer) *HTMLExport { return &HTMLExport{w: w} }
 // NewHTMLExport returns an HTML writer on w.
 func NewHTMLExport(w io.Writer) *HTMLExport { return newHTMLExport(w) }
 
-var exportHTML = template.Must(template.New("export").Funcs(template.FuncMap{
-	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-}).Parse(`{{define "begin"}}<!DOCTYPE html>
+const exportHTMLHead = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <meta name="referrer" content="no-referrer">
-<title>Conversation with {{.ContactName}}</title>
+<title>Conversation with %[1]s</title>
 <style>
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24;background:#fff}
 h1{font-size:1.3rem;margin:0 0 .25rem}p.meta{color:#57606a;margin:0 0 1.5rem}
@@ -290,24 +292,51 @@ li.internal{background:#fff8c5;border-style:dashed}
 .body{white-space:pre-wrap;overflow-wrap:anywhere}
 .att{font-size:.8rem;overflow-wrap:anywhere}
 </style></head><body>
-<h1>Conversation with {{.ContactName}}</h1>
-<p class="meta">Messages from {{rfc3339 .From}} to {{rfc3339 .To}} (UTC){{if .IncludeComments}}, internal comments included{{end}}.</p>
+<h1>Conversation with %[1]s</h1>
+<p class="meta">Messages from %[2]s to %[3]s (UTC)%[4]s.</p>
 <ol>
-{{end}}{{define "row"}}<li class="{{.Direction}}{{if .Internal}} internal{{end}}"><div class="head"><time datetime="{{rfc3339 .Time}}">{{rfc3339 .Time}}</time> · {{.Author}} · {{.Channel}} · {{.Kind}} · {{.Status}}{{if .Internal}}<span class="tag">internal</span>{{end}}</div>
-<div class="body">{{.Body}}</div>{{range .Attachments}}
-<div class="att">Attachment: {{.}}</div>{{end}}</li>
-{{end}}{{define "end"}}</ol>
-<p class="meta">{{.}} messages.</p>
-</body></html>
-{{end}}`))
+`
 
-func (e *HTMLExport) Begin(h ExportHeader) error { return exportHTML.ExecuteTemplate(e.w, "begin", h) }
+func (e *HTMLExport) Begin(h ExportHeader) error {
+	comments := ""
+	if h.IncludeComments {
+		comments = ", internal comments included"
+	}
+	_, err := fmt.Fprintf(e.w, exportHTMLHead, html.EscapeString(h.ContactName),
+		h.From.UTC().Format(time.RFC3339), h.To.UTC().Format(time.RFC3339), comments)
+	return err
+}
 
 // Row writes a message. Attachment URLs are shown as text, not links: the
 // file stays self-contained and opens nothing by itself.
-func (e *HTMLExport) Row(r ExportRow) error { return exportHTML.ExecuteTemplate(e.w, "row", r) }
+func (e *HTMLExport) Row(r ExportRow) error {
+	class := "note"
+	switch r.Direction {
+	case string(DirectionIn), string(DirectionOut):
+		class = r.Direction
+	}
+	tag := ""
+	if r.Internal {
+		class += " internal"
+		tag = `<span class="tag">internal</span>`
+	}
+	at := r.Time.UTC().Format(time.RFC3339)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<li class="%s"><div class="head"><time datetime="%s">%s</time> · %s · %s · %s · %s%s</div>`+"\n"+`<div class="body">%s</div>`,
+		class, at, at, html.EscapeString(r.Author), html.EscapeString(r.Channel), html.EscapeString(r.Kind), html.EscapeString(r.Status), tag,
+		html.EscapeString(r.Body))
+	for _, a := range r.Attachments {
+		fmt.Fprintf(&b, "\n"+`<div class="att">Attachment: %s</div>`, html.EscapeString(a))
+	}
+	b.WriteString("</li>\n")
+	_, err := io.WriteString(e.w, b.String())
+	return err
+}
 
-func (e *HTMLExport) End(rows int) error { return exportHTML.ExecuteTemplate(e.w, "end", rows) }
+func (e *HTMLExport) End(rows int) error {
+	_, err := fmt.Fprintf(e.w, "</ol>\n<p class=\"meta\">%d messages.</p>\n</body></html>\n", rows)
+	return err
+}
 
 // ExportFilename is the name a download of the export suggests.
 func ExportFilename(conversationID string, req ExportRequest) string {

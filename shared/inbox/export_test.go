@@ -94,7 +94,7 @@ func TestExportHTMLEscapesEverything(t *testing.T) {
 			t.Errorf("the page refers to something outside itself (%s)", external)
 		}
 	}
-	if !strings.Contains(page, `class="tag">internal</span>`) || !strings.Contains(page, `class=" internal"`) {
+	if !strings.Contains(page, `class="tag">internal</span>`) || !strings.Contains(page, `class="note internal"`) {
 		t.Errorf("the internal comment is not marked internal:\n%s", page)
 	}
 	if !strings.Contains(page, "<style>") || !strings.Contains(page, "default-src 'none'") {
