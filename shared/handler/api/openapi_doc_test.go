@@ -279,8 +279,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 66 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 66, 9 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 68 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 68, 9 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession]+counts[oaWidget], counts[oaWebhook])
 	}
 	for op := range public {
@@ -688,6 +688,13 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		return map[string]any{"id": m.ID, "direction": m.Direction, "channel": m.Channel, "body": m.Body, "attachments": m.Attachments, "createdAt": m.CreatedAt}
 	}
 
+	pendingExport := &inbox.Export{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, ConversationID: conv2.ID, Status: inbox.ExportPending,
+		ExportRequest: inbox.ExportRequest{Format: inbox.ExportHTML, From: now.Add(-24 * time.Hour), To: now, IncludeComments: true},
+		RequestedBy:   "user-1", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(inbox.ExportRetention)}
+	doneExport := *pendingExport
+	linkExpires := now.Add(inbox.ExportLinkTTL)
+	doneExport.Status, doneExport.Messages, doneExport.DownloadURL, doneExport.URLExpires = inbox.ExportDone, 1200, "http://127.0.0.1:8080/dev/objects?key=exports%2Fx.html&sig=ab", &linkExpires
+
 	jsonOK := func(status int, body any) oaSample {
 		return oaSample{status: status, contentType: "application/json; charset=utf-8", body: body}
 	}
@@ -713,10 +720,14 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"POST /conversations/" + conv.ID + "/messages": {status: 201, contentType: "application/json", header: map[string]string{"Idempotent-Replayed": "true"}, body: msg},
 		"POST /conversations/" + conv.ID + "/comments": jsonOK(201, comment),
 		"GET /labels":                                  jsonOK(200, inbox.Page[*inbox.Label]{Items: []*inbox.Label{label}}),
-		"DELETE /labels/" + oaLabel:                    {status: 204},
-		"PATCH /workspace":                             problem(403, "forbidden"),
-		"POST /labels":                                 problem(409, "conflict"),
-		"GET /openapi.json":                            jsonOK(200, map[string]any{"openapi": "3.1.0"}),
+		// Exports: the file itself, or a background export, pending and done.
+		"GET /conversations/" + conv.ID + "/export":  {status: 200, contentType: "text/csv; charset=utf-8", raw: "time,direction\n2025-03-14T15:09:26Z,in\n"},
+		"GET /conversations/" + conv2.ID + "/export": {status: 202, contentType: "application/json", body: pendingExport},
+		"GET /exports/" + doneExport.ID:              jsonOK(200, doneExport),
+		"DELETE /labels/" + oaLabel:                  {status: 204},
+		"PATCH /workspace":                           problem(403, "forbidden"),
+		"POST /labels":                               problem(409, "conflict"),
+		"GET /openapi.json":                          jsonOK(200, map[string]any{"openapi": "3.1.0"}),
 		// What API Gateway answers itself in AWS.
 		"GET /labels/" + oaLabel: {status: 401, contentType: "application/json", body: map[string]any{"message": "Unauthorized"}},
 		"PUT /users/user-2":      {status: 429, contentType: "application/json", body: map[string]any{"message": "Too Many Requests"}},
