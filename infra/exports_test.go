@@ -19,8 +19,10 @@ func TestExportBucket(t *testing.T) {
 			}
 		}
 		PublicAccessBlockConfiguration map[string]bool
-		OwnershipControls              struct{ Rules []struct{ ObjectOwnership string } }
-		LifecycleConfiguration         struct {
+		OwnershipControls              struct {
+			Rules []struct{ ObjectOwnership string }
+		}
+		LifecycleConfiguration struct {
 			Rules []struct {
 				ExpirationInDays int
 				Status           string
