@@ -117,6 +117,8 @@ func (s *Exports) StartExport(ctx context.Context, actor Actor, conversationID s
 		return nil, err
 	}
 	if err := s.runner.RunExportAsync(ctx, e.WorkspaceID, e.ID); err != nil {
+		// Never started: say so, rather than leave it pending for a week.
+		_, _ = s.finishExport(ctx, e, 0, "the export could not be started; ask again")
 		return nil, err
 	}
 	return e, nil

@@ -178,3 +178,32 @@ func TestExportJobRuns(t *testing.T) {
 		t.Errorf("the inline export differs from the background one (%v)", err)
 	}
 }
+
+type failingRunner struct{ id string }
+
+func (r *failingRunner) RunExportAsync(_ context.Context, _, id string) error {
+	r.id = id
+	return inbox.Errorf(inbox.KindUnavailable, "lambda is down")
+}
+
+// TestExportThatCannotStartIsMarkedFailed: a job whose run could not be
+// started is not left pending.
+func TestExportThatCannotStartIsMarkedFailed(t *testing.T) {
+	svc, store, actor := newService(t)
+	ctx := context.Background()
+	conv, _, err := svc.StartConversation(ctx, actor, inbox.StartInput{Phone: "+14155550189"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := &failingRunner{}
+	exports := inbox.NewExports(store, nil, memObjects{}, runner)
+	now := time.Now().UTC()
+	_, err = exports.StartExport(ctx, actor, conv.ID, inbox.ExportRequest{Format: inbox.ExportCSV, From: now.Add(-time.Hour), To: now})
+	if !inbox.IsKind(err, inbox.KindUnavailable) {
+		t.Fatalf("err = %v, want unavailable", err)
+	}
+	e, err := exports.GetExport(ctx, actor, runner.id)
+	if err != nil || e.Status != inbox.ExportFailed || e.Error == "" || e.DownloadURL != "" {
+		t.Errorf("export = %+v, %v; want failed with a reason", e, err)
+	}
+}
