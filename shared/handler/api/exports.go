@@ -3,11 +3,11 @@ package api
 import (
 	"bytes"
 	"errors"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/parley-inbox/parley/shared/adapter/objectstore"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -97,7 +97,7 @@ func (a *API) exportConversation(w http.ResponseWriter, r *http.Request, actor i
 		err := a.svc.ExportConversation(r.Context(), actor, id, req, buf)
 		if err == nil {
 			w.Header().Set("Content-Type", req.Format.ContentType())
-			w.Header().Set("Content-Disposition", objectstore.Attachment(inbox.ExportFilename(id, req)))
+			w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": inbox.ExportFilename(id, req)}))
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
 			w.WriteHeader(http.StatusOK)
