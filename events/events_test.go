@@ -27,7 +27,7 @@ func TestAPIGatewayEventsThroughLambdaHandler(t *testing.T) {
 	if err := localstack.Seed(context.Background(), store); err != nil {
 		t.Fatal(err)
 	}
-	handler := api.New(store, inboxtest.Missing{}, inboxtest.Missing{}, auth.APIGateway{}, slog.New(slog.NewTextHandler(io.Discard, nil))).LambdaHandler()
+	handler := api.New(store, inboxtest.Missing{}, inboxtest.Missing{}, api.Exports{}, auth.APIGateway{}, slog.New(slog.NewTextHandler(io.Discard, nil))).LambdaHandler()
 
 	tests := []struct {
 		file       string

@@ -74,7 +74,7 @@ func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
 	}
 	slices.Sort(gotQueues)
 	assertEqual(t, "queues", gotQueues, []string{
-		"InboundMailDeliveryDLQ", "PublisherStreamDLQ", "RealtimeDLQ", "RealtimeEventsDLQ", "RealtimeQueue",
+		"ExporterAsyncDLQ", "InboundMailDeliveryDLQ", "PublisherStreamDLQ", "RealtimeDLQ", "RealtimeEventsDLQ", "RealtimeQueue",
 		"ScheduleDLQ", "SenderAsyncDLQ", "SenderStreamDLQ", "SequencesAsyncDLQ", "SequencesEventsDLQ",
 	})
 	for id, resource := range queues {

@@ -21,6 +21,7 @@ func TestEveryFunctionsEnvironmentSatisfiesItsConfig(t *testing.T) {
 		"SequencesFunction":  func() error { _, err := config.SequencesFromEnv(); return err },
 		"RealtimeFunction":   func() error { _, err := config.RealtimeFromEnv(); return err },
 		"AuthorizerFunction": func() error { _, err := config.AuthorizerFromEnv(); return err },
+		"ExporterFunction":   func() error { _, err := config.ExporterFromEnv(); return err },
 	}
 	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(readers) {
 		t.Errorf("got %d functions, want a reader for each of %d", got, len(readers))
@@ -57,4 +58,5 @@ var allVariables = []string{
 	config.EnvScheduleDLQARN, config.EnvSenderFunctionARN, config.EnvEmailDomain,
 	config.EnvDripStateMachineARN, config.EnvAutomationStateMachineARN,
 	config.EnvCognitoIssuer, config.EnvCognitoClientID, config.EnvWebSocketEndpoint, config.EnvWebSocketURL,
+	config.EnvExportBucket, config.EnvExporterFunction, config.EnvExportInlineMax,
 }

@@ -13,7 +13,7 @@ var demoInbound = map[string]any{inboundEmailContextKey: "demo=support@inbox.exa
 
 func TestInboundMailBucket(t *testing.T) {
 	template := synthTemplate(t, nil)
-	bucketID, resource := template.onlyResourceOfType(t, "AWS::S3::Bucket")
+	bucketID, resource := template.resourceWithPrefix(t, "AWS::S3::Bucket", "RawMailBucket")
 	var bucket struct {
 		BucketEncryption struct {
 			ServerSideEncryptionConfiguration []struct {
@@ -63,14 +63,18 @@ func TestInboundMailBucket(t *testing.T) {
 
 func bucketPolicyStatements(t *testing.T, template cfnTemplate, bucketID string) []map[string]any {
 	t.Helper()
-	_, resource := template.onlyResourceOfType(t, "AWS::S3::BucketPolicy")
-	var policy map[string]any
-	if err := json.Unmarshal(resource.Properties, &policy); err != nil {
-		t.Fatal(err)
+	// The bucket's own policy: each bucket has one.
+	for _, resource := range template.resourcesOfType("AWS::S3::BucketPolicy") {
+		var policy map[string]any
+		if err := json.Unmarshal(resource.Properties, &policy); err != nil {
+			t.Fatal(err)
+		}
+		if bucket, _ := json.Marshal(policy["Bucket"]); string(bucket) == `{"Ref":"`+bucketID+`"}` {
+			return policyStatements(policy)
+		}
 	}
-	bucket, _ := json.Marshal(policy["Bucket"])
-	assertEqual(t, "bucket policy's bucket", string(bucket), `{"Ref":"`+bucketID+`"}`)
-	return policyStatements(policy)
+	t.Fatalf("no bucket policy for %s", bucketID)
+	return nil
 }
 
 func TestTopicsAreEncryptedWithAKeySESAndCloudWatchCanUse(t *testing.T) {
@@ -124,7 +128,7 @@ func containsAll(list []string, want ...string) bool {
 func TestInboundMailWithoutWorkspaces(t *testing.T) {
 	template := synthTemplate(t, nil)
 	template.onlyResourceOfType(t, "AWS::SES::ReceiptRuleSet")
-	template.onlyResourceOfType(t, "AWS::S3::Bucket")
+	template.resourceWithPrefix(t, "AWS::S3::Bucket", "RawMailBucket")
 	template.resourceWithPrefix(t, "AWS::SNS::Topic", "InboundMailTopic")
 	assertEqual(t, "receipt rules", len(template.resourcesOfType("AWS::SES::ReceiptRule")), 0)
 	assertEqual(t, "subscriptions", len(template.resourcesOfType("AWS::SNS::Subscription")), 0)
@@ -133,11 +137,11 @@ func TestInboundMailWithoutWorkspaces(t *testing.T) {
 func TestInboundMailRuleAndSubscriptionPerWorkspace(t *testing.T) {
 	template := synthTemplate(t, demoInbound)
 	ruleSetID, _ := template.onlyResourceOfType(t, "AWS::SES::ReceiptRuleSet")
-	bucketID, _ := template.onlyResourceOfType(t, "AWS::S3::Bucket")
+	bucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "RawMailBucket")
 	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "InboundMailTopic")
 	dlqID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "InboundMailDeliveryDLQ")
 	apiID, _ := template.httpAPI(t)
-	bucketPolicyID, _ := template.onlyResourceOfType(t, "AWS::S3::BucketPolicy")
+	bucketPolicyID, _ := template.resourceWithPrefix(t, "AWS::S3::BucketPolicy", "RawMailBucketPolicy")
 	stageID, _ := template.httpStage(t)
 
 	t.Run("receipt rule", func(t *testing.T) {

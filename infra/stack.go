@@ -125,7 +125,12 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	seq.addToFunction(apiFunction)
 	seq.grantTaskResponse(apiFunction)
 
+	// Exports too large to answer directly run in the exporter function.
+	exp := newExports(stack, assetsDir, table)
+	exp.addToAPI(apiFunction)
+
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
+	alarms.onFunctionErrors("ExporterFunction", exp.fn)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
 	alarms.onFunctionErrors("MailFunction", mailFunction)
 	alarms.onFunctionErrors("PublisherFunction", publisherFunction)
@@ -142,6 +147,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onDeadLetters("ScheduleDLQ", sched.dlq)
 	alarms.onDeadLetters("SequencesEventsDLQ", seq.eventsDLQ)
 	alarms.onDeadLetters("SequencesAsyncDLQ", seq.asyncDLQ)
+	alarms.onDeadLetters("ExporterAsyncDLQ", exp.asyncDLQ)
 	alarms.onDeadLetters("RealtimeDLQ", live.dlq)
 	alarms.onDeadLetters("RealtimeEventsDLQ", live.eventsDLQ)
 	alarms.onQueueAge("RealtimeQueue", live.queue)
@@ -157,6 +163,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	output(stack, "InboundMailBucket", mail.bucket.BucketName())
 	output(stack, "InboundMailTopicArn", mail.topic.TopicArn())
 	output(stack, "InboundMailRuleSetName", mail.ruleSet.ReceiptRuleSetName())
+	output(stack, "ExportBucketName", exp.bucket.BucketName())
 	output(stack, "EventBusName", bus.EventBusName())
 	output(stack, "AlarmTopicArn", alarms.topic.TopicArn())
 	output(stack, "SenderFunctionName", outbound.fn.FunctionName())

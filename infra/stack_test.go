@@ -38,7 +38,7 @@ type cfnResource struct {
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
 // The tests write a stand-in for each, so authorizer and realtime are here
 // before functions/authorizer and functions/realtime exist.
-var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime"}
+var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values. A synth
@@ -437,6 +437,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	webSocketAPIID, _ := template.resourceWithPrefix(t, "AWS::ApiGatewayV2::Api", "WebSocketApi")
 	userPoolID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPool")
 	clientID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
+	exportBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "ExportBucket")
+	exporterID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "ExporterFunction")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
 	// The live stage's URL, with the scheme the caller speaks: wss:// for
 	// browsers, https:// for the management API.
@@ -472,8 +474,15 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"CURSOR_SECRET_ARN":   ref(cursorSecretID),
 			"SENDER_FUNCTION_ARN": getAtt(senderID, "Arn"),
 			// WhatsApp templates are submitted with each workspace's WABA.
-			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			"PROVIDER_SECRETS_ARN":   ref(providerSecretsID),
+			"EXPORT_BUCKET":          ref(exportBucketID),
+			"EXPORTER_FUNCTION_NAME": ref(exporterID),
 		}))},
+		// Background exports: reads the table, writes the export bucket.
+		{prefix: "ExporterFunction", timeout: 300, env: map[string]any{
+			"TABLE_NAME":    ref(tableID),
+			"EXPORT_BUCKET": ref(exportBucketID),
+		}},
 		{prefix: "WebhooksFunction", timeout: 10, env: map[string]any{
 			"TABLE_NAME":           ref(tableID),
 			"CURSOR_SECRET_ARN":    ref(cursorSecretID),
@@ -533,7 +542,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
 	// The authorizer's and realtime's are measured too (see realtime.go).
 	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200",
-		"AuthorizerFunction": "400", "RealtimeFunction": "400"}
+		"AuthorizerFunction": "400", "RealtimeFunction": "400", "ExporterFunction": "100"}
 	for _, tt := range tests {
 		tt.env["GOGC"] = gogc[tt.prefix]
 		tt.env["GOMEMLIMIT"] = "200MiB"
@@ -577,6 +586,7 @@ func TestAsyncInvocationsFailToAQueue(t *testing.T) {
 	}{
 		{"SenderFunction", "SenderAsyncDLQ", 3600},
 		{"SequencesFunction", "SequencesAsyncDLQ", 6 * 3600},
+		{"ExporterFunction", "ExporterAsyncDLQ", 3600},
 	} {
 		t.Run(tt.function, func(t *testing.T) {
 			functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", tt.function)
@@ -705,6 +715,8 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 		"SequencesFunction":  slices.Sorted(slices.Values(tableActions)),
 		"RealtimeFunction":   slices.Sorted(slices.Values(tableActions)),
 		"AuthorizerFunction": nil,
+		// Reads threads and writes its job's record: no index, no delete.
+		"ExporterFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {

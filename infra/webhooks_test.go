@@ -114,7 +114,7 @@ func TestMailFunctionGrants(t *testing.T) {
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
 	cursorSecretID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "CursorSecret")
 	providerSecretsID, _ := template.resourceWithPrefix(t, "AWS::SecretsManager::Secret", "ProviderSecrets")
-	bucketID, _ := template.onlyResourceOfType(t, "AWS::S3::Bucket")
+	bucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "RawMailBucket")
 	got := functionGrants(t, template, "MailFunction")
 
 	for _, action := range tableActions {
@@ -165,7 +165,7 @@ func TestOutputs(t *testing.T) {
 		"WebhookBaseUrl", "EventBusName", "InboundMailBucket", "InboundMailTopicArn",
 		"InboundMailRuleSetName", "ProviderSecretsArn", "AlarmTopicArn",
 		"SenderFunctionName", "SchedulerGroupName", "SesConfigurationSetName",
-		"DripStateMachineArn", "AutomationStateMachineArn", "WebSocketUrl",
+		"DripStateMachineArn", "AutomationStateMachineArn", "WebSocketUrl", "ExportBucketName",
 	} {
 		if _, ok := template.Outputs[name]; !ok {
 			t.Errorf("output %s: missing", name)

@@ -6,13 +6,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
 	"github.com/parley-inbox/parley/shared/adapter/meta"
+	"github.com/parley-inbox/parley/shared/adapter/s3link"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
@@ -39,5 +42,10 @@ func main() {
 	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
 	// WhatsApp templates are submitted to each workspace's Business Account.
 	templates := &meta.Templates{Accounts: creds.Meta}
-	lambda.Start(api.New(store, sched, sequencer, auth.APIGateway{}, log, api.WithTemplateRegistry(templates)).LambdaHandler())
+	// Background exports: functions/exporter writes the file; the api only
+	// presigns its download.
+	exports := api.Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
+		Runner:    lambdainvoke.Exports{Client: awslambda.NewFromConfig(awsCfg), Function: cfg.Exports.ExporterFunction},
+		InlineMax: cfg.Exports.InlineMax}
+	lambda.Start(api.New(store, sched, sequencer, exports, auth.APIGateway{}, log, api.WithTemplateRegistry(templates)).LambdaHandler())
 }

@@ -39,7 +39,22 @@ const (
 	// EnvWebSocketURL is the WebSocket API's public wss:// URL, which the
 	// chat widget's settings hand to browsers.
 	EnvWebSocketURL = "WEBSOCKET_URL"
+	// EnvExportBucket is the bucket background exports are written to.
+	EnvExportBucket = "EXPORT_BUCKET"
+	// EnvExporterFunction is functions/exporter, which the api invokes
+	// asynchronously to run a background export.
+	EnvExporterFunction = "EXPORTER_FUNCTION_NAME"
+	// EnvExportInlineMax optionally lowers or raises how many messages an
+	// export answers directly (api.DefaultInlineMax).
+	EnvExportInlineMax = "EXPORT_INLINE_MAX"
 )
+
+// Exports is where background exports go: the bucket, the function that
+// runs them, and how many messages are answered directly (0: the default).
+type Exports struct {
+	Bucket, ExporterFunction string
+	InlineMax                int
+}
 
 // Scheduling is EventBridge Scheduler's group, the role it assumes, its
 // dead-letter queue, and the sender function it invokes.
@@ -67,6 +82,18 @@ type API struct {
 	ProviderSecretsARN string
 	Scheduling         Scheduling
 	StateMachines      StateMachines
+	Exports            Exports
+}
+
+// Exporter configures functions/exporter: it reads the table and writes
+// export files to the bucket.
+type Exporter struct{ TableName, ExportBucket string }
+
+// ExporterFromEnv reads functions/exporter's configuration.
+func ExporterFromEnv() (Exporter, error) {
+	var e env
+	c := Exporter{TableName: e.need(EnvTableName), ExportBucket: e.need(EnvExportBucket)}
+	return c, e.err()
 }
 
 // Webhooks configures functions/webhooks.
@@ -138,7 +165,8 @@ func AuthorizerFromEnv() (Authorizer, error) {
 func APIFromEnv() (API, error) {
 	var e env
 	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
-		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines()}
+		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines(),
+		Exports: Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)}}
 	return c, e.err()
 }
 
@@ -191,6 +219,19 @@ func (e *env) need(name string) string {
 		e.problems = append(e.problems, fmt.Errorf("environment variable %s is not set", name))
 	}
 	return v
+}
+
+// count reads an optional positive number; unset is 0.
+func (e *env) count(name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		e.problems = append(e.problems, fmt.Errorf("environment variable %s must be a positive number", name))
+	}
+	return n
 }
 
 func (e *env) scheduling(withTarget bool) Scheduling {
@@ -255,6 +296,10 @@ type Local struct {
 	// TimeScale speeds up sequences' waits: 1440 runs a day's wait in a
 	// minute, so a three-day drip shows in minutes.
 	TimeScale float64
+	// ExportInlineMax is how many messages an export answers directly
+	// before it goes to the background (0: api.DefaultInlineMax); the e2e
+	// suite lowers it to exercise the background path quickly.
+	ExportInlineMax int
 }
 
 // LocalFromEnv reads the PARLEY_* variables, with make dev's defaults.
@@ -269,6 +314,7 @@ func LocalFromEnv() Local {
 		PublicURL:        envOr("PARLEY_PUBLIC_URL", "https://api.parley.example"),
 		WebhookPathToken: os.Getenv("PARLEY_WEBHOOK_PATH_TOKEN"),
 		TimeScale:        timeScale(os.Getenv("PARLEY_TIME_SCALE")),
+		ExportInlineMax:  positive(os.Getenv("PARLEY_EXPORT_INLINE_MAX")),
 	}
 }
 
@@ -295,4 +341,13 @@ func timeScale(v string) float64 {
 		return 1
 	}
 	return f
+}
+
+// positive reads a positive number; anything else is 0 (the default).
+func positive(v string) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0
+	}
+	return n
 }

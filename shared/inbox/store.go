@@ -42,6 +42,7 @@ type Store interface {
 	TemplateStore
 	EmailCodes
 	LiveStore
+	ExportStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

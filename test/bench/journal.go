@@ -53,15 +53,15 @@ func (b *bench) startJournal(ctx context.Context) *journal {
 		}, Log: quietLog, Every: journalPoll}
 	j.stop = background.Run(ctx, p.Run)
 	// The poller takes the stream's end once it has found its shards:
-	// write until it sees a write. The probe is a connection of a
-	// workspace nobody reads.
-	probe := inbox.Connection{WorkspaceID: "stream-probe", VisitorID: "probe", ConnectedAt: time.Now()}
+	// write until it sees a write. The probe is a message (an item the
+	// publisher's stream filter passes) in a workspace nobody reads.
 	for i := 0; j.count() == 0; i++ {
 		if i == 100 {
 			check(errors.New("the stream poller saw no write in 10 s"))
 		}
-		probe.ID = fmt.Sprintf("probe-%d", i)
-		check(b.store.PutConnection(ctx, probe))
+		now := time.Now()
+		check(b.store.PutMessage(ctx, &inbox.Message{ID: inbox.NewID(now), WorkspaceID: "stream-probe", ConversationID: fmt.Sprintf("probe-%d", i),
+			Direction: inbox.DirectionIn, Kind: inbox.KindMessage, Channel: inbox.ChannelSMS, Status: inbox.MessageReceived, CreatedAt: now, UpdatedAt: now}))
 		time.Sleep(100 * time.Millisecond)
 	}
 	j.settle()

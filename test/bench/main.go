@@ -87,7 +87,15 @@ func main() {
 	liveN := flag.Int("live-n", 500, "inbound SMS timed to one agent's socket")
 	fanAgents := flag.Int("fanout-agents", 200, "agents connected for the fan-out timing")
 	fanN := flag.Int("fanout-n", 100, "inbound SMS timed to all the agents' sockets")
+	exportOnly := flag.Bool("export", false, "only measure exports: time, units and heap for threads of 1,000 and 10,000 messages")
 	flag.Parse()
+	exports := func(b *bench) {
+		r := b.benchExports(context.Background(), []int{1000, 10000})
+		r.print()
+		if *readme != "" {
+			check(r.writeREADME(*readme))
+		}
+	}
 	live := func(b *bench) {
 		r := liveReport{units: b.measureLiveUnits(context.Background()), timings: measureLiveTimings(*liveN, *fanAgents, *fanN), ran: time.Now()}
 		r.print()
@@ -115,12 +123,17 @@ func main() {
 		live(newBench(ctx, srv.Endpoint))
 		return
 	}
+	if *exportOnly {
+		exports(newBench(ctx, srv.Endpoint))
+		return
+	}
 	b := measureOperations(ctx, srv.Endpoint, *large)
 	b.print()
 	if *readme != "" {
 		check(b.writeREADME(*readme))
 	}
 	b.benchDrips(ctx, 50)
+	exports(b)
 	live(b)
 	printLambdas()
 	if b.over > 0 {
@@ -158,7 +171,7 @@ func newBench(ctx context.Context, endpoint string) *bench {
 	})
 	b.send = sender.New(store, senders, noSchedule{}, quiet)
 	b.steps = sequences.New(store, noSchedule{}, sequencer)
-	b.api = api.New(store, noSchedule{}, sequencer, tokens, quiet)
+	b.api = api.New(store, noSchedule{}, sequencer, api.Exports{}, tokens, quiet)
 	b.hooks = webhooks.New(store, senders[inbox.ChannelEmail], &eventbus.Local{}, nil, webhooks.Settings{
 		PublicURL: "https://api.parley.example", Credentials: providers.Set{localstack.DemoWorkspace: {TwilioAuthToken: twilioToken}}}, quiet).Routes()
 	return b

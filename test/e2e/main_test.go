@@ -171,7 +171,10 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(environWithout("PARLEY_"),
 		"PARLEY_ADDR="+addr, "PARLEY_DATA_DIR="+dataDir, "PARLEY_IN_MEMORY=1", "PARLEY_TABLE=parley",
-		fmt.Sprintf("PARLEY_TIME_SCALE=%d", timeScale))
+		fmt.Sprintf("PARLEY_TIME_SCALE=%d", timeScale),
+		// Exports past this many messages run in the background, so the
+		// suite reaches that path with a thread of tens of messages.
+		fmt.Sprintf("PARLEY_EXPORT_INLINE_MAX=%d", exportInlineMax))
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err

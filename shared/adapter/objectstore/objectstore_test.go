@@ -2,10 +2,14 @@ package objectstore_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -96,4 +100,42 @@ func TestS3GetUnreachable(t *testing.T) {
 	})
 	_, err := objectstore.S3{Client: client}.Get(context.Background(), bucket, key)
 	wantKind(t, err, inbox.KindUnavailable)
+}
+
+func TestFilesPutAndPresign(t *testing.T) {
+	var method, path, length, ctype, body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		method, path, length, ctype = r.Method, r.URL.Path, r.Header.Get("Content-Length"), r.Header.Get("Content-Type")
+		b, _ := io.ReadAll(r.Body)
+		body = string(b)
+		w.Header().Set("ETag", `"x"`)
+	}))
+	t.Cleanup(srv.Close)
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), RetryMaxAttempts: 1})
+	files := objectstore.NewFiles(client, "parley-exports")
+	files.TempDir = t.TempDir()
+	err := files.Put(context.Background(), "exports/demo/01J.csv", "text/csv; charset=utf-8", func(w io.Writer) error {
+		_, err := io.WriteString(w, strings.Repeat("a,b\n", 1000))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method != "PUT" || path != "/parley-exports/exports/demo/01J.csv" || length != "4000" || ctype != "text/csv; charset=utf-8" || body != strings.Repeat("a,b\n", 1000) {
+		t.Errorf("PutObject = %s %s length %s type %q body %d bytes", method, path, length, ctype, len(body))
+	}
+	if left, _ := os.ReadDir(files.TempDir); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	link, err := files.PresignGet(context.Background(), "exports/demo/01J.csv", "conversation.csv", 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(link)
+	q := u.Query()
+	if u.Path != "/parley-exports/exports/demo/01J.csv" || q.Get("X-Amz-Expires") != "900" || q.Get("X-Amz-Signature") == "" ||
+		q.Get("response-content-disposition") != "attachment; filename=conversation.csv" {
+		t.Errorf("presigned URL = %s", link)
+	}
 }

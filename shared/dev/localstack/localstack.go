@@ -21,6 +21,7 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
+	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
@@ -35,6 +36,7 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/dev/streams"
 	"github.com/parley-inbox/parley/shared/handler/api"
+	"github.com/parley-inbox/parley/shared/handler/exporter"
 	"github.com/parley-inbox/parley/shared/handler/publisher"
 	"github.com/parley-inbox/parley/shared/handler/realtime"
 	"github.com/parley-inbox/parley/shared/handler/sender"
@@ -89,6 +91,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 		}()
 	}
 	return serve(ctx, cfg.Addr, fns.routes(), func(url string) error {
+		fns.files.BaseURL = url + "/dev/objects"
 		return printBanner(out, url, endpoint, filepath.Join(cfg.DataDir, "providers.json"), fns.tokens)
 	})
 }
@@ -126,6 +129,8 @@ type functions struct {
 	tokens    devauth.Tokens
 	live      *livesocket.Server
 	fanOut    *livesocket.Queue
+	exporter  *exporter.Handler
+	files     *objectstore.Files
 }
 
 func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, cfg config.Local, keys devKeys, log *slog.Logger) (*functions, error) {
@@ -158,9 +163,16 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus, &webhooks.Chat{Key: keys.cursor}, settings, log)
 	f.mail = webhooks.NewMail(store,
 		&webhooks.EmailIntake{Certs: signing.SNSCerts{}, Objects: objectstore.Dir{Root: filepath.Join(cfg.DataDir, "mail")}}, settings, log)
+	// Background exports: files in <data dir>/objects, downloaded through
+	// links this server signs and serves (/dev/objects), run in a goroutine
+	// as the api's asynchronous invocation of functions/exporter runs them.
 	// WhatsApp templates are submitted to a stand-in, not Meta: GET
 	// /dev/templates shows them.
-	f.desk = api.New(store, f.scheduler, sequencer, f.tokens, log, api.WithTemplateRegistry(f.templates))
+	f.files = &objectstore.Files{Root: filepath.Join(cfg.DataDir, "objects"), Key: keys.cursor}
+	f.exporter = exporter.New(store, f.files, log)
+	f.desk = api.New(store, f.scheduler, sequencer,
+		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
+		f.tokens, log, api.WithTemplateRegistry(f.templates))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -169,6 +181,31 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.fanOut = livesocket.NewQueue(f.live.Live.FanOut, log)
 	f.bus.Subscribe(f.fanOut.Add)
 	return f, nil
+}
+
+// asyncExports runs an export in a goroutine, as Lambda runs an Event
+// invocation of functions/exporter: apart from the request, retried twice.
+type asyncExports struct {
+	ctx context.Context
+	run func(context.Context, lambdainvoke.ExportJob) error
+	log *slog.Logger
+}
+
+func (a asyncExports) RunExportAsync(_ context.Context, workspaceID, exportID string) error {
+	go func() {
+		job := lambdainvoke.ExportJob{WorkspaceID: workspaceID, ExportID: exportID}
+		for attempt := range 3 {
+			ctx, cancel := context.WithTimeout(a.ctx, 5*time.Minute)
+			err := a.run(ctx, job)
+			cancel()
+			if err == nil || a.ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("local exporter: retrying", "export", exportID, "attempt", attempt+1, "err", err)
+			time.Sleep(time.Duration(attempt+1) * time.Second)
+		}
+	}()
+	return nil
 }
 
 // applyToRuns is the sequences function's EventBridge rule: each domain
@@ -233,6 +270,7 @@ func (f *functions) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.templates.Submitted(r.URL.Query().Get("workspace"))})
 	})
+	mux.Handle("GET /dev/objects", f.files.Handler())
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.outbox.List(r.URL.Query().Get("workspace"))})

@@ -2,10 +2,13 @@ package objectstore_test
 
 import (
 	"context"
+	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
 	"github.com/parley-inbox/parley/shared/inbox"
@@ -65,5 +68,37 @@ func TestDirGet(t *testing.T) {
 		if !inbox.IsKind(err, inbox.KindInvalid) {
 			t.Errorf("Get(%q, %q) = %v, want KindInvalid", tt.bucket, tt.key, err)
 		}
+	}
+}
+
+func TestFilesPutAndSignedGet(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	files := &objectstore.Files{Root: t.TempDir(), BaseURL: "http://local/dev/objects", Key: []byte("k"), Now: func() time.Time { return now }}
+	for _, body := range []string{"first", "second"} { // a retry replaces the object
+		if err := files.Put(context.Background(), "exports/demo/1.csv", "text/csv", func(w io.Writer) error {
+			_, err := io.WriteString(w, body)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := files.Put(context.Background(), "../escape", "text/csv", func(io.Writer) error { return nil }); err == nil {
+		t.Error("a key outside the store was written")
+	}
+	link, _ := files.PresignGet(context.Background(), "exports/demo/1.csv", "c.csv", time.Minute)
+	get := func(link string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		files.Handler().ServeHTTP(rec, httptest.NewRequest("GET", link, nil))
+		return rec
+	}
+	if rec := get(link); rec.Code != 200 || rec.Body.String() != "second" || rec.Header().Get("Content-Disposition") != "attachment; filename=c.csv" {
+		t.Errorf("GET = %d %q %v", rec.Code, rec.Body, rec.Header())
+	}
+	if rec := get(strings.Replace(link, "1.csv", "2.csv", 1)); rec.Code != 403 {
+		t.Errorf("another key with the same signature: %d, want 403", rec.Code)
+	}
+	now = now.Add(2 * time.Minute)
+	if rec := get(link); rec.Code != 403 {
+		t.Errorf("expired link: %d, want 403", rec.Code)
 	}
 }

@@ -22,6 +22,8 @@ type API struct {
 	svc *inbox.Desk
 	// templates serves /templates; its registry reaches Meta.
 	templates *inbox.TemplateDesk
+	exports   *inbox.Exports
+	inlineMax int
 	idem      inbox.RequestLog
 	auth      auth.Authenticator
 	log       *slog.Logger
@@ -36,15 +38,20 @@ type Store interface {
 }
 
 // New builds functions/api's handler: the agents' desk on store, scheduling
-// sends with scheduler and running sequences with sequencer.
-// Options add what only some deployments have.
-func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, authn auth.Authenticator, log *slog.Logger, opts ...Option) *API {
+// sends with scheduler, running sequences with sequencer, and starting
+// background exports with exports. Options add what only some deployments
+// have.
+func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, exports Exports, authn auth.Authenticator, log *slog.Logger, opts ...Option) *API {
 	desk := inbox.NewDesk(store, inbox.SystemClock{}, scheduler, sequencer)
 	var o options
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if exports.InlineMax <= 0 {
+		exports.InlineMax = DefaultInlineMax
+	}
 	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
+		exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
 		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
 	a.routes()
 	return a
@@ -125,6 +132,8 @@ func (a *API) routes() {
 	a.handle("PATCH /conversations/{conversationId}/messages/{messageId}", a.updateScheduledMessage)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/cancel", a.cancelScheduled)
 	a.handle("POST /conversations/{conversationId}/messages/{messageId}/send", a.idempotent(a.sendDraft))
+	a.handle("GET /conversations/{conversationId}/export", a.exportConversation)
+	a.handle("GET /exports/{exportId}", a.getExport)
 	a.handle("GET /scheduled-messages", a.listScheduled)
 	a.handle("GET /drafts", a.listDrafts)
 

@@ -281,8 +281,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 80 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 80, 9 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 82 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 82, 9 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession]+counts[oaWidget], counts[oaWebhook])
 	}
 	for op := range public {
@@ -401,7 +401,7 @@ func (oaNobody) Authenticate(*http.Request) (inbox.Actor, error) {
 // authentication (401) rather than the catch-all 404.
 func TestOpenAPIOperationsAreServed(t *testing.T) {
 	doc := loadOpenAPI(t)
-	handler := api.New(nil, nil, nil, oaNobody{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	handler := api.New(nil, nil, nil, api.Exports{}, oaNobody{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	param := regexp.MustCompile(`\{[^}]+\}`)
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
@@ -703,6 +703,13 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		return map[string]any{"id": m.ID, "direction": m.Direction, "channel": m.Channel, "body": m.Body, "attachments": m.Attachments, "createdAt": m.CreatedAt}
 	}
 
+	pendingExport := &inbox.Export{ID: inbox.NewID(now), WorkspaceID: oaWorkspace, ConversationID: conv2.ID, Status: inbox.ExportPending,
+		ExportRequest: inbox.ExportRequest{Format: inbox.ExportHTML, From: now.Add(-24 * time.Hour), To: now, IncludeComments: true},
+		RequestedBy:   "user-1", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(inbox.ExportRetention)}
+	doneExport := *pendingExport
+	linkExpires := now.Add(inbox.ExportLinkTTL)
+	doneExport.Status, doneExport.Messages, doneExport.DownloadURL, doneExport.URLExpires = inbox.ExportDone, 1200, "http://127.0.0.1:8080/dev/objects?key=exports%2Fx.html&sig=ab", &linkExpires
+
 	jsonOK := func(status int, body any) oaSample {
 		return oaSample{status: status, contentType: "application/json; charset=utf-8", body: body}
 	}
@@ -738,6 +745,10 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 		"GET /templates":                     jsonOK(200, map[string]any{"items": []*inbox.MessageTemplate{waTemplate, migrated}}),
 		"POST /templates/refresh":            problem(503, "unavailable"),
 		"DELETE /templates/" + waTemplate.ID: {status: 204},
+		// Exports: the file itself, or a background export, pending and done.
+		"GET /conversations/" + conv.ID + "/export":  {status: 200, contentType: "text/csv; charset=utf-8", raw: "time,direction\n2025-03-14T15:09:26Z,in\n"},
+		"GET /conversations/" + conv2.ID + "/export": {status: 202, contentType: "application/json", body: pendingExport},
+		"GET /exports/" + doneExport.ID:              jsonOK(200, doneExport),
 		// What API Gateway answers itself in AWS.
 		"GET /labels/" + oaLabel: {status: 401, contentType: "application/json", body: map[string]any{"message": "Unauthorized"}},
 		"PUT /users/user-2":      {status: 429, contentType: "application/json", body: map[string]any{"message": "Too Many Requests"}},
