@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -45,7 +44,7 @@ func main() {
 	// Background exports: functions/exporter writes the file; the api only
 	// presigns its download.
 	exports := api.Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
-		Runner:    lambdainvoke.Exports{Client: awslambda.NewFromConfig(awsCfg), Function: cfg.Exports.ExporterFunction},
+		Runner:    lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction},
 		InlineMax: cfg.Exports.InlineMax}
 	lambda.Start(api.New(store, sched, sequencer, exports, auth.APIGateway{}, log, api.WithTemplateRegistry(templates)).LambdaHandler())
 }

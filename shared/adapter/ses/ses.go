@@ -22,7 +22,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jhillyerd/enmime"
 
-	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -35,7 +35,7 @@ type SendEmailAPI interface {
 // Message-ID and threading headers itself.
 type Sender struct {
 	Client    SendEmailAPI
-	Mailboxes func(workspaceID string) (email.Mailbox, error)
+	Mailboxes func(workspaceID string) (providers.Mailbox, error)
 	// Domain names Parley's Message-IDs; empty uses the From domain.
 	Domain string
 }

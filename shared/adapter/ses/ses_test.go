@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/jhillyerd/enmime"
 
-	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/ses"
+	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -64,8 +64,8 @@ func sesServer(t *testing.T, status int, errType, body string) (*ses.Sender, *[]
 	})
 	s := &ses.Sender{
 		Client: client,
-		Mailboxes: func(ws string) (email.Mailbox, error) {
-			return email.Mailbox{From: "Support <support@inbox.example.com>", ConfigurationSet: "parley-events"}, nil
+		Mailboxes: func(ws string) (providers.Mailbox, error) {
+			return providers.Mailbox{From: "Support <support@inbox.example.com>", ConfigurationSet: "parley-events"}, nil
 		},
 		Domain: "parley.example",
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/parley-inbox/parley/shared/adapter/email"
 	"github.com/parley-inbox/parley/shared/adapter/meta"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/adapter/twilio"
@@ -105,8 +104,15 @@ func (s Set) Meta(ws string) (meta.Account, error) {
 		PageToken: c.PageToken, InstagramAccountID: c.InstagramAccountID, InstagramToken: c.InstagramToken}, err
 }
 
-// Mailbox is the address email.Sender sends from.
-func (s Set) Mailbox(ws string) (email.Mailbox, error) {
+// Mailbox is the address a workspace sends email from. It lives here, not
+// with the email adapters, so that reading credentials links no MIME code.
+type Mailbox struct {
+	From             string // "Support <support@inbox.example.com>"
+	ConfigurationSet string // SES configuration set that publishes delivery events
+}
+
+// Mailbox is the address ses.Sender sends from.
+func (s Set) Mailbox(ws string) (Mailbox, error) {
 	c, err := s.get(ws, "Email sending", func(c Credentials) bool { return c.EmailFrom != "" })
-	return email.Mailbox{From: c.EmailFrom, ConfigurationSet: c.SESConfigurationSet}, err
+	return Mailbox{From: c.EmailFrom, ConfigurationSet: c.SESConfigurationSet}, err
 }
