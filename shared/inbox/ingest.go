@@ -212,7 +212,12 @@ func (s *core) ingest(ctx context.Context, in Inbound, refusal string) (*IngestR
 		}
 		conv.RecordMessage(m)
 		if refusal != "" && m.ID > conv.ActivityID {
-			conv.ActivityID = m.ID // the contact wrote: the thread rises in the inbox as for a message
+			// The contact wrote: the thread rises in the inbox as for a
+			// message, and its row says when, so the order it is listed
+			// in and the time it shows agree.
+			conv.ActivityID = m.ID
+			at := m.CreatedAt
+			conv.LastMessageAt, conv.LastMessageDirection = &at, DirectionIn
 		}
 		conv.addClaim(m.ID)
 		if err := s.store.PutConversation(ctx, conv); err != nil {

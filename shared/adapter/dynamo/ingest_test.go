@@ -158,3 +158,27 @@ func TestIngestCost(t *testing.T) {
 		t.Errorf("inbound SMS cost %.1f RRU / %.1f WRU; budget 1 RRU / 4 WRU", m.Read, m.Write)
 	}
 }
+
+// A refused message raises its thread in the inbox, and the row says when:
+// the inbox lists by the thread's activity and shows lastMessageAt, so the
+// two must agree (a thread listed first must not show an older time).
+func TestRefusedMessageRaisesTheRowWithItsTime(t *testing.T) {
+	svc, store, actor := newService(t)
+	ctx := context.Background()
+	first, err := svc.Ingest(ctx, sms(actor.WorkspaceID, "+14155550131", "SM10", "Hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused, err := svc.Refuse(ctx, sms(actor.WorkspaceID, "+14155550131", "SM11", ""), "the body was over the limit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := store.GetConversation(ctx, actor.WorkspaceID, first.Conversation.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.ActivityID != refused.Message.ID || conv.LastMessageAt == nil || !conv.LastMessageAt.Equal(refused.Message.CreatedAt) {
+		t.Errorf("after a refusal: activity %s, lastMessageAt %v; want the refusal's %s at %v",
+			conv.ActivityID, conv.LastMessageAt, refused.Message.ID, refused.Message.CreatedAt)
+	}
+}
