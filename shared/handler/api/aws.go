@@ -1,0 +1,69 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
+	"github.com/parley-inbox/parley/shared/adapter/meta"
+	"github.com/parley-inbox/parley/shared/adapter/s3link"
+	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/secrets"
+	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
+	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/config/providers"
+	"github.com/parley-inbox/parley/shared/inbox"
+)
+
+// FromAWS builds functions/api's handler on AWS's services: the table,
+// EventBridge Scheduler (scheduled messages get their one-time schedule
+// when posted), Step Functions (cancelling runs, finishing manual actions),
+// Meta for WhatsApp templates, and functions/exporter and S3 links for
+// background exports. Only the cursor secret is read at cold start.
+func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.Logger) (*API, error) {
+	sm := secretsmanager.NewFromConfig(awsCfg)
+	cursorKey, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, cursorKey)
+	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
+		TargetARN: cfg.Scheduling.SenderFunctionARN, RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN}
+	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
+	creds := &lazyCredentials{fetch: func(ctx context.Context) (providers.Set, error) { return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN) }}
+	// The exporter writes the file; the api only presigns its download.
+	exports := Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
+		Runner:    lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction},
+		InlineMax: cfg.Exports.InlineMax}
+	return New(store, sched, sequencer, exports, auth.APIGateway{}, log, WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta})), nil
+}
+
+// lazyCredentials reads the provider secret on the first template call,
+// not at every cold start: only admins' template requests need it.
+type lazyCredentials struct {
+	fetch func(context.Context) (providers.Set, error)
+	mu    sync.Mutex
+	set   providers.Set
+}
+
+func (l *lazyCredentials) Meta(ws string) (meta.Account, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set == nil {
+		set, err := l.fetch(context.Background())
+		if err != nil {
+			return meta.Account{}, &inbox.Error{Kind: inbox.KindUnavailable, Message: "the provider credentials could not be read; retry", Err: err}
+		}
+		l.set = set
+	}
+	return l.set.Meta(ws)
+}
