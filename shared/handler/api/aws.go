@@ -39,7 +39,9 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		TargetARN: cfg.Scheduling.SenderFunctionARN, RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN}
 	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
-	creds := &lazyCredentials{fetch: func(ctx context.Context) (providers.Set, error) { return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN) }}
+	creds := &lazyCredentials{fetch: func(ctx context.Context) (providers.Set, error) {
+		return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
+	}}
 	// The exporter writes the file; the api only presigns its download.
 	exports := Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
 		Runner:    lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction},
