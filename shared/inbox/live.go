@@ -77,6 +77,32 @@ type LiveStore interface {
 type Live struct {
 	core
 	poster Poster
+	typing typingGate
+}
+
+// typingEvery is how often one connection's typing is passed on: a client
+// that sends a typing frame per keystroke costs a read and a post per
+// agent each time, so repeats within it are dropped.
+const typingEvery = 2 * time.Second
+
+// typingGate remembers when each connection last typed, in this process
+// (bounded: a reset only lets a frame through early).
+type typingGate struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (g *typingGate) allow(connectionID string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.last == nil || len(g.last) > 50_000 {
+		g.last = map[string]time.Time{}
+	}
+	if now.Sub(g.last[connectionID]) < typingEvery {
+		return false
+	}
+	g.last[connectionID] = now
+	return true
 }
 
 // NewLive returns the real-time use cases.
@@ -153,8 +179,14 @@ func (l *Live) Receive(ctx context.Context, c Connection, frame []byte) error {
 	case f.Type == "ping":
 		return l.post(ctx, c, []any{map[string]string{"type": "pong"}})
 	case f.Type == string(EventTyping) && c.IsVisitor():
+		if !l.typing.allow(c.ID, l.now()) {
+			return nil
+		}
 		return l.visitorTyping(ctx, c)
 	case f.Type == string(EventTyping) && safeID(f.ConversationID):
+		if !l.typing.allow(c.ID, l.now()) {
+			return nil
+		}
 		return l.agentTyping(ctx, c, f.ConversationID)
 	case f.Type == string(EventTyping):
 		return Invalid("conversationId", "an agent's typing frame names its conversationId")

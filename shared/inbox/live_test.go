@@ -26,6 +26,7 @@ type liveStore struct {
 	visitors map[string][]inbox.Connection // by workspace + "/" + visitor
 	counters inbox.Counters
 	deleted  []string
+	peeks    int
 }
 
 func (s *liveStore) AgentConnections(_ context.Context, ws string) ([]inbox.Connection, error) {
@@ -54,6 +55,9 @@ func (s *liveStore) FindCorrespondent(context.Context, string, inbox.Corresponde
 }
 
 func (s *liveStore) PeekConversation(context.Context, string, string) (*inbox.Conversation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.peeks++
 	return nil, errNone
 }
 
@@ -404,4 +408,38 @@ func FuzzReceiveFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+// movingClock is a clock a test moves.
+type movingClock struct{ now *time.Time }
+
+func (c movingClock) Now() time.Time { return *c.now }
+
+// A connection's typing frames are passed on at most every 2 s: a frame
+// per keystroke would cost a read and a post per agent each time.
+func TestTypingIsPassedOnAtMostEveryTwoSeconds(t *testing.T) {
+	store := &liveStore{}
+	now := liveNow
+	live := inbox.NewLive(store, movingClock{&now}, &poster{})
+	agent := inbox.Connection{ID: "a1", WorkspaceID: "w", UserID: "u1", Role: inbox.RoleAgent}
+	other := inbox.Connection{ID: "a2", WorkspaceID: "w", UserID: "u2", Role: inbox.RoleAgent}
+	frame := []byte(`{"type":"typing","conversationId":"01J0000000000000000000000"}`)
+	for range 5 {
+		if err := live.Receive(context.Background(), agent, frame); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := live.Receive(context.Background(), other, frame); err != nil {
+		t.Fatal(err)
+	}
+	if store.peeks != 2 {
+		t.Errorf("5 frames from one agent and 1 from another looked up %d threads, want 2", store.peeks)
+	}
+	now = now.Add(2 * time.Second)
+	if err := live.Receive(context.Background(), agent, frame); err != nil {
+		t.Fatal(err)
+	}
+	if store.peeks != 3 {
+		t.Errorf("a frame 2 s later looked up %d threads in all, want 3", store.peeks)
+	}
 }
