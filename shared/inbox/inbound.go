@@ -58,6 +58,9 @@ type EmailDetails struct {
 	// Partial says the email was past Parley's parsing limits (size,
 	// nesting, parts): Body is an excerpt of its raw text with a note.
 	Partial bool `json:"partial,omitempty"`
+	// Raw is the key of the email as received in the inbound mail bucket:
+	// its attachments are copied from there.
+	Raw string `json:"raw,omitempty"`
 }
 
 // DeliveryUpdate is a provider's report on a message it was asked to send.

@@ -91,7 +91,12 @@ type DeliveryError struct {
 // Attachment is metadata about a file; the bytes live with the provider or
 // in object storage, never in the table.
 type Attachment struct {
-	URL         string `json:"url"`
+	// URL is an external https link an agent sent, or the provider's
+	// address of an inbound file until it is copied; "" otherwise.
+	URL string `json:"url"`
+	// Key is the file in Parley's media store (MediaStore): an upload, or
+	// an inbound file once copied. Read it with AttachmentLink.
+	Key         string `json:"key,omitempty"`
 	ContentType string `json:"contentType"`
 	Name        string `json:"name,omitempty"`
 	Size        int64  `json:"size,omitempty"`
@@ -163,7 +168,12 @@ func validateAttachments(list []Attachment) ([]Attachment, error) {
 	}
 	out := make([]Attachment, 0, len(list))
 	for _, a := range list {
-		if !strings.HasPrefix(a.URL, "https://") || len(a.URL) > maxAttachmentURL {
+		switch {
+		case a.Key != "" && a.URL != "":
+			return nil, Invalid("attachments", "an attachment has a key (an upload) or a url (an external link), not both")
+		case a.Key != "":
+			// checkMediaKey checks it against the workspace.
+		case !strings.HasPrefix(a.URL, "https://") || len(a.URL) > maxAttachmentURL:
 			return nil, Invalid("attachments", "attachment url must be an https URL of at most %d characters", maxAttachmentURL)
 		}
 		if a.ContentType == "" || len(a.ContentType) > maxContentTypeLen || !strings.Contains(a.ContentType, "/") {

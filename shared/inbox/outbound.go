@@ -31,6 +31,16 @@ type Outbound struct {
 	// Subject overrides an email's subject, for mail outside any thread
 	// (a verification code).
 	Subject string
+	// Files are an email's uploaded attachments, read from the media
+	// store: an email carries its files, where other channels get links.
+	Files []File
+}
+
+// File is an attachment's bytes.
+type File struct {
+	Name        string
+	ContentType string
+	Data        []byte
 }
 
 // ChannelSender delivers messages on one channel.

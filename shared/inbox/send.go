@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"sort"
 	"strings"
 	"time"
@@ -147,23 +148,11 @@ func (s *core) prepareOutbound(ctx context.Context, conv *Conversation, c *Conta
 	if err := CheckBodyLength(ch, body); err != nil {
 		return m, err
 	}
-	atts, err := validateAttachments(in.Attachments)
+	atts, warnings, err := s.verifyAttachments(ctx, c.WorkspaceID, ch, in.Attachments)
 	if err != nil {
 		return m, err
 	}
-	var total int64
-	for _, a := range atts {
-		if !mediaAllowed(ch, a.ContentType) {
-			return m, Invalid("attachments", "%s cannot carry %s attachments", ch, a.ContentType)
-		}
-		total += a.Size
-		if ch == ChannelMMS && a.Size > mmsWarningBytes {
-			m.Warnings = append(m.Warnings, fmt.Sprintf("%s is over 1.5 MB; some carriers filter large MMS", attachmentName(a)))
-		}
-	}
-	if ch == ChannelMMS && total > maxMMSBytes {
-		return m, Invalid("attachments", "MMS media total %.1f MB; the limit is 5 MB", float64(total)/(1<<20))
-	}
+	m.Warnings = warnings
 	switch ReplyWindowFor(ch, conv.LastInboundAt[ch], now) {
 	case WindowClosed:
 		if in.Template == nil {
@@ -288,7 +277,62 @@ func (s *Dispatch) Deliver(ctx context.Context, workspaceID string, ref Provider
 			return nil, err
 		}
 	}
+	if err := s.linkMedia(ctx, &out); err != nil {
+		return nil, err
+	}
 	return s.send(ctx, m, out)
+}
+
+// linkMedia hands the provider the message's uploaded files: short-lived
+// links it fetches at once, or for an email the bytes themselves. The
+// stored message keeps only the keys.
+func (s *Dispatch) linkMedia(ctx context.Context, out *Outbound) error {
+	m := out.Message
+	var linked []Attachment
+	for i, a := range m.Attachments {
+		if a.Key == "" {
+			continue
+		}
+		if s.media == nil {
+			return Errorf(KindInternal, "message %s has uploaded files but the sender has no media store", m.ID)
+		}
+		if linked == nil {
+			linked = append([]Attachment(nil), m.Attachments...)
+		}
+		if m.Channel == ChannelEmail {
+			reader, ok := s.media.(MediaReader)
+			if !ok {
+				return Errorf(KindInternal, "the media store cannot read files for email")
+			}
+			data, err := reader.Get(ctx, a.Key, maxEmailMediaBytes)
+			if err != nil {
+				return err
+			}
+			out.Files = append(out.Files, File{Name: fileNameOf(a, i), ContentType: a.ContentType, Data: data})
+			continue
+		}
+		url, err := s.media.PresignGet(ctx, a.Key, fileNameOf(a, i), ProviderLinkTTL)
+		if err != nil {
+			return err
+		}
+		linked[i].URL = url
+	}
+	if linked != nil {
+		copied := *m
+		copied.Attachments = linked
+		out.Message = &copied
+	}
+	return nil
+}
+
+func fileNameOf(a Attachment, i int) string {
+	if a.Name != "" {
+		return a.Name
+	}
+	if exts, _ := mime.ExtensionsByType(a.ContentType); len(exts) > 0 {
+		return fmt.Sprintf("attachment-%d%s", i+1, exts[0])
+	}
+	return fmt.Sprintf("attachment-%d", i+1)
 }
 
 // send moves a message through sending to sent or failed. A provider

@@ -88,7 +88,13 @@ type core struct {
 	store         Store
 	clock         Clock
 	settingsCache *sync.Map // nil: read settings on every call
+	// media checks uploaded files before they are sent; nil where the
+	// function only re-sends messages already checked.
+	media MediaStore
 }
+
+// UseMedia sets the store that keeps attachments' bytes.
+func (s *core) UseMedia(m MediaStore) { s.media = m }
 
 func newCore(store Store, clock Clock) core {
 	return core{store: store, clock: clock}
