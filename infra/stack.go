@@ -129,6 +129,11 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	exp := newExports(stack, assetsDir, table)
 	exp.addToAPI(apiFunction)
 
+	// Attachments: uploads, and inbound files copied in.
+	med := newMedia(stack)
+	med.addToAPI(apiFunction)
+	med.addToSender(outbound.fn)
+
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
 	alarms.onFunctionErrors("ExporterFunction", exp.fn)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
@@ -164,6 +169,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	output(stack, "InboundMailTopicArn", mail.topic.TopicArn())
 	output(stack, "InboundMailRuleSetName", mail.ruleSet.ReceiptRuleSetName())
 	output(stack, "ExportBucketName", exp.bucket.BucketName())
+	output(stack, "MediaBucketName", med.bucket.BucketName())
 	output(stack, "EventBusName", bus.EventBusName())
 	output(stack, "AlarmTopicArn", alarms.topic.TopicArn())
 	output(stack, "SenderFunctionName", outbound.fn.FunctionName())

@@ -439,6 +439,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	clientID, _ := template.onlyResourceOfType(t, "AWS::Cognito::UserPoolClient")
 	exportBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "ExportBucket")
 	exporterID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "ExporterFunction")
+	mediaBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "MediaBucket")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
 	// The live stage's URL, with the scheme the caller speaks: wss:// for
 	// browsers, https:// for the management API.
@@ -477,6 +478,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"PROVIDER_SECRETS_ARN":   ref(providerSecretsID),
 			"EXPORT_BUCKET":          ref(exportBucketID),
 			"EXPORTER_FUNCTION_NAME": ref(exporterID),
+			// Uploads are presigned to it and attachments read from it.
+			"MEDIA_BUCKET": ref(mediaBucketID),
 		}))},
 		// Background exports: reads the table, writes the export bucket.
 		{prefix: "ExporterFunction", timeout: 300, env: map[string]any{
@@ -515,6 +518,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			// Twilio status callbacks go to the webhooks function's URL.
 			"PUBLIC_URL":   getAtt(apiID, "ApiEndpoint"),
 			"EMAIL_DOMAIN": "",
+			// Providers fetch uploaded files through links it signs.
+			"MEDIA_BUCKET": ref(mediaBucketID),
 		})},
 		{prefix: "SequencesFunction", timeout: 30, env: withStateMachines(withScheduling(map[string]any{
 			"TABLE_NAME":          ref(tableID),

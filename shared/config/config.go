@@ -47,6 +47,9 @@ const (
 	// EnvExportInlineMax optionally lowers or raises how many messages an
 	// export answers directly (api.DefaultInlineMax).
 	EnvExportInlineMax = "EXPORT_INLINE_MAX"
+	// EnvMediaBucket is the private bucket of attachments: agents' uploads
+	// and inbound files copied from providers, under media/<workspace>/.
+	EnvMediaBucket = "MEDIA_BUCKET"
 )
 
 // Exports is where background exports go: the bucket, the function that
@@ -83,6 +86,8 @@ type API struct {
 	Scheduling         Scheduling
 	StateMachines      StateMachines
 	Exports            Exports
+	// MediaBucket is where uploads go and attachments are read from.
+	MediaBucket string
 }
 
 // Exporter configures functions/exporter: it reads the table and writes
@@ -125,6 +130,9 @@ type Sender struct {
 	TableName, ProviderSecretsARN, EmailDomain string
 	Webhook                                    Webhook
 	Scheduling                                 Scheduling
+	// MediaBucket holds uploaded files, which providers fetch through
+	// links the sender signs and emails carry.
+	MediaBucket string
 }
 
 // Sequences configures functions/sequences.
@@ -166,7 +174,8 @@ func APIFromEnv() (API, error) {
 	var e env
 	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
 		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines(),
-		Exports: Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)}}
+		Exports: Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)},
+		MediaBucket: e.need(EnvMediaBucket)}
 	return c, e.err()
 }
 
@@ -198,7 +207,8 @@ func PublisherFromEnv() (Publisher, error) {
 func SenderFromEnv() (Sender, error) {
 	var e env
 	c := Sender{TableName: e.need(EnvTableName), ProviderSecretsARN: e.need(EnvProviderSecretsARN),
-		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook(), Scheduling: e.scheduling(false)}
+		EmailDomain: os.Getenv(EnvEmailDomain), Webhook: e.webhook(), Scheduling: e.scheduling(false),
+		MediaBucket: e.need(EnvMediaBucket)}
 	return c, e.err()
 }
 
