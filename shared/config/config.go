@@ -174,7 +174,7 @@ func APIFromEnv() (API, error) {
 	var e env
 	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
 		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines(),
-		Exports: Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)},
+		Exports:     Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)},
 		MediaBucket: e.need(EnvMediaBucket)}
 	return c, e.err()
 }
