@@ -289,6 +289,38 @@ func checkMediaKey(workspaceID, key string) error {
 	return nil
 }
 
+// storedAttachments checks the uploaded files a snippet or a sequence step
+// keeps: they must be the workspace's and, where the store is at hand,
+// exist and be what they claim; their real size and type replace the
+// client's. The channel's limits are checked again at each send.
+func (s *core) storedAttachments(ctx context.Context, workspaceID string, atts []Attachment) ([]Attachment, error) {
+	out := append([]Attachment(nil), atts...)
+	for i := range out {
+		a := &out[i]
+		if a.Key == "" {
+			continue
+		}
+		if err := checkMediaKey(workspaceID, a.Key); err != nil {
+			return nil, err
+		}
+		if s.media == nil {
+			continue
+		}
+		obj, err := s.media.Stat(ctx, a.Key)
+		if IsKind(err, KindNotFound) {
+			return nil, Invalid("attachments", "no file was uploaded to %q, or its upload expired: upload it first (POST /uploads)", truncateForError(a.Key))
+		}
+		if err != nil {
+			return nil, err
+		}
+		if why := sniffMismatch(obj.ContentType, obj.Head); why != "" {
+			return nil, Invalid("attachments", "%s: %s", attachmentName(*a), why)
+		}
+		a.Size, a.ContentType = obj.Size, obj.ContentType
+	}
+	return out, nil
+}
+
 // verifyAttachments checks a message's files for channel ch. An uploaded
 // file's size and type are the store's, not the client's: its first bytes
 // must agree with the type it was uploaded as. Without a store (a function
@@ -296,6 +328,9 @@ func checkMediaKey(workspaceID, key string) error {
 // message or step was saved, are used.
 func (s *core) verifyAttachments(ctx context.Context, workspaceID string, ch Channel, in []Attachment) ([]Attachment, []string, error) {
 	atts, err := validateAttachments(in)
+	if err == nil {
+		atts, err = s.storedAttachments(ctx, workspaceID, atts)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -303,23 +338,9 @@ func (s *core) verifyAttachments(ctx context.Context, workspaceID string, ch Cha
 	var total int64
 	for i := range atts {
 		a := &atts[i]
-		if a.Key != "" {
-			if err := checkMediaKey(workspaceID, a.Key); err != nil {
-				return nil, nil, err
-			}
-			if s.media != nil {
-				obj, err := s.media.Stat(ctx, a.Key)
-				if IsKind(err, KindNotFound) {
-					return nil, nil, Invalid("attachments", "no file was uploaded to %q, or its upload expired: upload it first (POST /uploads)", truncateForError(a.Key))
-				}
-				if err != nil {
-					return nil, nil, err
-				}
-				if why := sniffMismatch(obj.ContentType, obj.Head); why != "" {
-					return nil, nil, Invalid("attachments", "%s: %s", attachmentName(*a), why)
-				}
-				a.Size, a.ContentType = obj.Size, obj.ContentType
-			}
+		if a.Key != "" && ch == ChannelWebchat {
+			// Visitors have no way yet to read a private file.
+			return nil, nil, Invalid("attachments", "web chat cannot carry uploaded files yet; send a link (url) instead")
 		}
 		if !mediaAllowed(ch, a.ContentType) {
 			return nil, nil, Invalid("attachments", "%s cannot carry %s attachments", ch, a.ContentType)

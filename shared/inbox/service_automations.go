@@ -429,12 +429,18 @@ func (s *core) closeTaskAs(ctx context.Context, t *ManualTask, status TaskStatus
 	return err
 }
 
-// copySnippets fills the message steps that name a snippet with its body
+// copySnippets checks the steps' uploaded files and fills the message
+// steps that name a snippet with its body
 // and attachments. One read per such step, when the automation is saved;
 // running it reads nothing more.
 func (s *core) copySnippets(ctx context.Context, ws string, steps []AutomationStep) error {
 	for i := range steps {
 		st := &steps[i]
+		atts, err := s.storedAttachments(ctx, ws, st.Attachments)
+		if err != nil {
+			return err
+		}
+		st.Attachments = atts
 		if st.SnippetID == "" || st.Type != StepMessage {
 			continue
 		}

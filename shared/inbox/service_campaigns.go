@@ -31,6 +31,9 @@ func (s *Desk) CreateCampaign(ctx context.Context, actor Actor, in CampaignInput
 	if err := s.checkCampaignTemplates(ctx, c, settings); err != nil {
 		return nil, err
 	}
+	if err := s.checkStepFiles(ctx, c); err != nil {
+		return nil, err
+	}
 	return c, s.store.PutCampaign(ctx, c)
 }
 
@@ -75,6 +78,9 @@ func (s *Desk) UpdateCampaign(ctx context.Context, actor Actor, id string, p Cam
 		if err := s.checkCampaignTemplates(ctx, c, settings); err != nil {
 			return err
 		}
+		if err := s.checkStepFiles(ctx, c); err != nil {
+			return err
+		}
 		c.UpdatedAt = s.now()
 		out = c
 		return s.store.PutCampaign(ctx, c)
@@ -95,4 +101,16 @@ func (s *Desk) DeleteCampaign(ctx context.Context, actor Actor, id string) error
 		return err
 	}
 	return s.store.DeleteCampaign(ctx, c)
+}
+
+// checkStepFiles checks the uploaded files the drip's steps send.
+func (s *core) checkStepFiles(ctx context.Context, c *Campaign) error {
+	for i := range c.Steps {
+		atts, err := s.storedAttachments(ctx, c.WorkspaceID, c.Steps[i].Attachments)
+		if err != nil {
+			return err
+		}
+		c.Steps[i].Attachments = atts
+	}
+	return nil
 }

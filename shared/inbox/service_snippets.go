@@ -18,6 +18,10 @@ func (s *Desk) CreateSnippet(ctx context.Context, actor Actor, in SnippetInput) 
 	if err := sn.validate(); err != nil {
 		return nil, err
 	}
+	var err error
+	if sn.Attachments, err = s.storedAttachments(ctx, actor.WorkspaceID, sn.Attachments); err != nil {
+		return nil, err
+	}
 	if err := s.store.CreateSnippet(ctx, sn); err != nil {
 		return nil, err
 	}
@@ -82,6 +86,9 @@ func (s *Desk) UpdateSnippet(ctx context.Context, actor Actor, id string, p Snip
 			next.Channel = *p.Channel
 		}
 		if err := next.validate(); err != nil {
+			return err
+		}
+		if next.Attachments, err = s.storedAttachments(ctx, actor.WorkspaceID, next.Attachments); err != nil {
 			return err
 		}
 		next.UpdatedAt = s.now()

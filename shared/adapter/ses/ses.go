@@ -128,6 +128,9 @@ func (s *Sender) build(out inbox.Outbound, from *mail.Address) ([]byte, error) {
 	if len(refs) > 0 {
 		b = b.Header("References", "<"+strings.Join(refs, "> <")+">")
 	}
+	for _, f := range out.Files {
+		b = b.AddAttachment(f.Data, f.ContentType, f.Name)
+	}
 
 	root, err := b.Build()
 	if err != nil {
@@ -166,16 +169,19 @@ func subject(thread []*inbox.Message, from *mail.Address) string {
 	return "Re: " + m.Email.Subject
 }
 
-// textBody is the message, its attachments as links (the email does not
-// carry the files), and the web chat it follows, if any.
+// textBody is the message, its external attachments as links (uploaded
+// files travel as MIME parts, out.Files), and the web chat it follows.
 func textBody(out inbox.Outbound) string {
 	var parts []string
 	if out.Message.Body != "" {
 		parts = append(parts, out.Message.Body)
 	}
-	if len(out.Message.Attachments) > 0 {
+	if slices.ContainsFunc(out.Message.Attachments, func(a inbox.Attachment) bool { return a.URL != "" }) {
 		lines := []string{"Attachments:"}
 		for _, a := range out.Message.Attachments {
+			if a.URL == "" {
+				continue // an uploaded file: attached
+			}
 			name := a.Name
 			if name == "" {
 				name = a.ContentType

@@ -221,3 +221,25 @@ func TestSendErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSendAttachesUploadedFiles: an uploaded file travels as a MIME part
+// with its name and type, and is not listed as a link.
+func TestSendAttachesUploadedFiles(t *testing.T) {
+	s, got := sesServer(t, 200, "", `{"MessageId": "ses-3"}`)
+	out := chatThread()
+	pdf := []byte("%PDF-1.7\nrefund form\n")
+	m := *out.Message
+	m.Attachments = []inbox.Attachment{{Key: "media/demo/up/01J/refund.pdf", ContentType: "application/pdf", Name: "refund.pdf", Size: int64(len(pdf))}}
+	out.Message = &m
+	out.Files = []inbox.File{{Name: "refund.pdf", ContentType: "application/pdf", Data: pdf}}
+	if _, err := s.Send(context.Background(), out); err != nil {
+		t.Fatal(err)
+	}
+	env := parse(t, (*got)[0])
+	if len(env.Attachments) != 1 || env.Attachments[0].FileName != "refund.pdf" || env.Attachments[0].ContentType != "application/pdf" || !bytes.Equal(env.Attachments[0].Content, pdf) {
+		t.Errorf("attachments %+v", env.Attachments)
+	}
+	if strings.Contains(env.Text, "Attachments:") {
+		t.Errorf("an attached file is listed as a link:\n%s", env.Text)
+	}
+}

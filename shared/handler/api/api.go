@@ -47,6 +47,9 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if o.media != nil {
+		desk.UseMedia(o.media)
+	}
 	if exports.InlineMax <= 0 {
 		exports.InlineMax = DefaultInlineMax
 	}
@@ -170,6 +173,7 @@ func (a *API) routes() {
 	a.handle("POST /conversations/{conversationId}/snippets/{snippetId}/render", a.renderSnippet)
 
 	a.templateRoutes()
+	a.mediaRoutes()
 }
 
 // pageRequest reads limit and cursor query parameters.

@@ -11,6 +11,7 @@ type Option func(*options)
 
 type options struct {
 	registry inbox.TemplateRegistry
+	media    inbox.MediaStore
 }
 
 // WithTemplateRegistry lets POST /templates submit WhatsApp templates to
