@@ -1,13 +1,13 @@
 package s3link
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -240,18 +240,25 @@ func (l Links) Get(ctx context.Context, key string, max int64) ([]byte, error) {
 // anything else is the store failing, named by S3's error code. Without
 // s3:ListBucket, S3 answers 403 AccessDenied for a missing key too.
 func statusError(resp *http.Response, key string) error {
-	var body struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
-	}
-	_ = xml.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body)
-	if resp.StatusCode == http.StatusNotFound && body.Code != "NoSuchBucket" {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	code := xmlElement(body, "Code")
+	if resp.StatusCode == http.StatusNotFound && code != "NoSuchBucket" {
 		return inbox.Errorf(inbox.KindNotFound, "nothing is stored at %q", key)
 	}
-	code := body.Code
 	if code == "" {
 		code = resp.Status
 	}
 	return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the media store refused: " + code,
-		Err: errors.New(resp.Status + ": " + code + ": " + body.Message)}
+		Err: errors.New(resp.Status + ": " + code + ": " + xmlElement(body, "Message"))}
+}
+
+// xmlElement reads the text of S3's flat <Error> element name. Not
+// encoding/xml: nothing else in the api links it.
+func xmlElement(body []byte, name string) string {
+	_, rest, ok := bytes.Cut(body, []byte("<"+name+">"))
+	if !ok {
+		return ""
+	}
+	text, _, _ := bytes.Cut(rest, []byte("</"+name+">"))
+	return string(text)
 }
