@@ -1,6 +1,7 @@
-// Package s3link signs short-lived S3 GET links (SigV4 query signing) with
-// the core SDK's signer alone: the api presigns export downloads without
-// linking the S3 client, which would take it past its size budget
+// Package s3link signs short-lived S3 GET links (SigV4 query signing) and
+// POST upload forms, and reads media objects with signed GETs, with the
+// core SDK's signer and net/http alone: the api presigns export downloads
+// and media uploads without linking the S3 client, which would take it past its size budget
 // (about 1 MB; see README "Lambda size").
 package s3link
 
@@ -19,8 +20,9 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// Links presigns GETs of one bucket's objects. It writes nothing: Put
-// refuses, as the api never writes export files (functions/exporter does).
+// Links presigns GETs and upload forms of one bucket's objects and reads
+// them. It writes nothing itself: Put refuses, as the api never writes
+// export files (functions/exporter does); browsers upload media.
 type Links struct {
 	Credentials aws.CredentialsProvider
 	Region      string
@@ -28,6 +30,9 @@ type Links struct {
 	// Endpoint replaces https://<bucket>.s3.<region>.amazonaws.com (tests).
 	Endpoint string
 	Now      func() time.Time
+	// HTTP sends Stat's and Get's requests; nil is a client with a 30 s
+	// timeout. Redirects are never followed.
+	HTTP *http.Client
 }
 
 var _ inbox.ObjectStore = Links{}
@@ -39,11 +44,7 @@ func (Links) Put(context.Context, string, string, func(io.Writer) error) error {
 
 // PresignGet signs a GET of key, valid for ttl, that downloads as filename.
 func (l Links) PresignGet(ctx context.Context, key, filename string, ttl time.Duration) (string, error) {
-	base := l.Endpoint
-	if base == "" {
-		base = "https://" + l.Bucket + ".s3." + l.Region + ".amazonaws.com"
-	}
-	u, err := url.Parse(base)
+	u, err := url.Parse(l.base())
 	if err != nil {
 		return "", inbox.Internal(err)
 	}
@@ -61,12 +62,8 @@ func (l Links) PresignGet(ctx context.Context, key, filename string, ttl time.Du
 	if err != nil {
 		return "", &inbox.Error{Kind: inbox.KindUnavailable, Message: "a download link could not be made", Err: err}
 	}
-	now := time.Now
-	if l.Now != nil {
-		now = l.Now
-	}
 	signed, _, err := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }).
-		PresignHTTP(ctx, creds, req, "UNSIGNED-PAYLOAD", "s3", l.Region, now().UTC())
+		PresignHTTP(ctx, creds, req, "UNSIGNED-PAYLOAD", "s3", l.Region, l.now())
 	if err != nil {
 		return "", &inbox.Error{Kind: inbox.KindUnavailable, Message: "a download link could not be made", Err: err}
 	}
