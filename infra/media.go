@@ -76,6 +76,14 @@ func (m *media) addToAPI(api awslambda.Function) {
 		Actions:   jsii.Strings("s3:PutObject", "s3:GetObject"),
 		Resources: jsii.Strings(*m.bucket.ArnForObjects(jsii.String(mediaKeyPrefix + "*"))),
 	}))
+	// Without s3:ListBucket S3 answers 403, not 404, for a key never
+	// uploaded: the api could not tell "upload it first" from an outage.
+	api.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:     awsiam.Effect_ALLOW,
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  jsii.Strings(*m.bucket.BucketArn()),
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": mediaKeyPrefix + "*"}},
+	}))
 }
 
 // addToSender lets the sender sign the links providers fetch files from

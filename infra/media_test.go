@@ -62,14 +62,15 @@ func TestMediaBucketIsPrivate(t *testing.T) {
 }
 
 // TestMediaGrants: the api may put and get under media/ (presigned
-// uploads, links, the size check), the sender may only get, and no other
-// function touches the bucket; nothing may delete or list.
+// uploads, links, the size check) and list that prefix (so a missing key
+// is a 404), the sender may only get, and no other function touches the
+// bucket; nothing may delete.
 func TestMediaGrants(t *testing.T) {
 	template := synthTemplate(t, nil)
 	bucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "MediaBucket")
 	objects := `{"Fn::Join":["",[{"Fn::GetAtt":["` + bucketID + `","Arn"]},"/media/*"]]}`
 	want := map[string][]string{
-		"ApiFunction":    {"s3:GetObject", "s3:PutObject"},
+		"ApiFunction":    {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
 		"SenderFunction": {"s3:GetObject"},
 	}
 	for _, fn := range []string{"ApiFunction", "SenderFunction", "WebhooksFunction", "MailFunction", "PublisherFunction", "SequencesFunction", "RealtimeFunction", "ExporterFunction"} {
@@ -78,12 +79,40 @@ func TestMediaGrants(t *testing.T) {
 			if !strings.Contains(resources, bucketID) {
 				continue
 			}
-			if strings.Count(resources, bucketID) != 1 || !strings.Contains(resources, objects) {
+			if action == "s3:ListBucket" {
+				if resources != `{"Fn::GetAtt":["`+bucketID+`","Arn"]}` {
+					t.Errorf("%s may list %s, want the media bucket", fn, resources)
+				}
+			} else if strings.Count(resources, bucketID) != 1 || !strings.Contains(resources, objects) {
 				t.Errorf("%s may %s on %s, want only %s", fn, action, resources, objects)
 			}
 			got = append(got, action)
 		}
 		slices.Sort(got)
 		assertEqual(t, fn+"'s actions on the media bucket", got, want[fn])
+	}
+}
+
+// TestMediaListingIsLimitedToThePrefix: the api's s3:ListBucket holds only
+// for the media/ prefix.
+func TestMediaListingIsLimitedToThePrefix(t *testing.T) {
+	template := synthTemplate(t, nil)
+	_, policy := template.resourceWithPrefix(t, "AWS::IAM::Policy", "ApiFunctionServiceRoleDefaultPolicy")
+	var document map[string]any
+	if err := json.Unmarshal(policy.Properties, &document); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, st := range policyStatements(document) {
+		if slices.Contains(statementActions(st), "s3:ListBucket") {
+			found = true
+			cond, _ := json.Marshal(st["Condition"])
+			if string(cond) != `{"StringLike":{"s3:prefix":"media/*"}}` {
+				t.Errorf("s3:ListBucket condition %s, want the media/ prefix only", cond)
+			}
+		}
+	}
+	if !found {
+		t.Error("the api cannot list the media prefix")
 	}
 }

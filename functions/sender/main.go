@@ -14,6 +14,7 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/adapter/meta"
+	"github.com/parley-inbox/parley/shared/adapter/s3link"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/adapter/ses"
 	"github.com/parley-inbox/parley/shared/adapter/twilio"
@@ -38,5 +39,9 @@ func main() {
 	}.ByChannel()
 	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN} // target: this function
-	lambda.Start(sender.New(store, senders, sched, log).Handle)
+	h := sender.New(store, senders, sched, log)
+	// Uploaded files: links for providers, bytes for emails, signed with
+	// the core signer (no S3 client).
+	h.Dispatch.UseMedia(s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.MediaBucket})
+	lambda.Start(h.Handle)
 }

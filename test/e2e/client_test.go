@@ -472,6 +472,7 @@ func (c Conversation) activity() time.Time {
 
 type Attachment struct {
 	URL         string `json:"url"`
+	Key         string `json:"key,omitempty"`
 	ContentType string `json:"contentType"`
 	Name        string `json:"name"`
 	Size        int64  `json:"size"`

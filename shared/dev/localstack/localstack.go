@@ -157,7 +157,11 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 		return nil, err
 	}
 	f.executor = executor
+	// Files (attachments, exports) are in <data dir>/objects, read and
+	// uploaded through links and forms this server signs (/dev/objects).
+	f.files = &objectstore.Files{Root: filepath.Join(cfg.DataDir, "objects"), Key: keys.cursor}
 	f.send = sender.New(store, senders, f.scheduler, log)
+	f.send.Dispatch.UseMedia(f.files)
 	f.steps = sequences.New(store, f.scheduler, sequencer)
 	settings := webhooks.Settings{Credentials: providers, PublicURL: cfg.PublicURL, PathToken: cfg.WebhookPathToken}
 	f.hooks = webhooks.New(store, senders[inbox.ChannelEmail], f.bus, &webhooks.Chat{Key: keys.cursor}, settings, log)
@@ -168,11 +172,10 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	// as the api's asynchronous invocation of functions/exporter runs them.
 	// WhatsApp templates are submitted to a stand-in, not Meta: GET
 	// /dev/templates shows them.
-	f.files = &objectstore.Files{Root: filepath.Join(cfg.DataDir, "objects"), Key: keys.cursor}
 	f.exporter = exporter.New(store, f.files, log)
 	f.desk = api.New(store, f.scheduler, sequencer,
 		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
-		f.tokens, log, api.WithTemplateRegistry(f.templates))
+		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -270,7 +273,9 @@ func (f *functions) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.templates.Submitted(r.URL.Query().Get("workspace"))})
 	})
-	mux.Handle("GET /dev/objects", f.files.Handler())
+	// The S3 stand-in: presigned downloads (GET) and upload forms (POST,
+	// with the browser's CORS preflight).
+	mux.Handle("/dev/objects", f.files.Handler())
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.outbox.List(r.URL.Query().Get("workspace"))})

@@ -46,7 +46,9 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	exports := Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
 		Runner:    lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction},
 		InlineMax: cfg.Exports.InlineMax}
-	return New(store, sched, sequencer, exports, auth.APIGateway{}, log, WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta})), nil
+	media := s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.MediaBucket}
+	return New(store, sched, sequencer, exports, auth.APIGateway{}, log,
+		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media)), nil
 }
 
 // lazyCredentials reads the provider secret on the first template call,
