@@ -303,6 +303,9 @@ func (s *core) storedAttachments(ctx context.Context, workspaceID string, atts [
 		if err := checkMediaKey(workspaceID, a.Key); err != nil {
 			return nil, err
 		}
+		if a.Name == "" && strings.Contains(a.Key, "/up/") {
+			a.Name = a.Key[strings.LastIndexByte(a.Key, '/')+1:] // the upload's name, made safe
+		}
 		if s.media == nil {
 			continue
 		}

@@ -182,6 +182,9 @@ func validateAttachments(list []Attachment) ([]Attachment, error) {
 		if a.Size < 0 {
 			return nil, Invalid("attachments", "attachment size cannot be negative")
 		}
+		if !utf8.ValidString(a.Name) || utf8.RuneCountInString(a.Name) > 255 {
+			return nil, Invalid("attachments", "attachment name must be UTF-8 of at most 255 characters")
+		}
 		out = append(out, a)
 	}
 	return out, nil
