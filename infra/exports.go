@@ -82,8 +82,9 @@ func newExports(scope constructs.Construct, assetsDir string, table awsdynamodb.
 	e.asyncDLQ = newDeadLetterQueue(scope, "ExporterAsyncDLQ")
 	e.fn.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
 		RetryAttempts: jsii.Number(2),
-		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(1)),
-		OnFailure:     awslambdadestinations.NewSqsDestination(e.asyncDLQ),
+		// inbox.ExportAbandonedAfter counts on these bounds.
+		MaxEventAge: awscdk.Duration_Minutes(jsii.Number(15)),
+		OnFailure:   awslambdadestinations.NewSqsDestination(e.asyncDLQ),
 	})
 	return e
 }

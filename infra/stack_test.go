@@ -591,7 +591,7 @@ func TestAsyncInvocationsFailToAQueue(t *testing.T) {
 	}{
 		{"SenderFunction", "SenderAsyncDLQ", 3600},
 		{"SequencesFunction", "SequencesAsyncDLQ", 6 * 3600},
-		{"ExporterFunction", "ExporterAsyncDLQ", 3600},
+		{"ExporterFunction", "ExporterAsyncDLQ", 15 * 60}, // inbox.ExportAbandonedAfter
 	} {
 		t.Run(tt.function, func(t *testing.T) {
 			functionID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", tt.function)

@@ -53,6 +53,12 @@ func (e *Export) ObjectKey() string {
 // ExportRetention is how long an export's record and file are kept.
 const ExportRetention = 7 * 24 * time.Hour
 
+// ExportAbandonedAfter is when a job still pending can no longer finish:
+// Lambda keeps an asynchronous invocation at most 15 minutes and runs it
+// at most three times, each at most 5 minutes (infra/exports.go). A job
+// past it failed every run, and is shown as failed.
+const ExportAbandonedAfter = 35 * time.Minute
+
 // ExportLinkTTL is how long a download link works.
 const ExportLinkTTL = 15 * time.Minute
 
@@ -133,6 +139,9 @@ func (s *Exports) GetExport(ctx context.Context, actor Actor, id string) (*Expor
 	e, err := s.store.GetExport(ctx, actor.WorkspaceID, id)
 	if err != nil {
 		return nil, err
+	}
+	if e.Status == ExportPending && s.now().Sub(e.CreatedAt) > ExportAbandonedAfter {
+		e.Status, e.Error = ExportFailed, "the export did not finish; start it again"
 	}
 	if e.Status == ExportDone {
 		url, err := s.objects.PresignGet(ctx, e.ObjectKey(), ExportFilename(e.ConversationID, e.ExportRequest), ExportLinkTTL)

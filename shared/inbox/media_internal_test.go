@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ func (f storedFiles) Stat(_ context.Context, key string) (*StoredObject, error) 
 func (f storedFiles) PresignGet(_ context.Context, key, filename string, ttl time.Duration) (string, error) {
 	return "https://media.example/" + key + "?name=" + filename + "&ttl=" + ttl.String(), nil
 }
+
+func (f storedFiles) Put(context.Context, string, string, func(io.Writer) error) error { return nil }
 
 func (f storedFiles) Get(_ context.Context, key string, max int64) ([]byte, error) {
 	o, ok := f[key]
@@ -168,5 +171,34 @@ func TestLinkMediaHandsProvidersLinksAndEmailsTheBytes(t *testing.T) {
 	}
 	if len(out.Files) != 1 || out.Files[0].Name != "photo.jpg" || string(out.Files[0].Data) != string(jpegHead) {
 		t.Errorf("email files %+v", out.Files)
+	}
+}
+
+// exportStore serves one export record.
+type exportStore struct {
+	Store
+	e Export
+}
+
+func (f exportStore) GetExport(context.Context, string, string) (*Export, error) {
+	e := f.e
+	return &e, nil
+}
+
+// TestAnAbandonedExportReadsAsFailed: a job pending past every run
+// Lambda would make of it is shown as failed, not pending forever.
+func TestAnAbandonedExportReadsAsFailed(t *testing.T) {
+	created := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	id := NewID(created)
+	store := exportStore{e: Export{ID: id, WorkspaceID: "ws", Status: ExportPending, CreatedAt: created}}
+	for _, c := range []struct {
+		after time.Duration
+		want  ExportStatus
+	}{{10 * time.Minute, ExportPending}, {ExportAbandonedAfter + time.Second, ExportFailed}} {
+		x := NewExports(store, fixedNow(created.Add(c.after)), storedFiles{}, nil)
+		e, err := x.GetExport(context.Background(), Actor{WorkspaceID: "ws"}, id)
+		if err != nil || e.Status != c.want || (c.want == ExportFailed) != (e.Error != "") {
+			t.Errorf("after %s: %+v, %v; want %s", c.after, e, err, c.want)
+		}
 	}
 }
