@@ -102,6 +102,9 @@ type ExportStore interface {
 	CountMessageRange(ctx context.Context, workspaceID, conversationID string, r MessageRange, max int) (int, error)
 	// PutExport creates or replaces an export job.
 	PutExport(ctx context.Context, e *Export) error
+	// CreateExport stores a new job unless one with its id exists, and
+	// says whether it did.
+	CreateExport(ctx context.Context, e *Export) (bool, error)
 	GetExport(ctx context.Context, workspaceID, id string) (*Export, error)
 }
 

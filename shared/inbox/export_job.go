@@ -2,8 +2,12 @@ package inbox
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"io"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // Background exports: a range with more messages than the API answers
@@ -58,6 +62,22 @@ const ExportRetention = 7 * 24 * time.Hour
 // at most three times, each at most 5 minutes (infra/exports.go). A job
 // past it failed every run, and is shown as failed.
 const ExportAbandonedAfter = 35 * time.Minute
+
+// exportDedupeWindow is how long the same request by the same agent maps
+// to the same job.
+const exportDedupeWindow = 10 * time.Minute
+
+// exportID names a job by its request: the window's start as the ULID's
+// time and a hash of who asked for what as its entropy, so a repeat within
+// the window finds the job already there.
+func exportID(actor Actor, conversationID string, req ExportRequest, now time.Time) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%t", actor.WorkspaceID, actor.UserID, conversationID,
+		req.Format, req.From.UTC().Format(time.RFC3339Nano), req.To.UTC().Format(time.RFC3339Nano), req.IncludeComments))
+	var id ulid.ULID
+	_ = id.SetTime(ulid.Timestamp(now.Truncate(exportDedupeWindow)))
+	_ = id.SetEntropy(sum[:10])
+	return id.String()
+}
 
 // ExportLinkTTL is how long a download link works.
 const ExportLinkTTL = 15 * time.Minute
@@ -116,11 +136,24 @@ func (s *Exports) StartExport(ctx context.Context, actor Actor, conversationID s
 		return nil, err
 	}
 	now := s.now()
-	e := &Export{ID: NewID(now), WorkspaceID: actor.WorkspaceID, ConversationID: c.ID, ExportRequest: req,
+	e := &Export{ID: exportID(actor, c.ID, req, now), WorkspaceID: actor.WorkspaceID, ConversationID: c.ID, ExportRequest: req,
 		Status: ExportPending, RequestedBy: actor.UserID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(ExportRetention)}
 	e.From, e.To = e.From.UTC(), e.To.UTC()
-	if err := s.store.PutExport(ctx, e); err != nil {
+	created, err := s.store.CreateExport(ctx, e)
+	if err != nil {
 		return nil, err
+	}
+	if !created {
+		// The same request a moment ago (a double click, a client retry):
+		// its job, not a second run. A failed one is started afresh.
+		prev, err := s.GetExport(ctx, actor, e.ID)
+		if err != nil || prev.Status != ExportFailed {
+			return prev, err
+		}
+		e.ID = NewID(now)
+		if err := s.store.PutExport(ctx, e); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.runner.RunExportAsync(ctx, e.WorkspaceID, e.ID); err != nil {
 		// Never started: say so, rather than leave it pending for a week.

@@ -87,21 +87,37 @@ func (s *Store) CountMessageRange(ctx context.Context, ws, conversationID string
 }
 
 func (s *Store) PutExport(ctx context.Context, e *inbox.Export) error {
+	_, err := s.putExport(ctx, e, false)
+	return err
+}
+
+func (s *Store) CreateExport(ctx context.Context, e *inbox.Export) (bool, error) {
+	return s.putExport(ctx, e, true)
+}
+
+func (s *Store) putExport(ctx context.Context, e *inbox.Export, onlyNew bool) (bool, error) {
 	if !safeKeyPart(e.WorkspaceID) || !safeKeyPart(e.ID) {
-		return inbox.Invalid("id", "bad export key")
+		return false, inbox.Invalid("id", "bad export key")
 	}
 	stored := *e
 	stored.DownloadURL, stored.URLExpires = "", nil
 	item, err := marshal(exportItem{PK: exportPK(e.WorkspaceID, e.ID), SK: skExport, TTL: e.ExpiresAt.Unix(), Export: stored})
 	if err != nil {
-		return inbox.Internal(err)
+		return false, inbox.Internal(err)
 	}
-	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnConsumedCapacity: capacityMode(ctx)})
+	in := &dynamodb.PutItemInput{TableName: &s.table, Item: item, ReturnConsumedCapacity: capacityMode(ctx)}
+	if onlyNew {
+		in.ConditionExpression = aws.String("attribute_not_exists(PK)")
+	}
+	out, err := s.db.PutItem(ctx, in)
+	if onlyNew && isConditionFailed(err) {
+		return false, nil
+	}
 	if err != nil {
-		return unavailable("PutExport", err)
+		return false, unavailable("PutExport", err)
 	}
 	record(ctx, writing, out.ConsumedCapacity)
-	return nil
+	return true, nil
 }
 
 func (s *Store) GetExport(ctx context.Context, ws, id string) (*inbox.Export, error) {

@@ -157,6 +157,22 @@ func TestExportJobRuns(t *testing.T) {
 		t.Fatalf("object %s has %d rows (%v), want header + 270 without the 30 comments; objects: %d", key, len(rows), err, len(objects))
 	}
 	first := objects[key]
+	// The same request again (a double click, a retry) is the same job,
+	// and runs nothing more; another agent's is a job of its own.
+	again, err := exports.StartExport(ctx, actor, conv.ID, req)
+	if err != nil || again.ID != e.ID || again.Status != inbox.ExportDone || runner.runs != 1 {
+		t.Errorf("repeat = %+v, %v after %d runs; want the same done job and one run", again, err, runner.runs)
+	}
+	colleague := actor
+	colleague.UserID = "another-agent"
+	if theirs, err := exports.StartExport(ctx, colleague, conv.ID, req); err != nil || theirs.ID == e.ID || runner.runs != 2 {
+		t.Errorf("another agent's export = %+v, %v; want a job of its own", theirs, err)
+	}
+	for k := range objects { // the colleague's file
+		if k != key {
+			delete(objects, k)
+		}
+	}
 	if _, err := exports.RunExport(ctx, actor.WorkspaceID, e.ID); err != nil || objects[key] != first || len(objects) != 1 {
 		t.Errorf("a repeated run changed the object (%v)", err)
 	}
@@ -205,5 +221,11 @@ func TestExportThatCannotStartIsMarkedFailed(t *testing.T) {
 	e, err := exports.GetExport(ctx, actor, runner.id)
 	if err != nil || e.Status != inbox.ExportFailed || e.Error == "" || e.DownloadURL != "" {
 		t.Errorf("export = %+v, %v; want failed with a reason", e, err)
+	}
+	// Asking again starts afresh rather than returning the failed job.
+	failed := runner.id
+	_, _ = exports.StartExport(ctx, actor, conv.ID, inbox.ExportRequest{Format: inbox.ExportCSV, From: now.Add(-time.Hour), To: now})
+	if runner.id == failed || runner.id == "" {
+		t.Errorf("a repeat of a failed export reused job %s", failed)
 	}
 }
