@@ -119,6 +119,9 @@ type MessageStore interface {
 	// UpdateMessageStatus stores m's status and error if its stored status is
 	// still prev; otherwise ErrVersionConflict.
 	UpdateMessageStatus(ctx context.Context, m *Message, prev MessageStatus) error
+	// SetAttachments stores m's attachments (and UpdatedAt) alone, so a
+	// concurrent status change is kept; KindNotFound when m is gone.
+	SetAttachments(ctx context.Context, m *Message) error
 	// ReplaceMessage stores an edited message if its status is still prev.
 	ReplaceMessage(ctx context.Context, m *Message, prev MessageStatus) error
 	// ListScheduled pages through scheduled messages, soonest first.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -181,6 +182,47 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 	}
 	record(ctx, writing, out.ConsumedCapacity)
 	return nil
+}
+
+// SetAttachments updates only the attachments and updatedAt, so a status
+// written meanwhile is not overwritten.
+func (s *Store) SetAttachments(ctx context.Context, m *inbox.Message) error {
+	atts := m.Attachments
+	if atts == nil {
+		atts = []inbox.Attachment{}
+	}
+	update := expression.Set(expression.Name("attachments"), expression.Value(jsonTagged{atts})).
+		Set(expression.Name("updatedAt"), expression.Value(m.UpdatedAt))
+	expr, err := expression.NewBuilder().WithUpdate(update).
+		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       key(conversationPK(m.WorkspaceID, m.ConversationID), messageSK(m.ID)),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnConsumedCapacity:    capacityMode(ctx),
+	})
+	if isConditionFailed(err) {
+		return notFound("message", m.ID)
+	}
+	if err != nil {
+		return unavailable("SetAttachments", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+// jsonTagged marshals a value in an expression the way items are (json
+// tags): expression.Value alone would use the Go field names.
+type jsonTagged struct{ v any }
+
+func (j jsonTagged) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return attributevalue.MarshalWithOptions(j.v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
 }
 
 // providerRefItem maps a provider's message id to Parley's message.
