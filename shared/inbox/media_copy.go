@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -124,6 +125,10 @@ func (c *MediaCopy) copyOne(ctx context.Context, src MediaSource, m *Message, n 
 	var size int64
 	err = c.objects.Put(ctx, key, ct, func(w io.Writer) error {
 		size, err = io.Copy(w, io.LimitReader(body, limit+1))
+		var kinded *Error
+		if errors.As(err, &kinded) {
+			return err // the source's bound (KindInvalid) or its own failure
+		}
 		if err != nil {
 			return &Error{Kind: KindUnavailable, Message: "the file could not be read from the provider", Err: err}
 		}
