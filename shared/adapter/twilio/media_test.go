@@ -14,9 +14,9 @@ import (
 )
 
 const (
-	mediaMsgSID   = "MM0123456789abcdef0123456789abcdef"
-	mediaSID = "ME0123456789abcdef0123456789abcdef"
-	mediaURL = "https://api.twilio.com/2010-04-01/Accounts/" + sendSID + "/Messages/" + mediaMsgSID + "/Media/" + mediaSID
+	mediaMsgSID = "MM0123456789abcdef0123456789abcdef"
+	mediaSID    = "ME0123456789abcdef0123456789abcdef"
+	mediaURL    = "https://api.twilio.com/2010-04-01/Accounts/" + sendSID + "/Messages/" + mediaMsgSID + "/Media/" + mediaSID
 )
 
 // mediaServer is Twilio's API and CDN: the media URL, with the account's
