@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -81,7 +82,7 @@ func (s *MediaSource) openWhatsApp(ctx context.Context, ws, raw string, n int) (
 	if !ok || !validMediaID(id) {
 		return nil, "", inbox.Invalid("attachments", "attachment %d is not a WhatsApp media id", n)
 	}
-	acct, err := s.Accounts(ws)
+	acct, err := accounts(s.Accounts, ws)
 	if err != nil {
 		return nil, "", err
 	}
@@ -145,4 +146,15 @@ func validMediaID(id string) bool {
 		}
 	}
 	return true
+}
+
+// accounts reads a workspace's account; a workspace without one is a
+// permanent refusal, not an outage to retry.
+func accounts(get func(string) (Account, error), ws string) (Account, error) {
+	acct, err := get(ws)
+	var notSetUp *inbox.SendError
+	if errors.As(err, &notSetUp) {
+		return acct, &inbox.Error{Kind: inbox.KindInvalid, Message: notSetUp.Reason, Err: err}
+	}
+	return acct, err
 }

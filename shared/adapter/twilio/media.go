@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -74,7 +75,7 @@ func (s *MediaSource) resolve(m *inbox.Message, n int) (*url.URL, Account, error
 	if n < 0 || n >= len(m.Attachments) {
 		return nil, Account{}, inbox.Errorf(inbox.KindNotFound, "the message has no attachment %d", n)
 	}
-	acct, err := s.Accounts(m.WorkspaceID)
+	acct, err := accounts(s.Accounts, m.WorkspaceID)
 	if err != nil {
 		return nil, Account{}, err
 	}
@@ -120,4 +121,15 @@ func basicAuth(acct Account) http.Header {
 	req := &http.Request{Header: http.Header{}}
 	req.SetBasicAuth(acct.AccountSID, acct.AuthToken)
 	return req.Header
+}
+
+// accounts reads a workspace's account; a workspace without one is a
+// permanent refusal, not an outage to retry.
+func accounts(get func(string) (Account, error), ws string) (Account, error) {
+	acct, err := get(ws)
+	var notSetUp *inbox.SendError
+	if errors.As(err, &notSetUp) {
+		return acct, &inbox.Error{Kind: inbox.KindInvalid, Message: notSetUp.Reason, Err: err}
+	}
+	return acct, err
 }
