@@ -32,7 +32,20 @@ func FromAWS(cfg config.Media, awsCfg aws.Config, log *slog.Logger) *Handler {
 	// The function pages no lists: no cursor key.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
 	objects := objectstore.NewFiles(s3c, cfg.MediaBucket)
-	return New(inbox.NewMediaCopy(store, inbox.SystemClock{}, objects, Sources(creds, objectstore.S3{Client: s3c}, cfg.MailBucket, Bases{})), log)
+	mail := Mail{Objects: objectstore.S3{Client: s3c}, Bucket: cfg.MailBucket, KeyPrefix: mailKeyPrefix}
+	return New(inbox.NewMediaCopy(store, inbox.SystemClock{}, objects, Sources(creds, mail, Bases{})), log)
+}
+
+// mailKeyPrefix is where SES stores a workspace's mail (infra's receipt
+// rules, and webhooks.S3EmailIntake's check).
+func mailKeyPrefix(ws string) string { return "inbound/" + ws + "/" }
+
+// Mail is where inbound email is kept, for its files.
+type Mail struct {
+	Objects email.RawMail
+	Bucket  string
+	// KeyPrefix, when set, confines a workspace's reads to its mail.
+	KeyPrefix func(workspaceID string) string
 }
 
 // Credentials are the provider accounts the sources fetch with.
@@ -50,15 +63,14 @@ type Bases struct {
 }
 
 // Sources are the media sources per channel.
-func Sources(creds Credentials, mail email.RawMail, mailBucket string, b Bases) map[inbox.Channel]inbox.MediaSource {
+func Sources(creds Credentials, mail Mail, b Bases) map[inbox.Channel]inbox.MediaSource {
 	m := &meta.MediaSource{Accounts: creds.Meta, BaseURL: b.Graph, CDNBaseURL: b.CDN}
 	return map[inbox.Channel]inbox.MediaSource{
 		inbox.ChannelMMS:       &twilio.MediaSource{Accounts: creds.TwilioMedia, BaseURL: b.Twilio},
 		inbox.ChannelWhatsApp:  m,
 		inbox.ChannelMessenger: m,
 		inbox.ChannelInstagram: m,
-		inbox.ChannelEmail: &email.MediaSource{Objects: mail, Bucket: mailBucket,
-			KeyPrefix: func(ws string) string { return "inbound/" + ws + "/" }},
+		inbox.ChannelEmail:     &email.MediaSource{Objects: mail.Objects, Bucket: mail.Bucket, KeyPrefix: mail.KeyPrefix},
 	}
 }
 
