@@ -10,7 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/dev/dynamotest"
+	"github.com/parley-inbox/parley/shared/dev/inboxtest"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -207,5 +213,45 @@ func TestSetAttachmentsKeepsAConcurrentStatus(t *testing.T) {
 	gone.ID = "01J0000000000000000000000X"
 	if err := store.SetAttachments(ctx, &gone); !inbox.IsKind(err, inbox.KindNotFound) {
 		t.Errorf("missing message: err = %v, want KindNotFound (and no item created)", err)
+	}
+}
+
+// What copying an MMS's file adds in write units: the update of the
+// message's attachments, and the journal's change record of the message
+// (for delta sync) when the stream delivers it. make bench prices it.
+func TestMediaCopyWriteUnits(t *testing.T) {
+	client, table := dynamotest.Table(t)
+	store := dynamo.New(client, table, []byte("k"))
+	svc := inboxtest.New(store, inboxtest.Deps{})
+	ctx := context.Background()
+	ws := inbox.NewID(time.Now())
+	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: ws, Name: "Acme", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
+	m := ingestMMS(t, svc, ws, "MMwru1", mediaURL+"0")
+	raw := func() map[string]types.AttributeValue {
+		t.Helper()
+		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{dynamo.AttrPK: &types.AttributeValueMemberS{Value: "WS#" + ws + "#CONV#" + m.ConversationID},
+				dynamo.AttrSK: &types.AttributeValueMemberS{Value: "MSG#" + m.ID}}})
+		if err != nil || out.Item == nil {
+			t.Fatalf("raw message item: %v", err)
+		}
+		return out.Item
+	}
+	before := raw()
+	src := &fakeSource{files: map[string]any{mediaURL + "0": strings.Repeat("j", 200<<10)}}
+	copier := inbox.NewMediaCopy(store, inbox.SystemClock{}, &copiedObjects{}, map[inbox.Channel]inbox.MediaSource{inbox.ChannelMMS: src})
+	update := &dynamo.Meter{}
+	if _, err := copier.Copy(dynamo.WithMeter(ctx, update), ws, m.ConversationID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	journal := &dynamo.Meter{}
+	if err := store.Journal(dynamo.WithMeter(ctx, journal), &dynamo.Change{EventID: "e1", At: time.Now(), Old: before, New: raw()}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("media copy of an MMS: update %.1f WRU (%.1f RRU), journal %.1f WRU: %.1f WRU in all", update.Write, update.Read, journal.Write, update.Write+journal.Write)
+	if update.Write != 1 || journal.Write != 1 {
+		t.Errorf("WRU = %v (update) + %v (journal), want 1 + 1", update.Write, journal.Write)
 	}
 }
