@@ -78,7 +78,9 @@ func (c *MediaCopy) Copy(ctx context.Context, workspaceID, conversationID, messa
 		return m, nil
 	}
 	m.Attachments, m.UpdatedAt = atts, c.now()
-	if err := c.store.SetAttachments(ctx, m); err != nil {
+	// A copy running at the same time (a redelivered event) may have
+	// stored first: then this one conflicts and its retry finds the keys.
+	if err := c.store.SetAttachments(ctx, m, orig.Attachments); err != nil {
 		return nil, err
 	}
 	if f, ok := src.(MediaForgetter); ok {

@@ -198,9 +198,14 @@ func TestSetAttachmentsKeepsAConcurrentStatus(t *testing.T) {
 	if err := store.UpdateMessageStatus(ctx, &later, m.Status); err != nil {
 		t.Fatal(err)
 	}
+	prev := m.Attachments
 	m.Attachments = []inbox.Attachment{{Key: inbox.InboundMediaKey(actor.WorkspaceID, m.ID, 0), ContentType: "image/jpeg", Size: 3}}
-	if err := store.SetAttachments(ctx, m); err != nil {
+	if err := store.SetAttachments(ctx, m, prev); err != nil {
 		t.Fatal(err)
+	}
+	// A second copy that read the attachments before the first stored.
+	if err := store.SetAttachments(ctx, m, prev); !inbox.IsKind(err, inbox.KindConflict) {
+		t.Errorf("a copy of stale attachments: err = %v, want KindConflict", err)
 	}
 	got, err := store.GetMessage(ctx, actor.WorkspaceID, m.ConversationID, m.ID)
 	if err != nil {
@@ -211,7 +216,7 @@ func TestSetAttachmentsKeepsAConcurrentStatus(t *testing.T) {
 	}
 	gone := *m
 	gone.ID = "01J0000000000000000000000X"
-	if err := store.SetAttachments(ctx, &gone); !inbox.IsKind(err, inbox.KindNotFound) {
+	if err := store.SetAttachments(ctx, &gone, prev); !inbox.IsKind(err, inbox.KindNotFound) {
 		t.Errorf("missing message: err = %v, want KindNotFound (and no item created)", err)
 	}
 }

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -185,36 +186,48 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 }
 
 // SetAttachments updates only the attachments and updatedAt, so a status
-// written meanwhile is not overwritten.
-func (s *Store) SetAttachments(ctx context.Context, m *inbox.Message) error {
-	atts := m.Attachments
-	if atts == nil {
-		atts = []inbox.Attachment{}
-	}
-	update := expression.Set(expression.Name("attachments"), expression.Value(jsonTagged{atts})).
+// written meanwhile is not overwritten, and only while the attachments are
+// still prev: of two concurrent copies, the later one conflicts rather
+// than writing back what it read.
+func (s *Store) SetAttachments(ctx context.Context, m *inbox.Message, prev []inbox.Attachment) error {
+	update := expression.Set(expression.Name("attachments"), expression.Value(jsonTagged{orEmpty(m.Attachments)})).
 		Set(expression.Name("updatedAt"), expression.Value(m.UpdatedAt))
-	expr, err := expression.NewBuilder().WithUpdate(update).
-		WithCondition(expression.AttributeExists(expression.Name(AttrPK))).Build()
+	cond := expression.AttributeExists(expression.Name(AttrPK)).
+		And(expression.Name("attachments").Equal(expression.Value(jsonTagged{orEmpty(prev)})))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
 	if err != nil {
 		return inbox.Internal(err)
 	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(conversationPK(m.WorkspaceID, m.ConversationID), messageSK(m.ID)),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ReturnConsumedCapacity:    capacityMode(ctx),
+		TableName:                           &s.table,
+		Key:                                 key(conversationPK(m.WorkspaceID, m.ConversationID), messageSK(m.ID)),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              capacityMode(ctx),
 	})
-	if isConditionFailed(err) {
-		return notFound("message", m.ID)
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		if failed.Item == nil {
+			return notFound("message", m.ID)
+		}
+		return inbox.ErrVersionConflict
 	}
 	if err != nil {
 		return unavailable("SetAttachments", err)
 	}
 	record(ctx, writing, out.ConsumedCapacity)
 	return nil
+}
+
+// orEmpty stores no attachments as an empty list, as PutMessage does.
+func orEmpty(atts []inbox.Attachment) []inbox.Attachment {
+	if atts == nil {
+		return []inbox.Attachment{}
+	}
+	return atts
 }
 
 // jsonTagged marshals a value in an expression the way items are (json
