@@ -94,6 +94,18 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// An MMS whose file is copied in: message.updated.
+	mms := sms("MMe4", "photo")
+	mms.Channel, mms.Attachments = inbox.ChannelMMS, []inbox.Attachment{{URL: "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", ContentType: "image/jpeg"}}
+	withFile, err := svc.Ingest(ctx, mms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copier := inbox.NewMediaCopy(store, inbox.SystemClock{}, discardObjects{}, map[inbox.Channel]inbox.MediaSource{inbox.ChannelMMS: oneFile{}})
+	if _, err := copier.Copy(ctx, ws, withFile.Conversation.ID, withFile.Message.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	campaign, err := svc.CreateCampaign(ctx, actor, inbox.CampaignInput{Name: "Welcome", Steps: []inbox.DripStep{{AfterMinutes: 60, Channel: inbox.ChannelSMS, Body: "Welcome"}}})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +132,7 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 	waitForEvents(t, got, map[inbox.EventType]int{
 		inbox.EventContactCreated: 2, inbox.EventConversationCreated: 2, inbox.EventMessageReceived: 4,
 		inbox.EventConversationReopened: 1, inbox.EventContactOptedOut: 1, inbox.EventContactOptedIn: 1,
-		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1, inbox.EventRunStarted: 1,
+		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1, inbox.EventRunStarted: 1, inbox.EventMessageUpdated: 1,
 		// Every new entry: four inbound messages, the reply, and the
 		// opt-out and opt-in activities; a thread completed, reopened and
 		// written to.
@@ -146,6 +158,24 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 			t.Errorf("%s does not match its schema: %v\n%s", e.Type, err, raw)
 		}
 	}
+}
+
+// oneFile serves every file as a few bytes of JPEG.
+type oneFile struct{}
+
+func (oneFile) Open(context.Context, *inbox.Message, int) (io.ReadCloser, string, error) {
+	return io.NopCloser(strings.NewReader("\xff\xd8\xff")), "image/jpeg", nil
+}
+
+// discardObjects stores nothing.
+type discardObjects struct{}
+
+func (discardObjects) Put(_ context.Context, _, _ string, write func(io.Writer) error) error {
+	return write(io.Discard)
+}
+
+func (discardObjects) PresignGet(context.Context, string, string, time.Duration) (string, error) {
+	return "", nil
 }
 
 // compileSchemas compiles the event schemas in schemas/, keyed by their

@@ -22,6 +22,7 @@ func TestEveryFunctionsEnvironmentSatisfiesItsConfig(t *testing.T) {
 		"RealtimeFunction":   func() error { _, err := config.RealtimeFromEnv(); return err },
 		"AuthorizerFunction": func() error { _, err := config.AuthorizerFromEnv(); return err },
 		"ExporterFunction":   func() error { _, err := config.ExporterFromEnv(); return err },
+		"MediaFunction":      func() error { _, err := config.MediaFromEnv(); return err },
 	}
 	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(readers) {
 		t.Errorf("got %d functions, want a reader for each of %d", got, len(readers))
@@ -59,4 +60,5 @@ var allVariables = []string{
 	config.EnvDripStateMachineARN, config.EnvAutomationStateMachineARN,
 	config.EnvCognitoIssuer, config.EnvCognitoClientID, config.EnvWebSocketEndpoint, config.EnvWebSocketURL,
 	config.EnvExportBucket, config.EnvExporterFunction, config.EnvExportInlineMax,
+	config.EnvMediaBucket, config.EnvMailBucket,
 }

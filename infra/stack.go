@@ -133,6 +133,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	med := newMedia(stack)
 	med.addToAPI(apiFunction)
 	med.addToSender(outbound.fn)
+	med.addCopier(stack, assetsDir, mediaCopyDeps{table: table, bus: bus, providerSecrets: providerSecrets, mailBucket: mail.bucket})
 
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
 	alarms.onFunctionErrors("ExporterFunction", exp.fn)
@@ -142,6 +143,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onFunctionErrors("SenderFunction", outbound.fn)
 	alarms.onFunctionErrors("SequencesFunction", seq.fn)
 	alarms.onFunctionErrors("RealtimeFunction", live.fn)
+	alarms.onFunctionErrors("MediaFunction", med.copier)
 	alarms.onFunctionErrorsOver("AuthorizerFunction", live.authorizer, maxAuthorizerErrors)
 	alarms.onIteratorAge("PublisherFunction", publisherFunction)
 	alarms.onIteratorAge("SenderFunction", outbound.fn)
@@ -156,6 +158,9 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onDeadLetters("RealtimeDLQ", live.dlq)
 	alarms.onDeadLetters("RealtimeEventsDLQ", live.eventsDLQ)
 	alarms.onQueueAge("RealtimeQueue", live.queue)
+	alarms.onDeadLetters("MediaDLQ", med.dlq)
+	alarms.onDeadLetters("MediaEventsDLQ", med.eventsDLQ)
+	alarms.onQueueAge("MediaQueue", med.queue)
 
 	output(stack, "ApiUrl", stage.Url())
 	output(stack, "WebSocketUrl", live.stage.Url())

@@ -38,7 +38,7 @@ type cfnResource struct {
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
 // The tests write a stand-in for each, so authorizer and realtime are here
 // before functions/authorizer and functions/realtime exist.
-var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter"}
+var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter", "media"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values. A synth
@@ -440,6 +440,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	exportBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "ExportBucket")
 	exporterID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "ExporterFunction")
 	mediaBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "MediaBucket")
+	mailBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "RawMailBucket")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
 	// The live stage's URL, with the scheme the caller speaks: wss:// for
 	// browsers, https:// for the management API.
@@ -542,12 +543,22 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"TABLE_NAME":         ref(tableID),
 			"WEBSOCKET_ENDPOINT": webSocketStageURL("https"),
 		}},
+		// Inbound files: copied from the providers (their credentials) or
+		// the raw mail into the media bucket.
+		{prefix: "MediaFunction", timeout: 300, env: map[string]any{
+			"TABLE_NAME":           ref(tableID),
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			"MEDIA_BUCKET":         ref(mediaBucketID),
+			"MAIL_BUCKET":          ref(mailBucketID),
+		}},
 	}
 	// Each function's garbage collector setting, measured by make bench's
 	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
 	// The authorizer's and realtime's are measured too (see realtime.go).
 	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200",
-		"AuthorizerFunction": "400", "RealtimeFunction": "400", "ExporterFunction": "100"}
+		"AuthorizerFunction": "400", "RealtimeFunction": "400", "ExporterFunction": "100",
+		// Not measured yet: the copy mostly waits on the network.
+		"MediaFunction": "200"}
 	for _, tt := range tests {
 		tt.env["GOGC"] = gogc[tt.prefix]
 		tt.env["GOMEMLIMIT"] = "200MiB"
@@ -722,6 +733,8 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 		"AuthorizerFunction": nil,
 		// Reads threads and writes its job's record: no index, no delete.
 		"ExporterFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+		// Reads a message and settings, updates the message's attachments.
+		"MediaFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {

@@ -50,6 +50,9 @@ const (
 	// EnvMediaBucket is the private bucket of attachments: agents' uploads
 	// and inbound files copied from providers, under media/<workspace>/.
 	EnvMediaBucket = "MEDIA_BUCKET"
+	// EnvMailBucket is the bucket SES stores inbound mail in: an email's
+	// files are copied from there into the media bucket.
+	EnvMailBucket = "MAIL_BUCKET"
 )
 
 // Exports is where background exports go: the bucket, the function that
@@ -93,6 +96,20 @@ type API struct {
 // Exporter configures functions/exporter: it reads the table and writes
 // export files to the bucket.
 type Exporter struct{ TableName, ExportBucket string }
+
+// Media configures functions/media, which copies inbound files from the
+// providers (and inbound mail) into the media bucket.
+type Media struct {
+	TableName, ProviderSecretsARN, MediaBucket, MailBucket string
+}
+
+// MediaFromEnv reads functions/media's configuration.
+func MediaFromEnv() (Media, error) {
+	var e env
+	c := Media{TableName: e.need(EnvTableName), ProviderSecretsARN: e.need(EnvProviderSecretsARN),
+		MediaBucket: e.need(EnvMediaBucket), MailBucket: e.need(EnvMailBucket)}
+	return c, e.err()
+}
 
 // ExporterFromEnv reads functions/exporter's configuration.
 func ExporterFromEnv() (Exporter, error) {

@@ -25,6 +25,7 @@ func TestSenderConfig(t *testing.T) {
 		config.EnvTableName: "parley", config.EnvProviderSecretsARN: "arn:secret", config.EnvPublicURL: "https://api.example",
 		config.EnvSchedulerGroup: "g", config.EnvSchedulerRoleARN: "arn:role", config.EnvScheduleDLQARN: "arn:dlq",
 		config.EnvWebhookPathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA", config.EnvSenderFunctionARN: "arn:ignored",
+		config.EnvMediaBucket: "media",
 	} {
 		t.Setenv(name, v)
 	}
@@ -33,8 +34,9 @@ func TestSenderConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Sender{TableName: "parley", ProviderSecretsARN: "arn:secret",
-		Webhook:    config.Webhook{PublicURL: "https://api.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"},
-		Scheduling: config.Scheduling{Group: "g", RoleARN: "arn:role", DeadLetterARN: "arn:dlq"}}
+		Webhook:     config.Webhook{PublicURL: "https://api.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"},
+		Scheduling:  config.Scheduling{Group: "g", RoleARN: "arn:role", DeadLetterARN: "arn:dlq"},
+		MediaBucket: "media"}
 	if c != want {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
@@ -70,5 +72,16 @@ func TestMailConfig(t *testing.T) {
 	t.Setenv(config.EnvWebhookPathToken, "short")
 	if _, err := config.MailFromEnv(); err == nil || !strings.Contains(err.Error(), "WEBHOOK_PATH_TOKEN must match") {
 		t.Errorf("err = %v, want the path token refused", err)
+	}
+}
+
+func TestMediaConfig(t *testing.T) {
+	for name, v := range map[string]string{config.EnvTableName: "parley", config.EnvProviderSecretsARN: "arn:secret",
+		config.EnvMediaBucket: "media", config.EnvMailBucket: "mail"} {
+		t.Setenv(name, v)
+	}
+	c, err := config.MediaFromEnv()
+	if want := (config.Media{TableName: "parley", ProviderSecretsARN: "arn:secret", MediaBucket: "media", MailBucket: "mail"}); err != nil || c != want {
+		t.Errorf("got %+v, %v; want %+v", c, err, want)
 	}
 }

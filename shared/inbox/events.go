@@ -19,6 +19,9 @@ const (
 	EventConversationReopened EventType = "conversation.reopened"
 	EventMessageReceived      EventType = "message.received"
 	EventMessageStatusChanged EventType = "message.status_changed"
+	// EventMessageUpdated is a stored message whose attachments changed:
+	// an inbound file copied into Parley's media store.
+	EventMessageUpdated EventType = "message.updated"
 	// The live inbox's events: every new message (both ways, comments and
 	// activities too), any change an agent sees in the inbox list, a
 	// deleted thread, and a web chat visitor coming or going.

@@ -253,7 +253,7 @@ func (l *Live) ephemeral(t EventType, workspaceID string) Event {
 // agentEvents are what agents' sockets receive: the inbox's changes, not
 // contacts' or sequences' internals.
 var agentEvents = map[EventType]bool{
-	EventMessageCreated: true, EventMessageStatusChanged: true, EventConversationCreated: true,
+	EventMessageCreated: true, EventMessageStatusChanged: true, EventMessageUpdated: true, EventConversationCreated: true,
 	EventConversationUpdated: true, EventConversationDeleted: true, EventVisitorPresence: true,
 	EventTyping: true,
 }

@@ -443,3 +443,23 @@ func TestTypingIsPassedOnAtMostEveryTwoSeconds(t *testing.T) {
 		t.Errorf("a frame 2 s later looked up %d threads in all, want 3", store.peeks)
 	}
 }
+
+// A copied inbound file (message.updated) reaches the workspace's agents.
+func TestFanOutSendsMessageUpdatesToAgents(t *testing.T) {
+	agent := inbox.Connection{ID: "a1", WorkspaceID: "w", UserID: "u1", Role: inbox.RoleAgent}
+	visitor := inbox.Connection{ID: "v1-tab", WorkspaceID: "w", VisitorID: "v1"}
+	store := &liveStore{agents: map[string][]inbox.Connection{"w": {agent}}, visitors: map[string][]inbox.Connection{"w/v1": {visitor}}}
+	p := &poster{}
+	e := reply(nil)
+	e.ID, e.Type = "e-copied", inbox.EventMessageUpdated
+	if err := inbox.NewLive(store, fixedClock(liveNow), p).FanOut(context.Background(), []inbox.Event{e}); err != nil {
+		t.Fatal(err)
+	}
+	frames := p.received(t, agent.ID)
+	if len(frames) != 1 || frames[0][0]["type"] != string(inbox.EventMessageUpdated) {
+		t.Errorf("agent got %v, want the message.updated event", frames)
+	}
+	if got := p.received(t, visitor.ID); len(got) != 0 {
+		t.Errorf("the visitor got %v; only new messages reach visitors", got)
+	}
+}

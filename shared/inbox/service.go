@@ -259,6 +259,9 @@ func (s *Desk) UpdateSettings(ctx context.Context, actor Actor, patch WorkspaceS
 		if patch.Widget != nil {
 			w.Settings.Widget = widget
 		}
+		if patch.DeleteProviderMedia != nil {
+			w.Settings.DeleteProviderMedia = *patch.DeleteProviderMedia
+		}
 		w.UpdatedAt = s.now()
 		out = w
 		return s.store.PutWorkspace(ctx, w)

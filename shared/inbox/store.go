@@ -119,6 +119,11 @@ type MessageStore interface {
 	// UpdateMessageStatus stores m's status and error if its stored status is
 	// still prev; otherwise ErrVersionConflict.
 	UpdateMessageStatus(ctx context.Context, m *Message, prev MessageStatus) error
+	// SetAttachments stores m's attachments (and UpdatedAt) alone, so a
+	// concurrent status change is kept, if the stored attachments are still
+	// prev; KindNotFound when m is gone, ErrVersionConflict when they
+	// changed.
+	SetAttachments(ctx context.Context, m *Message, prev []Attachment) error
 	// ReplaceMessage stores an edited message if its status is still prev.
 	ReplaceMessage(ctx context.Context, m *Message, prev MessageStatus) error
 	// ListScheduled pages through scheduled messages, soonest first.

@@ -56,6 +56,9 @@ type WorkspaceSettings struct {
 	// Widget is how the chat widget looks on the team's site; nil uses
 	// the defaults. It is public: GET /chat/{ws}/widget shows it to anyone.
 	Widget *WidgetSettings `json:"widget,omitempty"`
+	// DeleteProviderMedia deletes an inbound file from the provider (Twilio
+	// keeps MMS media until deleted) once Parley holds its copy.
+	DeleteProviderMedia bool `json:"deleteProviderMedia,omitempty"`
 }
 
 // WidgetSettings are the chat widget's public look: its header, the
@@ -179,7 +182,8 @@ type WorkspaceSettingsPatch struct {
 	// WebChatIdentitySecret sets the identity secret; "" removes it.
 	WebChatIdentitySecret *string `json:"webChatIdentitySecret,omitempty"`
 	// Widget replaces the whole widget object; {} returns to the defaults.
-	Widget *WidgetSettings `json:"widget,omitempty"`
+	Widget              *WidgetSettings `json:"widget,omitempty"`
+	DeleteProviderMedia *bool           `json:"deleteProviderMedia,omitempty"`
 	// IfMatch is the version the request's If-Match header names.
 	IfMatch *int64 `json:"-"`
 }

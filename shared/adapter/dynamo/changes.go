@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -143,6 +144,10 @@ func Events(c Change) ([]inbox.Event, error) {
 			}
 		case before.Status != after.Status:
 			out = append(out, emit(inbox.EventMessageStatusChanged, snapshot(e)))
+		case !slices.Equal(before.Attachments, after.Attachments):
+			// An inbound file copied into the media store: the thread
+			// shows the durable attachment.
+			out = append(out, emit(inbox.EventMessageUpdated, snapshot(e)))
 		}
 	case strings.HasPrefix(sk, prefixRun):
 		// Only the write that creates a run: status changes are not events.

@@ -2,8 +2,10 @@ package dynamo
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -181,6 +183,59 @@ func (s *Store) UpdateMessageStatus(ctx context.Context, m *inbox.Message, prev 
 	}
 	record(ctx, writing, out.ConsumedCapacity)
 	return nil
+}
+
+// SetAttachments updates only the attachments and updatedAt, so a status
+// written meanwhile is not overwritten, and only while the attachments are
+// still prev: of two concurrent copies, the later one conflicts rather
+// than writing back what it read.
+func (s *Store) SetAttachments(ctx context.Context, m *inbox.Message, prev []inbox.Attachment) error {
+	update := expression.Set(expression.Name("attachments"), expression.Value(jsonTagged{orEmpty(m.Attachments)})).
+		Set(expression.Name("updatedAt"), expression.Value(m.UpdatedAt))
+	cond := expression.AttributeExists(expression.Name(AttrPK)).
+		And(expression.Name("attachments").Equal(expression.Value(jsonTagged{orEmpty(prev)})))
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 key(conversationPK(m.WorkspaceID, m.ConversationID), messageSK(m.ID)),
+		UpdateExpression:                    expr.Update(),
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              capacityMode(ctx),
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		if failed.Item == nil {
+			return notFound("message", m.ID)
+		}
+		return inbox.ErrVersionConflict
+	}
+	if err != nil {
+		return unavailable("SetAttachments", err)
+	}
+	record(ctx, writing, out.ConsumedCapacity)
+	return nil
+}
+
+// orEmpty stores no attachments as an empty list, as PutMessage does.
+func orEmpty(atts []inbox.Attachment) []inbox.Attachment {
+	if atts == nil {
+		return []inbox.Attachment{}
+	}
+	return atts
+}
+
+// jsonTagged marshals a value in an expression the way items are (json
+// tags): expression.Value alone would use the Go field names.
+type jsonTagged struct{ v any }
+
+func (j jsonTagged) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return attributevalue.MarshalWithOptions(j.v, func(o *attributevalue.EncoderOptions) { o.TagKey = "json" })
 }
 
 // providerRefItem maps a provider's message id to Parley's message.

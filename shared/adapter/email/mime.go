@@ -224,6 +224,20 @@ func body(text string, shortened bool) string {
 // attachments lists attached and inline files, at most inbox's limit.
 func attachments(env *enmime.Envelope) []inbox.Attachment {
 	var out []inbox.Attachment
+	for _, p := range fileParts(env) {
+		out = append(out, inbox.Attachment{
+			Name:        clean(fileName(p.FileName), maxName),
+			ContentType: contentType(p.ContentType),
+			Size:        int64(len(p.Content)),
+		})
+	}
+	return out
+}
+
+// fileParts are the parts that become attachments, in their order: the
+// media copy finds the n-th file the same way.
+func fileParts(env *enmime.Envelope) []*enmime.Part {
+	var out []*enmime.Part
 	for _, p := range append(env.Attachments[:len(env.Attachments):len(env.Attachments)], env.Inlines...) {
 		// Some mailers mark the text body itself inline; it is not a file.
 		if p.FileName == "" && (p.ContentType == "text/plain" || p.ContentType == "text/html") {
@@ -232,11 +246,7 @@ func attachments(env *enmime.Envelope) []inbox.Attachment {
 		if len(out) == maxAttachments {
 			break
 		}
-		out = append(out, inbox.Attachment{
-			Name:        clean(fileName(p.FileName), maxName),
-			ContentType: contentType(p.ContentType),
-			Size:        int64(len(p.Content)),
-		})
+		out = append(out, p)
 	}
 	return out
 }

@@ -94,6 +94,13 @@ func (s Set) Twilio(ws string) (twilio.Account, error) {
 	return twilio.Account{AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken, From: c.TwilioFrom, MessagingServiceSID: c.TwilioMessagingServiceSID}, err
 }
 
+// TwilioMedia is the account inbound MMS media is fetched with: only the
+// SID and the auth token, which receiving alone needs.
+func (s Set) TwilioMedia(ws string) (twilio.Account, error) {
+	c, err := s.get(ws, "Twilio", func(c Credentials) bool { return c.TwilioAccountSID != "" && c.TwilioAuthToken != "" })
+	return twilio.Account{AccountSID: c.TwilioAccountSID, AuthToken: c.TwilioAuthToken}, err
+}
+
 // Meta is the account meta.Sender sends from.
 func (s Set) Meta(ws string) (meta.Account, error) {
 	c, err := s.get(ws, "Meta sending", func(c Credentials) bool {

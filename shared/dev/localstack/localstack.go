@@ -25,12 +25,14 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
+	"github.com/parley-inbox/parley/shared/config/providers"
 	"github.com/parley-inbox/parley/shared/dev/capture"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/dev/dynamolocal"
 	"github.com/parley-inbox/parley/shared/dev/eventbus"
 	"github.com/parley-inbox/parley/shared/dev/livesocket"
 	"github.com/parley-inbox/parley/shared/dev/objectstore"
+	"github.com/parley-inbox/parley/shared/dev/providermedia"
 	devschedule "github.com/parley-inbox/parley/shared/dev/schedule"
 	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
@@ -83,7 +85,8 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	poller := &streams.Poller{Tables: client, Streams: dynamolocal.StreamsClient(endpoint), Endpoint: endpoint, Table: cfg.TableName,
 		Apply: publish.Apply, OnChange: fns.send.OnChange, Log: log, Every: 100 * time.Millisecond}
 	for name, run := range map[string]func(context.Context) error{"local scheduler": fns.scheduler.Run,
-		"local step functions executor": fns.executor.Run, "stream poller": poller.Run, "live fan-out": fns.fanOut.Run} {
+		"local step functions executor": fns.executor.Run, "stream poller": poller.Run, "live fan-out": fns.fanOut.Run,
+		"media copy": fns.mediaCopies.run} {
 		go func() {
 			if err := run(ctx); err != nil {
 				log.Error(name+" stopped", "err", err)
@@ -92,6 +95,7 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	}
 	return serve(ctx, cfg.Addr, fns.routes(), func(url string) error {
 		fns.files.BaseURL = url + "/dev/objects"
+		fns.mediaCopies.start(store, fns.files, fns.providers, cfg.DataDir, url)
 		return printBanner(out, url, endpoint, filepath.Join(cfg.DataDir, "providers.json"), fns.tokens)
 	})
 }
@@ -131,6 +135,10 @@ type functions struct {
 	fanOut    *livesocket.Queue
 	exporter  *exporter.Handler
 	files     *objectstore.Files
+	// Inbound files are copied from the stand-ins of the providers' media.
+	providers     providers.Set
+	providerMedia *providermedia.Server
+	mediaCopies   *mediaCopies
 }
 
 func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, cfg config.Local, keys devKeys, log *slog.Logger) (*functions, error) {
@@ -138,7 +146,8 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	if err != nil {
 		return nil, err
 	}
-	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, templates: &capture.Templates{}, tokens: devauth.Tokens{Key: keys.signing}}
+	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, templates: &capture.Templates{}, tokens: devauth.Tokens{Key: keys.signing},
+		providers: providers, providerMedia: &providermedia.Server{}, mediaCopies: newMediaCopies(log)}
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) {
 		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
 	})
@@ -183,6 +192,8 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.live.Live = inbox.NewLive(store, inbox.SystemClock{}, f.live)
 	f.fanOut = livesocket.NewQueue(f.live.Live.FanOut, log)
 	f.bus.Subscribe(f.fanOut.Add)
+	// functions/media: inbound files copied into f.files, beside exports.
+	f.bus.Subscribe(f.mediaCopies.add)
 	return f, nil
 }
 
@@ -276,6 +287,8 @@ func (f *functions) routes() http.Handler {
 	// The S3 stand-in: presigned downloads (GET) and upload forms (POST,
 	// with the browser's CORS preflight).
 	mux.Handle("/dev/objects", f.files.Handler())
+	// Where providers keep inbound files: PUT /dev/media/{id} registers one.
+	f.providerMedia.Routes(mux)
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.outbox.List(r.URL.Query().Get("workspace"))})
@@ -423,6 +436,7 @@ Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,
 Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Widget: <script src="%[1]s/chat/%[3]s/widget.js" async></script>
 WebSocket: %[9]s/live?workspace=%[3]s&token=$AGENT_TOKEN  (or a web chat visitor token)
 Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
+Inbound media is copied from stand-ins of Twilio's and Meta's media: register a file with PUT %[1]s/dev/media/{MediaSid or WhatsApp media id}
 WhatsApp templates submitted (to a stand-in, not Meta; approve one with a signed message_template_status_update): %[1]s/dev/templates?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
 `, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"))

@@ -15,10 +15,15 @@ import (
 var demoCredentials = providers.Set{
 	DemoWorkspace: {
 		TwilioAuthToken: "twilio-test-auth-token",
-		MetaAppSecret:   "meta-test-app-secret",
-		MetaVerifyToken: "meta-test-verify-token",
-		SNSTopicARN:     "arn:aws:sns:us-east-1:123456789012:parley-inbound-email",
-		WebChat:         true,
+		// The account of the Twilio samples in events/: inbound media is
+		// fetched (from the local stand-in) with it.
+		TwilioAccountSID: "ACd16c3a35ed0e2b33ff27d4d3ca80aa23",
+		MetaAppSecret:    "meta-test-app-secret",
+		MetaVerifyToken:  "meta-test-verify-token",
+		// WhatsApp media is looked up (locally) with a token.
+		WhatsAppToken: "whatsapp-test-token",
+		SNSTopicARN:   "arn:aws:sns:us-east-1:123456789012:parley-inbound-email",
+		WebChat:       true,
 
 		EventsSigningSecret: "events-test-signing-secret",
 	},

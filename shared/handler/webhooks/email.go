@@ -101,6 +101,10 @@ func (h *Handler) receiveMail(r *http.Request, msg *email.SNSMessage) error {
 	if err != nil {
 		return err
 	}
+	if in.Email != nil {
+		// Its files are copied from there later (inbox.MediaCopy).
+		in.Email.Raw = receipt.Key
+	}
 	if in.Email != nil && receipt.DMARC != "PASS" {
 		// Anyone can write In-Reply-To: only a sender whose From domain
 		// DMARC authenticates may use it to post into an existing thread;
