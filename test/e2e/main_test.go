@@ -223,8 +223,13 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 func writeProviders(dataDir string) error {
 	creds := providers.Credentials{
 		TwilioAuthToken: twilioAuthToken,
-		MetaAppSecret:   metaAppSecret,
-		MetaVerifyToken: metaVerifyToken,
+		// Inbound MMS media is fetched (from the local stand-in) with the
+		// account of the Twilio samples.
+		TwilioAccountSID: "ACd16c3a35ed0e2b33ff27d4d3ca80aa23",
+		MetaAppSecret:    metaAppSecret,
+		MetaVerifyToken:  metaVerifyToken,
+		// WhatsApp media ids are looked up with a token.
+		WhatsAppToken: "whatsapp-test-token",
 		// Template status webhooks name it as their entry id.
 		WhatsAppBusinessAccountID: testWABA,
 		SNSTopicARN:               snsTopicARN,

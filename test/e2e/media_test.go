@@ -7,13 +7,16 @@ package e2e_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Upload is POST /uploads' answer.
@@ -193,5 +196,101 @@ func TestUploadsRefuseWhatTheyDoNotAllow(t *testing.T) {
 	}
 	if got := listOut(t, tok.agent, conv.ID); len(got) != 0 {
 		t.Errorf("refused messages were stored: %v", got)
+	}
+}
+
+// registerProviderMedia puts a file where the local stand-in for the
+// provider's media serves it (Twilio's media URLs, the Graph API's ids).
+func registerProviderMedia(t testing.TB, id, contentType string, data []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", baseURL+"/dev/media/"+id, bytes.NewReader(data))
+	req.Header.Set("Content-Type", contentType)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("PUT /dev/media/%s = %d", id, resp.StatusCode)
+	}
+}
+
+// waitCopied waits until the thread's message with providerID has every
+// attachment stored in Parley, then downloads each through the API's link.
+func waitCopied(t testing.TB, token, providerID string, find func() (convID string, ok bool)) (Message, [][]byte) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if convID, ok := find(); ok {
+			for _, m := range listMessages(t, token, convID, "") {
+				if m.ProviderID != providerID || len(m.Attachments) == 0 || m.Attachments[0].Key == "" {
+					continue
+				}
+				var files [][]byte
+				for i := range m.Attachments {
+					link := wantJSON[AttachmentLink](t, do(t, "GET", fmt.Sprintf("/conversations/%s/messages/%s/attachments/%d", convID, m.ID, i), token, nil), 200)
+					status, b, _ := fetch(t, link.URL)
+					if status != 200 {
+						t.Fatalf("download %d: %d", i, status)
+					}
+					files = append(files, b)
+				}
+				return m, files
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the files of %s were not copied into Parley within 15 s", providerID)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestInboundWhatsAppImageIsDownloadable: a WhatsApp image arrives as a
+// media id; Parley copies it through the Graph API (the local stand-in)
+// after answering the webhook, and the agent downloads the same bytes
+// through an authorised link.
+func TestInboundWhatsAppImageIsDownloadable(t *testing.T) {
+	t.Parallel()
+	phone := newPhone(t)
+	mediaID := fmt.Sprint(1_000_000_000_000 + randInt(1_000_000_000))
+	img := pngOf(40_000)
+	registerProviderMedia(t, mediaID, "image/png", img)
+	body, wamid := whatsAppText(phone, "Photo sender "+uniq(), "")
+	body = bytes.Replace(body, []byte(`"text":{"body":""}`), []byte(`"image":{"caption":"my receipt","id":"`+mediaID+`","mime_type":"image/png","sha256":"x"}`), 1)
+	body = bytes.Replace(body, []byte(`"type":"text"`), []byte(`"type":"image"`), 1)
+	if !bytes.Contains(body, []byte(mediaID)) {
+		t.Fatalf("the image message was not built: %s", body)
+	}
+	metaDeliver(t, demoWS, body)
+	m, files := waitCopied(t, tok.agent, wamid, func() (string, bool) {
+		c, ok := contactByPhone(t, phone)
+		return c.ConversationID, ok && c.ConversationID != ""
+	})
+	if m.Body != "my receipt" || !bytes.Equal(files[0], img) || m.Attachments[0].Size != int64(len(img)) || m.Attachments[0].URL != "" {
+		t.Errorf("message %+v, %d bytes downloaded; want the caption and the %d bytes", m, len(files[0]), len(img))
+	}
+	if !strings.HasPrefix(m.Attachments[0].Key, "media/"+demoWS+"/in/") {
+		t.Errorf("key %q, want the workspace's inbound prefix", m.Attachments[0].Key)
+	}
+}
+
+// TestInboundEmailAttachmentIsDownloadable: an email's attachment, which
+// arrives inside the raw message SES stored, becomes a file of its own.
+func TestInboundEmailAttachmentIsDownloadable(t *testing.T) {
+	t.Parallel()
+	from := "attach-" + strings.ToLower(randHex(6)) + "@example.com"
+	msgID := "attach-" + randHex(8) + "@example.com"
+	pdf := []byte("%PDF-1.4\n% the invoice " + uniq() + "\n%%EOF\n")
+	raw := "Return-Path: <" + from + ">\r\nMIME-Version: 1.0\r\nMessage-ID: <" + msgID + ">\r\nSubject: Invoice\r\nFrom: Jo <" + from + ">\r\nTo: Parley Support <" + ourMailbox + ">\r\n" +
+		"Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n" +
+		"--BB\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"invoice.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(pdf) + "\r\n--BB--\r\n"
+	deliverEmail(t, []byte(raw), from, passAll)
+	m, files := waitCopied(t, tok.agent, msgID, func() (string, bool) {
+		c, ok := contactByEmail(t, from)
+		return c.ConversationID, ok && c.ConversationID != ""
+	})
+	if len(files) != 1 || !bytes.Equal(files[0], pdf) || m.Attachments[0].Name != "invoice.pdf" || m.Attachments[0].ContentType != "application/pdf" {
+		t.Errorf("attachments %+v, downloaded %q; want invoice.pdf with the PDF's bytes", m.Attachments, files)
 	}
 }
