@@ -36,7 +36,10 @@ type Contact struct {
 	VerifiedHandles []string `json:"verifiedHandles,omitempty"`
 	// ClaimedEmail is an address a web chat visitor typed but has not proved.
 	ClaimedEmail *EmailClaim `json:"claimedEmail,omitempty"`
-	CreatedAt    time.Time   `json:"createdAt"`
+	// Custom holds the workspace's custom fields' values (ContactField),
+	// canonical strings by key.
+	Custom    map[string]string `json:"custom,omitempty"`
+	CreatedAt time.Time         `json:"createdAt"`
 	UpdatedAt    time.Time   `json:"updatedAt"`
 	Version      int64       `json:"version"`
 }
@@ -134,6 +137,8 @@ type ContactInput struct {
 	BotEnabled *bool            `json:"botEnabled"`
 	// DND sets do-not-disturb per channel; channels left out keep theirs.
 	DND map[Channel]bool `json:"dnd"`
+	// Custom sets custom field values by key.
+	Custom map[string]string `json:"custom"`
 }
 
 // ContactPatch changes some fields of a contact; nil fields stay as they are.
@@ -147,6 +152,8 @@ type ContactPatch struct {
 	BotEnabled *bool            `json:"botEnabled"`
 	// DND sets do-not-disturb per channel; channels left out keep theirs.
 	DND map[Channel]bool `json:"dnd"`
+	// Custom sets custom field values by key; null (or "") removes one.
+	Custom map[string]*string `json:"custom"`
 	// IfMatch is the version the request's If-Match header names; nil
 	// when it has none.
 	IfMatch *int64 `json:"-"`

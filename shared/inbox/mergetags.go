@@ -26,16 +26,20 @@ import (
 //     a rendered body never holds a tag and rendering it again changes
 //     nothing.
 //
-// Contacts have no custom fields yet, so contact.custom.<key> is refused
-// like any unknown field; it is reserved for when they exist.
+// contact.custom.<key> names a custom field (ContactField); the parser
+// checks its syntax, and the workspace's definitions are checked where a
+// body is saved (checkCustomTags).
 
 // MergeFields lists the fields a tag may name, in documentation order.
 var MergeFields = []string{
 	"contact.name", "contact.first_name", "contact.last_name", "contact.phone", "contact.email",
 	"conversation.id", "conversation.channel",
 	"agent.name", "agent.first_name", "agent.email",
-	"workspace.name",
+	"workspace.name", "contact.custom.<key>",
 }
+
+// customTagPrefix starts a tag naming a contact's custom field.
+const customTagPrefix = "contact.custom."
 
 // MergeData is what tags are filled from. Any part may be missing: its
 // fields are then empty and take their fallbacks.
@@ -163,10 +167,11 @@ func parseTag(field, s string) (mergePart, int, error) {
 		}
 		return mergePart{}, 0, Invalid(field, "merge tag %s names no field; use one of %s", quote(), strings.Join(MergeFields, ", "))
 	}
-	if _, ok := mergeValues[name]; !ok {
-		if strings.HasPrefix(name, "contact.custom.") {
-			return mergePart{}, 0, Invalid(field, "unknown merge tag {{%s}}: contacts have no custom fields yet", clipRunes(name, 60))
+	if key, ok := strings.CutPrefix(name, customTagPrefix); ok {
+		if !fieldKeyPattern.MatchString(key) {
+			return mergePart{}, 0, Invalid(field, "merge tag {{%s}}: a custom field key is lowercase letters, digits and _", clipRunes(name, 60))
 		}
+	} else if _, ok := mergeValues[name]; !ok {
 		return mergePart{}, 0, Invalid(field, "unknown merge tag {{%s}}; known fields are %s", clipRunes(name, 60), strings.Join(MergeFields, ", "))
 	}
 	tag := mergePart{field: name}
@@ -291,13 +296,23 @@ func Render(t *MergeTemplate, d MergeData) string {
 			b.WriteString(p.text)
 			continue
 		}
-		v := strings.TrimSpace(mergeValues[p.field](d))
+		v := strings.TrimSpace(fieldValue(p.field, d))
 		if v == "" {
 			v = p.fallback
 		}
 		b.WriteString(unbrace(v))
 	}
 	return b.String()
+}
+
+func fieldValue(field string, d MergeData) string {
+	if key, ok := strings.CutPrefix(field, customTagPrefix); ok {
+		if d.Contact == nil {
+			return ""
+		}
+		return d.Contact.Custom[key]
+	}
+	return mergeValues[field](d)
 }
 
 // unbrace shows a value's braces as parentheses, so a rendered body never

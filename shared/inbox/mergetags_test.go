@@ -55,7 +55,8 @@ func TestRenderMergeTags(t *testing.T) {
 func TestParseMergeTagsRefuses(t *testing.T) {
 	tests := []struct{ body, wantInMessage string }{
 		{"Hi {{contact.nickname}}", "{{contact.nickname}}"},
-		{"Hi {{contact.custom.plan}}", "custom fields"},
+		{"Hi {{contact.custom.Plan}}", "custom field key"},
+		{"Hi {{contact.custom.}}", "custom field key"},
 		{"Hi {{ contact.name", "not closed"},
 		{"Hi {{", "not closed"},
 		{"Hi {{}}", "names no field"},

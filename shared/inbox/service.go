@@ -329,6 +329,13 @@ func (s *core) createContact(ctx context.Context, actor Actor, in ContactInput) 
 	if c.Name == "" && len(c.Phones) == 0 && len(c.Emails) == 0 {
 		return nil, Invalid("name", "a contact needs a name, a phone number or an email address")
 	}
+	custom := make(map[string]*string, len(in.Custom))
+	for k, v := range in.Custom {
+		custom[k] = &v
+	}
+	if err := s.applyCustom(ctx, c, custom); err != nil {
+		return nil, err
+	}
 	if err := s.store.CreateContact(ctx, c); err != nil {
 		return nil, err
 	}
@@ -416,7 +423,10 @@ func (s *Desk) UpdateContact(ctx context.Context, actor Actor, id string, patch 
 		if err := checkIfMatch(patch.IfMatch, "contact", c.Version); err != nil {
 			return err
 		}
-		return applyContactPatch(c, patch)
+		if err := applyContactPatch(c, patch); err != nil {
+			return err
+		}
+		return s.applyCustom(ctx, c, patch.Custom)
 	})
 }
 

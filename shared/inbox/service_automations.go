@@ -463,5 +463,9 @@ func (s *core) copySnippets(ctx context.Context, ws string, steps []AutomationSt
 		}
 		st.Body, st.Attachments = sn.Body, append([]Attachment(nil), sn.Attachments...)
 	}
-	return nil
+	bodies := make([]string, 0, len(steps))
+	for _, st := range steps {
+		bodies = append(bodies, st.Body)
+	}
+	return s.checkCustomTags(ctx, ws, bodies...)
 }

@@ -103,8 +103,16 @@ func (s *Desk) DeleteCampaign(ctx context.Context, actor Actor, id string) error
 	return s.store.DeleteCampaign(ctx, c)
 }
 
-// checkStepFiles checks the uploaded files the drip's steps send.
+// checkStepFiles checks the uploaded files the drip's steps send and the
+// custom fields their merge tags name.
 func (s *core) checkStepFiles(ctx context.Context, c *Campaign) error {
+	bodies := make([]string, 0, len(c.Steps))
+	for _, st := range c.Steps {
+		bodies = append(bodies, st.Body)
+	}
+	if err := s.checkCustomTags(ctx, c.WorkspaceID, bodies...); err != nil {
+		return err
+	}
 	for i := range c.Steps {
 		atts, err := s.storedAttachments(ctx, c.WorkspaceID, c.Steps[i].Attachments)
 		if err != nil {

@@ -18,6 +18,9 @@ func (s *Desk) CreateSnippet(ctx context.Context, actor Actor, in SnippetInput) 
 	if err := sn.validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkCustomTags(ctx, actor.WorkspaceID, sn.Body); err != nil {
+		return nil, err
+	}
 	var err error
 	if sn.Attachments, err = s.storedAttachments(ctx, actor.WorkspaceID, sn.Attachments); err != nil {
 		return nil, err
@@ -86,6 +89,9 @@ func (s *Desk) UpdateSnippet(ctx context.Context, actor Actor, id string, p Snip
 			next.Channel = *p.Channel
 		}
 		if err := next.validate(); err != nil {
+			return err
+		}
+		if err := s.checkCustomTags(ctx, actor.WorkspaceID, next.Body); err != nil {
 			return err
 		}
 		if next.Attachments, err = s.storedAttachments(ctx, actor.WorkspaceID, next.Attachments); err != nil {
@@ -225,6 +231,9 @@ func (s *core) renderOutbound(ctx context.Context, ws string, conv *Conversation
 	}
 	tpl, err := ParseTemplate(in.Body)
 	if err != nil {
+		return err
+	}
+	if err := s.checkCustomTags(ctx, ws, in.Body); err != nil {
 		return err
 	}
 	d, err := s.mergeData(ctx, ws, tpl, conv, contact, agentID)

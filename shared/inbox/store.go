@@ -43,6 +43,7 @@ type Store interface {
 	EmailCodes
 	LiveStore
 	ExportStore
+	ContactFieldStore
 }
 
 // WorkspaceStore keeps workspaces and their team.
