@@ -25,6 +25,7 @@ func TestSenderConfig(t *testing.T) {
 		config.EnvTableName: "parley", config.EnvProviderSecretsARN: "arn:secret", config.EnvPublicURL: "https://api.example",
 		config.EnvSchedulerGroup: "g", config.EnvSchedulerRoleARN: "arn:role", config.EnvScheduleDLQARN: "arn:dlq",
 		config.EnvWebhookPathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA", config.EnvSenderFunctionARN: "arn:ignored",
+		config.EnvMediaBucket: "media",
 	} {
 		t.Setenv(name, v)
 	}
@@ -33,8 +34,9 @@ func TestSenderConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Sender{TableName: "parley", ProviderSecretsARN: "arn:secret",
-		Webhook:    config.Webhook{PublicURL: "https://api.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"},
-		Scheduling: config.Scheduling{Group: "g", RoleARN: "arn:role", DeadLetterARN: "arn:dlq"}}
+		Webhook:     config.Webhook{PublicURL: "https://api.example", PathToken: "Zq3v_8KpLw2Rj5Tn0YbXcA"},
+		Scheduling:  config.Scheduling{Group: "g", RoleARN: "arn:role", DeadLetterARN: "arn:dlq"},
+		MediaBucket: "media"}
 	if c != want {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
@@ -70,5 +72,22 @@ func TestMailConfig(t *testing.T) {
 	t.Setenv(config.EnvWebhookPathToken, "short")
 	if _, err := config.MailFromEnv(); err == nil || !strings.Contains(err.Error(), "WEBHOOK_PATH_TOKEN must match") {
 		t.Errorf("err = %v, want the path token refused", err)
+	}
+}
+
+func TestParseMachineClients(t *testing.T) {
+	got, err := config.ParseMachineClients(`[{"clientId":"abc","workspace":"ws1","name":"CRM"},{"clientId":"def","workspace":"ws2"}]`)
+	want := []config.MachineClient{{ClientID: "abc", Workspace: "ws1", Name: "CRM"}, {ClientID: "def", Workspace: "ws2"}}
+	if err != nil || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ParseMachineClients = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := config.ParseMachineClients(""); err != nil || got != nil {
+		t.Errorf("unset = %+v, %v; want none", got, err)
+	}
+	for _, bad := range []string{`{"clientId":"abc"}`, `[{"clientId":"abc"}]`, `[{"workspace":"ws"}]`, `[{"clientId":"a","workspace":"w#x"}]`,
+		`[{"clientId":"a","workspace":"w"},{"clientId":"a","workspace":"v"}]`} {
+		if _, err := config.ParseMachineClients(bad); err == nil || !strings.Contains(err.Error(), config.EnvMachineClients) {
+			t.Errorf("ParseMachineClients(%s) = %v, want an error naming %s", bad, err, config.EnvMachineClients)
+		}
 	}
 }
