@@ -58,5 +58,5 @@ var allVariables = []string{
 	config.EnvScheduleDLQARN, config.EnvSenderFunctionARN, config.EnvEmailDomain,
 	config.EnvDripStateMachineARN, config.EnvAutomationStateMachineARN,
 	config.EnvCognitoIssuer, config.EnvCognitoClientID, config.EnvWebSocketEndpoint, config.EnvWebSocketURL,
-	config.EnvExportBucket, config.EnvExporterFunction, config.EnvExportInlineMax,
+	config.EnvExportBucket, config.EnvExporterFunction, config.EnvExportInlineMax, config.EnvMachineClients,
 }
