@@ -44,8 +44,8 @@ dev: deps ## run Parley on http://localhost:8080 with DynamoDB Local under .loca
 	@$(GO) build -o $(BUILD)/local ./functions/local
 	@$(BUILD)/local
 
-token: ## print a development token (ROLE=admin|agent) for the running make dev
-	@$(GO) run ./functions/local token $(or $(ROLE),admin)
+token: ## print a development token (ROLE=admin|agent|machine; SCOPES="messages.write ..." for machine) for the running make dev
+	@$(GO) run ./functions/local token $(or $(ROLE),admin) $(if $(filter machine,$(ROLE)),$(SCOPES))
 
 invoke: ## post a signed sample to the running make dev (EVENT=twilio-sms-inbound)
 	@test -n "$(EVENT)" || { echo "usage: make invoke EVENT=<name of a file in events/, without .json>"; exit 2; }

@@ -61,4 +61,5 @@ var allVariables = []string{
 	config.EnvCognitoIssuer, config.EnvCognitoClientID, config.EnvWebSocketEndpoint, config.EnvWebSocketURL,
 	config.EnvExportBucket, config.EnvExporterFunction, config.EnvExportInlineMax,
 	config.EnvMediaBucket, config.EnvMailBucket,
+	config.EnvMachineClients,
 }

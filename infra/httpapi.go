@@ -36,7 +36,9 @@ var authenticatedMethods = []awsapigatewayv2.HttpMethod{
 // newHTTPAPI puts the api function behind an HTTP API. Every SPA route needs
 // a Cognito JWT; the public OpenAPI document does not, nor do the webhook
 // and web chat routes that addPublicRoutes (webhooks.go) adds.
-func newHTTPAPI(stack awscdk.Stack, apiFunction awslambda.Function, userPool awscognito.UserPool, spaClient awscognito.UserPoolClient) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
+// The authorizer accepts the SPA's ID tokens (aud) and machine clients'
+// access tokens (client_id), the clients machineClientIDs names.
+func newHTTPAPI(stack awscdk.Stack, apiFunction awslambda.Function, userPool awscognito.UserPool, spaClient awscognito.UserPoolClient, machineClientIDs []*string) (awsapigatewayv2.HttpApi, awsapigatewayv2.HttpStage) {
 	httpAPI := awsapigatewayv2.NewHttpApi(stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		CorsPreflight: corsPreflight(stack),
 		// The default stage is created below so it can carry throttling and
@@ -67,9 +69,10 @@ func newHTTPAPI(stack awscdk.Stack, apiFunction awslambda.Function, userPool aws
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
 
+	audience := append([]*string{spaClient.UserPoolClientId()}, machineClientIDs...)
 	authorizer := awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("CognitoAuthorizer"), jsii.String(cognitoIssuer(stack, userPool)),
 		&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
-			JwtAudience:    jsii.Strings(*spaClient.UserPoolClientId()),
+			JwtAudience:    &audience,
 			IdentitySource: jsii.Strings("$request.header.Authorization"),
 		})
 
@@ -148,6 +151,7 @@ func accessLogFormat() awsapigateway.AccessLogFormat {
 		"integrationError": "$context.integrationErrorMessage",
 		"authorizerError":  "$context.authorizer.error",
 		"userSub":          "$context.authorizer.claims.sub",
+		"clientId":         "$context.authorizer.claims.client_id",
 	}
 	// json.Marshal sorts map keys, so the template is stable between synths.
 	encoded, err := json.Marshal(fields)

@@ -25,7 +25,7 @@ type ParleyStackProps struct {
 
 // NewParleyStack builds the whole backend. Each concern has its own file:
 // this one holds the table, user pool, cursor secret and api function;
-// httpapi.go the HTTP API; webhooks.go the public provider and web chat
+// machine.go the machine clients (client credentials); httpapi.go the HTTP API; webhooks.go the public provider and web chat
 // endpoints and the inbound email function; email.go inbound mail; publisher.go domain events;
 // realtime.go the live inbox's WebSocket API and fan-out; sender.go
 // outbound delivery and scheduling.go the schedules it goes through;
@@ -45,7 +45,9 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	userPool, spaClient := newUserPool(stack)
 	cursorSecret := newCursorSecret(stack)
 	apiFunction := newAPIFunction(stack, assetsDir, table, cursorSecret)
-	httpAPI, stage := newHTTPAPI(stack, apiFunction, userPool, spaClient)
+	machines := newMachineAccess(stack, userPool)
+	machines.addToAPI(stack, apiFunction)
+	httpAPI, stage := newHTTPAPI(stack, apiFunction, userPool, spaClient, machines.clientIDs())
 	// The $default stage serves at the API's root, so its endpoint (which,
 	// unlike stage.Url(), has no trailing slash) is the public base URL that
 	// providers sign.
@@ -183,6 +185,7 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	output(stack, "SesConfigurationSetName", outbound.configSet.ConfigurationSetName())
 	output(stack, "DripStateMachineArn", seq.drip.machine.StateMachineArn())
 	output(stack, "AutomationStateMachineArn", seq.automation.machine.StateMachineArn())
+	machines.outputs(stack)
 
 	return stack
 }

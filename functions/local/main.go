@@ -1,5 +1,6 @@
 // Command local runs Parley on this machine (make dev): DynamoDB Local and
-// the API in one process. `local token admin|agent` prints a dev token.
+// the API in one process. `local token admin|agent` prints a dev token;
+// `local token machine <scope>...` one for the demo machine client.
 package main
 
 import (
@@ -16,6 +17,12 @@ import (
 
 func main() {
 	cfg := config.LocalFromEnv()
+	if len(os.Args) >= 3 && os.Args[1] == "token" && os.Args[2] == "machine" {
+		token, err := localstack.MachineToken(cfg, os.Args[3:])
+		exitOn(err)
+		fmt.Println(token)
+		return
+	}
 	if len(os.Args) == 3 && os.Args[1] == "token" {
 		token, err := localstack.Token(cfg, inbox.Role(os.Args[2]))
 		exitOn(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// Claim names, as Cognito puts them in ID tokens.
+// Claim names, as Cognito puts them in ID tokens (access tokens: machine.go).
 const (
 	ClaimSubject   = "sub"
 	ClaimWorkspace = "custom:workspace_id"
@@ -57,14 +57,21 @@ func splitGroups(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 }
 
-// APIGateway reads the claims API Gateway's JWT authorizer verified.
-type APIGateway struct{}
+// APIGateway reads the claims API Gateway's JWT authorizer verified: a
+// person's ID token, or a machine client's access token (client
+// credentials), whose client must be one of Machines.
+type APIGateway struct {
+	Machines MachineClients
+}
 
-func (APIGateway) Authenticate(r *http.Request) (inbox.Actor, error) {
+func (g APIGateway) Authenticate(r *http.Request) (inbox.Actor, error) {
 	rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context())
 	if !ok || rc.Authorizer == nil || rc.Authorizer.JWT == nil {
 		return inbox.Actor{}, ErrNoToken
 	}
 	c := rc.Authorizer.JWT.Claims
+	if c[ClaimTokenUse] == "access" {
+		return g.Machines.ActorFromAccessToken(c[ClaimSubject], c[ClaimClientID], c[ClaimScope])
+	}
 	return ActorFromClaims(c[ClaimSubject], c[ClaimWorkspace], splitGroups(c[ClaimGroups]))
 }

@@ -67,3 +67,59 @@ func TestAPIGatewayClaims(t *testing.T) {
 		t.Errorf("no authorizer context: %v, want unauthorized", err)
 	}
 }
+
+// apiGatewayRequest is a request as the Lambda adapter builds it from an
+// event whose JWT authorizer verified claims.
+func apiGatewayRequest(t *testing.T, claims map[string]string) *http.Request {
+	t.Helper()
+	ev := events.APIGatewayV2HTTPRequest{RawPath: "/me", RequestContext: events.APIGatewayV2HTTPRequestContext{
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/me"},
+		Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}}}
+	r, err := (&core.RequestAccessorV2{}).EventToRequestWithContext(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestAPIGatewayMachineClients(t *testing.T) {
+	g := auth.APIGateway{Machines: auth.MachineClients{"crm123": {WorkspaceID: "ws1", Name: "CRM"}, "noname": {WorkspaceID: "ws2"}}}
+	access := func(sub, client, scope string) map[string]string {
+		return map[string]string{"token_use": "access", "sub": sub, "client_id": client, "scope": scope}
+	}
+	tests := []struct {
+		name   string
+		claims map[string]string
+		want   inbox.Actor
+		kind   inbox.Kind
+	}{
+		{"client credentials", access("crm123", "crm123", "parley/messages.write parley/conversations.read"),
+			inbox.Actor{WorkspaceID: "ws1", UserID: "client:crm123", Role: inbox.RoleAgent, ClientID: "crm123", Name: "CRM", Scopes: "messages.write conversations.read"}, ""},
+		{"another resource server's and unknown scopes are dropped", access("crm123", "crm123", "other/messages.write parley/everything messages.write parley/contacts.read"),
+			inbox.Actor{WorkspaceID: "ws1", UserID: "client:crm123", Role: inbox.RoleAgent, ClientID: "crm123", Name: "CRM", Scopes: "contacts.read"}, ""},
+		{"no scope", access("noname", "noname", ""),
+			inbox.Actor{WorkspaceID: "ws2", UserID: "client:noname", Role: inbox.RoleAgent, ClientID: "noname", Name: "noname"}, ""},
+		{"unknown client", access("stranger", "stranger", "parley/messages.write"), inbox.Actor{}, inbox.KindUnauthorized},
+		{"a user's access token from a known client", access("3c5d2f4e-user", "crm123", "parley/messages.write"), inbox.Actor{}, inbox.KindUnauthorized},
+		{"no client id", access("", "", "parley/messages.write"), inbox.Actor{}, inbox.KindUnauthorized},
+		// An ID token is read as before, even with a machine client's claims mixed in.
+		{"ID token", map[string]string{"token_use": "id", "sub": "u1", "custom:workspace_id": "ws1", "cognito:groups": "[agent]", "client_id": "crm123"},
+			inbox.Actor{WorkspaceID: "ws1", UserID: "u1", Role: inbox.RoleAgent}, ""},
+	}
+	for _, tt := range tests {
+		got, err := g.Authenticate(apiGatewayRequest(t, tt.claims))
+		if (err == nil) != (tt.kind == "") || (err != nil && inbox.ErrorKind(err) != tt.kind) || got != tt.want {
+			t.Errorf("%s: %+v, %v; want %+v, kind %q", tt.name, got, err, tt.want, tt.kind)
+		}
+	}
+	// A machine client is never an admin, whatever it is granted.
+	if got, _ := g.Authenticate(apiGatewayRequest(t, access("crm123", "crm123", "parley/contacts.write"))); got.IsAdmin() || !got.IsMachine() {
+		t.Errorf("machine actor = %+v, want a non-admin machine", got)
+	}
+	// Without configured clients every access token is refused.
+	if _, err := (auth.APIGateway{}).Authenticate(apiGatewayRequest(t, access("crm123", "crm123", "parley/messages.write"))); inbox.ErrorKind(err) != inbox.KindUnauthorized {
+		t.Errorf("no machine clients configured: %v, want unauthorized", err)
+	}
+}

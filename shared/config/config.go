@@ -3,12 +3,14 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // The environment variables infra/ sets on the functions. Both sides use
@@ -53,7 +55,38 @@ const (
 	// EnvMailBucket is the bucket SES stores inbound mail in: an email's
 	// files are copied from there into the media bucket.
 	EnvMailBucket = "MAIL_BUCKET"
+	// EnvMachineClients lists the deployment's machine clients (Cognito
+	// app clients with client credentials) as JSON: [{"clientId", "workspace",
+	// "name"}]. Their tokens carry neither a workspace nor a name.
+	EnvMachineClients = "MACHINE_CLIENTS"
 )
+
+// MachineClient is one machine client as EnvMachineClients lists it; the
+// stack writes the list with this type, so both sides read the same JSON.
+type MachineClient struct {
+	ClientID  string `json:"clientId"`
+	Workspace string `json:"workspace"`
+	Name      string `json:"name"`
+}
+
+// ParseMachineClients reads EnvMachineClients' JSON; "" is none.
+func ParseMachineClients(raw string) ([]MachineClient, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	var list []MachineClient
+	if err := json.Unmarshal([]byte(raw), &list); err != nil {
+		return nil, fmt.Errorf("%s is not a JSON list of {clientId, workspace, name}: %w", EnvMachineClients, err)
+	}
+	seen := map[string]bool{}
+	for _, c := range list {
+		if c.ClientID == "" || c.Workspace == "" || strings.Contains(c.Workspace, "#") || seen[c.ClientID] {
+			return nil, fmt.Errorf("%s: each client needs its own clientId and a workspace (without #), got %+v", EnvMachineClients, c)
+		}
+		seen[c.ClientID] = true
+	}
+	return list, nil
+}
 
 // Exports is where background exports go: the bucket, the function that
 // runs them, and how many messages are answered directly (0: the default).
@@ -91,6 +124,8 @@ type API struct {
 	Exports            Exports
 	// MediaBucket is where uploads go and attachments are read from.
 	MediaBucket string
+	// MachineClients may call the API with client-credentials tokens.
+	MachineClients []MachineClient
 }
 
 // Exporter configures functions/exporter: it reads the table and writes
@@ -192,7 +227,7 @@ func APIFromEnv() (API, error) {
 	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
 		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines(),
 		Exports:     Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)},
-		MediaBucket: e.need(EnvMediaBucket)}
+		MediaBucket: e.need(EnvMediaBucket), MachineClients: e.machineClients()}
 	return c, e.err()
 }
 
@@ -284,6 +319,14 @@ func (e *env) pathToken() string {
 		e.problems = append(e.problems, fmt.Errorf("%s must match %s", EnvWebhookPathToken, PathTokenPattern))
 	}
 	return token
+}
+
+func (e *env) machineClients() []MachineClient {
+	list, err := ParseMachineClients(os.Getenv(EnvMachineClients))
+	if err != nil {
+		e.problems = append(e.problems, err)
+	}
+	return list
 }
 
 func (e *env) err() error { return errors.Join(e.problems...) }

@@ -85,3 +85,20 @@ func TestMediaConfig(t *testing.T) {
 		t.Errorf("got %+v, %v; want %+v", c, err, want)
 	}
 }
+
+func TestParseMachineClients(t *testing.T) {
+	got, err := config.ParseMachineClients(`[{"clientId":"abc","workspace":"ws1","name":"CRM"},{"clientId":"def","workspace":"ws2"}]`)
+	want := []config.MachineClient{{ClientID: "abc", Workspace: "ws1", Name: "CRM"}, {ClientID: "def", Workspace: "ws2"}}
+	if err != nil || len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("ParseMachineClients = %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := config.ParseMachineClients(""); err != nil || got != nil {
+		t.Errorf("unset = %+v, %v; want none", got, err)
+	}
+	for _, bad := range []string{`{"clientId":"abc"}`, `[{"clientId":"abc"}]`, `[{"workspace":"ws"}]`, `[{"clientId":"a","workspace":"w#x"}]`,
+		`[{"clientId":"a","workspace":"w"},{"clientId":"a","workspace":"v"}]`} {
+		if _, err := config.ParseMachineClients(bad); err == nil || !strings.Contains(err.Error(), config.EnvMachineClients) {
+			t.Errorf("ParseMachineClients(%s) = %v, want an error naming %s", bad, err, config.EnvMachineClients)
+		}
+	}
+}

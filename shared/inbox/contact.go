@@ -40,8 +40,8 @@ type Contact struct {
 	// canonical strings by key.
 	Custom    map[string]string `json:"custom,omitempty"`
 	CreatedAt time.Time         `json:"createdAt"`
-	UpdatedAt    time.Time   `json:"updatedAt"`
-	Version      int64       `json:"version"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+	Version   int64             `json:"version"`
 }
 
 // ConsentStatus is whether automated messages may reach a contact on a channel.

@@ -201,6 +201,8 @@ func exportRow(m *Message, c *Conversation, users map[string]string) ExportRow {
 		r.Author = m.AuthorID
 		if name := users[m.AuthorID]; name != "" {
 			r.Author = name
+		} else if m.AuthorName != "" {
+			r.Author = m.AuthorName
 		}
 	case m.Automated:
 		r.Author = "automation"

@@ -43,21 +43,24 @@ const (
 
 // Message is one entry in a thread.
 type Message struct {
-	ID             string         `json:"id"`
-	WorkspaceID    string         `json:"workspaceId"`
-	ConversationID string         `json:"conversationId"`
-	Direction      Direction      `json:"direction,omitempty"`
-	Kind           MessageKind    `json:"kind"`
-	Internal       bool           `json:"internal"`
-	Channel        Channel        `json:"channel,omitempty"`
-	Body           string         `json:"body"`
-	Attachments    []Attachment   `json:"attachments"`
-	Status         MessageStatus  `json:"status"`
-	ProviderID     string         `json:"providerId,omitempty"`
-	AuthorID       string         `json:"authorId,omitempty"`
-	ContactID      string         `json:"contactId,omitempty"`
-	Call           *CallDetails   `json:"call,omitempty"`
-	Error          *DeliveryError `json:"error,omitempty"`
+	ID             string        `json:"id"`
+	WorkspaceID    string        `json:"workspaceId"`
+	ConversationID string        `json:"conversationId"`
+	Direction      Direction     `json:"direction,omitempty"`
+	Kind           MessageKind   `json:"kind"`
+	Internal       bool          `json:"internal"`
+	Channel        Channel       `json:"channel,omitempty"`
+	Body           string        `json:"body"`
+	Attachments    []Attachment  `json:"attachments"`
+	Status         MessageStatus `json:"status"`
+	ProviderID     string        `json:"providerId,omitempty"`
+	AuthorID       string        `json:"authorId,omitempty"`
+	// AuthorName is set on messages a machine client posted (authorId
+	// "client:<id>"): its display name, which no user record holds.
+	AuthorName string         `json:"authorName,omitempty"`
+	ContactID  string         `json:"contactId,omitempty"`
+	Call       *CallDetails   `json:"call,omitempty"`
+	Error      *DeliveryError `json:"error,omitempty"`
 	// Recipient is the address an outbound message went to (phone, email,
 	// handle id): a contact may have several.
 	Recipient string `json:"recipient,omitempty"`
@@ -188,4 +191,13 @@ func validateAttachments(list []Attachment) ([]Attachment, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// setAuthor records who posted the message: a user's id, or a machine
+// client's "client:<id>" and its name.
+func (m *Message) setAuthor(a Actor) {
+	m.AuthorID, m.AuthorName = a.UserID, ""
+	if a.IsMachine() {
+		m.AuthorName = a.Name
+	}
 }

@@ -190,11 +190,12 @@ func ReplyWindowFor(ch Channel, lastInbound, now time.Time) WindowDecision {
 }
 
 // byPerson reports whether a person wrote or approved the message: only
-// then may it use Meta's HUMAN_AGENT tag. Integrations' automated messages
-// and what drips and automations create (even unflagged scheduled ones) are
-// not; an automation's draft an agent sent is the agent's.
+// then may it use Meta's HUMAN_AGENT tag. Integrations' automated messages,
+// machine clients' (bots') messages and what drips and automations create
+// (even unflagged scheduled ones) are not; an automation's draft an agent
+// sent is the agent's.
 func byPerson(m *Message) bool {
-	return !m.Automated && m.AuthorID != "" && m.AuthorID != automationUser
+	return !m.Automated && m.AuthorID != "" && m.AuthorID != automationUser && !IsMachineUserID(m.AuthorID)
 }
 
 func describeAutomatedWindow(ch Channel) string {

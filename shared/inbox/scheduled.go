@@ -160,7 +160,8 @@ func (s *Desk) SendDraft(ctx context.Context, actor Actor, conversationID, id st
 		return nil, err
 	}
 	ready.ID, ready.WorkspaceID, ready.ConversationID, ready.ContactID = m.ID, m.WorkspaceID, m.ConversationID, m.ContactID
-	ready.AuthorID, ready.RunID, ready.CreatedAt, ready.UpdatedAt = actor.UserID, m.RunID, m.CreatedAt, s.now()
+	ready.RunID, ready.CreatedAt, ready.UpdatedAt = m.RunID, m.CreatedAt, s.now()
+	ready.setAuthor(actor)
 	ready.Recipient = Address(contact, ready.Channel)
 	// The schedule first: once the message leaves draft a retry gets 409,
 	// so nothing may be left to do after that write. A schedule whose write

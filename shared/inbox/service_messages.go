@@ -92,7 +92,8 @@ func (s *core) appendMessage(ctx context.Context, actor Actor, conversationID st
 		if err != nil {
 			return err
 		}
-		m.WorkspaceID, m.ConversationID, m.ContactID, m.AuthorID = actor.WorkspaceID, conv.ID, conv.ContactID, actor.UserID
+		m.WorkspaceID, m.ConversationID, m.ContactID = actor.WorkspaceID, conv.ID, conv.ContactID
+		m.setAuthor(actor)
 		m.CreatedAt, m.UpdatedAt = now, now
 		if replayed {
 			// The first attempt stopped after its commit point: finish it.

@@ -1,6 +1,7 @@
 package inbox
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -203,9 +204,36 @@ type Actor struct {
 	WorkspaceID string
 	UserID      string
 	Role        Role
+	// ClientID is set when a machine client (an integration or a bot with
+	// OAuth client credentials) calls instead of a person. Its UserID is
+	// then MachineUserID(ClientID), its Role agent, and Scopes limit it.
+	ClientID string
+	// Name is a machine client's display name, which its messages carry.
+	Name string
+	// Scopes are a machine client's granted scopes, space-separated and
+	// without the resource server's prefix ("messages.write conversations.read").
+	Scopes string
 }
 
 func (a Actor) IsAdmin() bool { return a.Role == RoleAdmin }
+
+// IsMachine reports whether a machine client, not a person, is calling.
+func (a Actor) IsMachine() bool { return a.ClientID != "" }
+
+// HasScope reports whether a machine client was granted scope.
+func (a Actor) HasScope(scope string) bool {
+	return scope != "" && slices.Contains(strings.Fields(a.Scopes), scope)
+}
+
+// machinePrefix starts the user id of a machine client: messages it posts
+// have authorId "client:<client id>", which no Cognito sub looks like.
+const machinePrefix = "client:"
+
+// MachineUserID is the user id a machine client acts as.
+func MachineUserID(clientID string) string { return machinePrefix + clientID }
+
+// IsMachineUserID reports whether a user id (an authorId) names a machine client.
+func IsMachineUserID(id string) bool { return strings.HasPrefix(id, machinePrefix) }
 
 func requireAdmin(a Actor, action string) error {
 	if !a.IsAdmin() {

@@ -491,6 +491,7 @@ type Message struct {
 	Status         string       `json:"status"`
 	ProviderID     string       `json:"providerId"`
 	AuthorID       string       `json:"authorId"`
+	AuthorName     string       `json:"authorName"`
 	ContactID      string       `json:"contactId"`
 	Call           *struct {
 		Direction       string `json:"direction"`

@@ -8,6 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/dev/devauth"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
@@ -76,4 +77,38 @@ func FuzzDevTokenAuthenticate(f *testing.F) {
 			t.Fatalf("accepted a token it did not sign: %q -> %+v", token, a)
 		}
 	})
+}
+
+// Machine tokens carry Cognito's client-credentials claims and act for the
+// configured client's workspace; the WebSocket gate takes people only.
+func TestDevMachineTokens(t *testing.T) {
+	tokens := devauth.Tokens{Key: key, Machines: auth.MachineClients{"bot": {WorkspaceID: "ws1", Name: "Bot"}}}
+	tok, err := tokens.IssueMachine("bot", []string{"messages.write", "conversations.read"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims jwt.MapClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if claims["token_use"] != "access" || claims["client_id"] != "bot" || claims["sub"] != "bot" || claims["scope"] != "parley/messages.write parley/conversations.read" || claims["custom:workspace_id"] != nil {
+		t.Errorf("claims = %v, want Cognito's client-credentials claims", claims)
+	}
+	got, err := tokens.Authenticate(request(tok))
+	want := inbox.Actor{WorkspaceID: "ws1", UserID: "client:bot", Role: inbox.RoleAgent, ClientID: "bot", Name: "Bot", Scopes: "messages.write conversations.read"}
+	if err != nil || got != want {
+		t.Errorf("Authenticate = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := tokens.VerifyToken(tok); inbox.ErrorKind(err) != inbox.KindUnauthorized {
+		t.Errorf("VerifyToken (the WebSocket gate) took a machine token: %v", err)
+	}
+	stranger, _ := tokens.IssueMachine("stranger", []string{"messages.write"}, time.Hour)
+	if _, err := tokens.Authenticate(request(stranger)); inbox.ErrorKind(err) != inbox.KindUnauthorized {
+		t.Errorf("an unconfigured client: %v, want unauthorized", err)
+	}
+	// A person's token is read as before.
+	person, _ := tokens.Issue("ws1", "u1", inbox.RoleAdmin, time.Hour)
+	if got, err := tokens.Authenticate(request(person)); err != nil || got != (inbox.Actor{WorkspaceID: "ws1", UserID: "u1", Role: inbox.RoleAdmin}) {
+		t.Errorf("person = %+v, %v", got, err)
+	}
 }

@@ -48,13 +48,26 @@ import (
 	"github.com/parley-inbox/parley/statemachines"
 )
 
-// The seeded workspace and its two users.
+// The seeded workspace, its two users and its machine client.
 const (
 	DemoWorkspace = "demo"
 	DemoAdmin     = "admin-demo"
 	DemoAgent     = "agent-demo"
-	tokenTTL      = 30 * 24 * time.Hour
+	// DemoClient is the local stand-in for a Cognito app client with
+	// client credentials, acting in the demo workspace.
+	DemoClient     = "demo-bot"
+	demoClientName = "Demo bot"
+	tokenTTL       = 30 * 24 * time.Hour
 )
+
+// machineClients are the local stack's machine clients, as MACHINE_CLIENTS
+// lists a deployment's.
+var machineClients = auth.MachineClients{DemoClient: {WorkspaceID: DemoWorkspace, Name: demoClientName}}
+
+// devTokens signs and checks the local stack's tokens.
+func devTokens(key []byte) devauth.Tokens {
+	return devauth.Tokens{Key: key, Machines: machineClients}
+}
 
 // Run serves until ctx is cancelled, then stops everything it started.
 func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
@@ -146,7 +159,7 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	if err != nil {
 		return nil, err
 	}
-	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, templates: &capture.Templates{}, tokens: devauth.Tokens{Key: keys.signing},
+	f := &functions{bus: &eventbus.Local{}, outbox: &capture.Outbox{}, templates: &capture.Templates{}, tokens: devTokens(keys.signing),
 		providers: providers, providerMedia: &providermedia.Server{}, mediaCopies: newMediaCopies(log)}
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) {
 		log.Info("domain event", "type", e.Type, "workspace", e.WorkspaceID, "conversation", e.ConversationID, "contact", e.ContactID)
@@ -408,7 +421,34 @@ func Token(cfg config.Local, role inbox.Role) (string, error) {
 	if role == inbox.RoleAgent {
 		user = DemoAgent
 	}
-	return devauth.Tokens{Key: keys.signing}.Issue(DemoWorkspace, user, role, tokenTTL)
+	return devTokens(keys.signing).Issue(DemoWorkspace, user, role, tokenTTL)
+}
+
+// MachineToken prints a development access token for the demo machine
+// client with the given scopes (short names: messages.write ...), or
+// every scope when none is given.
+func MachineToken(cfg config.Local, scopes []string) (string, error) {
+	if len(scopes) == 0 {
+		scopes = strings.Fields(scopeNames())
+	}
+	for _, s := range scopes {
+		if !auth.KnownScope(s) {
+			return "", fmt.Errorf("%q is not a scope; the scopes are %s", s, scopeNames())
+		}
+	}
+	keys, err := loadKeys(cfg.DataDir)
+	if err != nil {
+		return "", err
+	}
+	return devTokens(keys.signing).IssueMachine(DemoClient, scopes, tokenTTL)
+}
+
+func scopeNames() string {
+	names := make([]string, len(auth.Scopes))
+	for i, s := range auth.Scopes {
+		names[i] = s.Name
+	}
+	return strings.Join(names, " ")
 }
 
 func printBanner(out io.Writer, url, dynamoEndpoint, providersFile string, tokens devauth.Tokens) error {
@@ -420,12 +460,18 @@ func printBanner(out io.Writer, url, dynamoEndpoint, providersFile string, token
 	if err != nil {
 		return err
 	}
+	machine, err := tokens.IssueMachine(DemoClient, strings.Fields(scopeNames()), tokenTTL)
+	if err != nil {
+		return err
+	}
 	_, err = fmt.Fprintf(out, `
 Parley is running at %[1]s  (DynamoDB Local: %[2]s)
 Workspace %[3]q: admin %[4]q, agent %[5]q. Tokens are valid for 30 days.
 
   ADMIN_TOKEN=%[6]s
   AGENT_TOKEN=%[7]s
+  MACHINE_TOKEN=%[10]s
+  (machine client %[11]q, every scope; fewer with: make -s token ROLE=machine SCOPES="messages.write conversations.read")
 
 Try it:
   curl -s -X POST %[1]s/conversations -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' -d '{"phone":"+14155550123","name":"Jo Customer"}'
@@ -439,6 +485,6 @@ Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[
 Inbound media is copied from stand-ins of Twilio's and Meta's media: register a file with PUT %[1]s/dev/media/{MediaSid or WhatsApp media id}
 WhatsApp templates submitted (to a stand-in, not Meta; approve one with a signed message_template_status_update): %[1]s/dev/templates?workspace=%[3]s
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
-`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"))
+`, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"), machine, DemoClient)
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/parley-inbox/parley/shared/auth"
+	"github.com/parley-inbox/parley/shared/handler/problem"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
@@ -66,9 +67,16 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // error becomes a problem response.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error
 
+// handle registers a route for authenticated callers; a machine client
+// also needs the route's scope (routeScopes).
 func (a *API) handle(pattern string, h handlerFunc) {
 	a.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		actor, err := a.auth.Authenticate(r)
+		if err == nil {
+			if err = checkScope(pattern, actor); inbox.IsKind(err, problem.KindInsufficientScope) {
+				challengeScope(w, pattern)
+			}
+		}
 		if err == nil {
 			err = h(w, r, actor)
 		}

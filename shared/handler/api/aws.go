@@ -29,6 +29,7 @@ import (
 // when posted), Step Functions (cancelling runs, finishing manual actions),
 // Meta for WhatsApp templates, and functions/exporter and S3 links for
 // background exports. Only the cursor secret is read at cold start.
+// Machine clients' tokens are accepted for the clients cfg lists.
 func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.Logger) (*API, error) {
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	cursorKey, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
@@ -47,7 +48,11 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 		Runner:    lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction},
 		InlineMax: cfg.Exports.InlineMax}
 	media := s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.MediaBucket}
-	return New(store, sched, sequencer, exports, auth.APIGateway{}, log,
+	machines := auth.MachineClients{}
+	for _, c := range cfg.MachineClients {
+		machines[c.ClientID] = auth.MachineClient{WorkspaceID: c.Workspace, Name: c.Name}
+	}
+	return New(store, sched, sequencer, exports, auth.APIGateway{Machines: machines}, log,
 		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media)), nil
 }
 

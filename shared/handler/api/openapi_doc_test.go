@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,8 +199,13 @@ func TestOpenAPIOperations(t *testing.T) {
 					t.Errorf("%s: no 401 response", where)
 				}
 			case oaSPA:
-				if !oaRequires(security, "bearerAuth") || oaAllows(security, "visitorToken") {
-					t.Errorf("%s: does not require bearerAuth (or also takes a visitor token)", where)
+				// A user's JWT, or for some operations a machine client's
+				// access token (TestRouteScopesMatchDocument checks which).
+				if !oaAllows(security, "bearerAuth") || !oaOnly(security, "bearerAuth", "machineClient") {
+					t.Errorf("%s: does not take bearerAuth (or also takes a visitor token)", where)
+				}
+				if op.Responses.Status(http.StatusForbidden) == nil {
+					t.Errorf("%s: no 403 response (machine clients get one)", where)
 				}
 				if op.Responses.Status(http.StatusUnauthorized) == nil {
 					t.Errorf("%s: no 401 response", where)
@@ -427,6 +433,21 @@ func oaRequires(reqs openapi3.SecurityRequirements, scheme string) bool {
 	for _, req := range reqs {
 		if _, ok := req[scheme]; !ok {
 			return false
+		}
+	}
+	return true
+}
+
+// oaOnly reports whether every alternative is exactly one of the schemes.
+func oaOnly(reqs openapi3.SecurityRequirements, schemes ...string) bool {
+	for _, req := range reqs {
+		if len(req) != 1 {
+			return false
+		}
+		for name := range req {
+			if !slices.Contains(schemes, name) {
+				return false
+			}
 		}
 	}
 	return true

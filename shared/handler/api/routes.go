@@ -4,12 +4,17 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
-	writeJSON(w, http.StatusOK, map[string]string{"workspaceId": actor.WorkspaceID, "userId": actor.UserID, "role": string(actor.Role)})
+	me := map[string]any{"workspaceId": actor.WorkspaceID, "userId": actor.UserID, "role": string(actor.Role)}
+	if actor.IsMachine() {
+		me["clientId"], me["name"], me["scopes"] = actor.ClientID, actor.Name, strings.Fields(actor.Scopes)
+	}
+	writeJSON(w, http.StatusOK, me)
 	return nil
 }
 

@@ -28,6 +28,9 @@ const (
 	KindTooLarge             inbox.Kind = "too_large"
 	KindUnsupportedMediaType inbox.Kind = "unsupported_media_type"
 	KindRateLimited          inbox.Kind = "rate_limited"
+	// KindInsufficientScope is a machine client calling a route its token
+	// has no scope for (RFC 6750's error code); Field is "scope".
+	KindInsufficientScope inbox.Kind = "insufficient_scope"
 )
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -44,6 +47,7 @@ var statusOf = map[inbox.Kind]int{
 	KindTooLarge:                 http.StatusRequestEntityTooLarge,
 	KindUnsupportedMediaType:     http.StatusUnsupportedMediaType,
 	KindRateLimited:              http.StatusTooManyRequests,
+	KindInsufficientScope:        http.StatusForbidden,
 }
 
 // Status is the HTTP status for err: its kind's, or 500 for an unknown kind

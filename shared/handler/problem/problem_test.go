@@ -28,6 +28,7 @@ func TestStatusOfEveryKind(t *testing.T) {
 		{problem.KindTooLarge, 413},
 		{problem.KindUnsupportedMediaType, 415},
 		{problem.KindRateLimited, 429},
+		{problem.KindInsufficientScope, 403},
 		{inbox.KindInternal, 500},
 		{inbox.KindUnavailable, 503},
 		{"no_such_kind", 500},
