@@ -182,6 +182,7 @@ func (a *API) routes() {
 
 	a.templateRoutes()
 	a.mediaRoutes()
+	a.contactFieldRoutes()
 }
 
 // pageRequest reads limit and cursor query parameters.

@@ -287,8 +287,8 @@ func TestOpenAPIOperations(t *testing.T) {
 			}
 		}
 	}
-	if counts[oaSPA]+counts[oaDoc] != 84 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
-		t.Errorf("found %d API, %d web chat and %d webhook operations; want 84, 9 and 7",
+	if counts[oaSPA]+counts[oaDoc] != 87 || counts[oaChat]+counts[oaSession]+counts[oaWidget] != 9 || counts[oaWebhook] != 7 {
+		t.Errorf("found %d API, %d web chat and %d webhook operations; want 87, 9 and 7",
 			counts[oaSPA]+counts[oaDoc], counts[oaChat]+counts[oaSession]+counts[oaWidget], counts[oaWebhook])
 	}
 	for op := range public {
@@ -339,7 +339,8 @@ func TestOpenAPIMediaExamples(t *testing.T) {
 // whose optional properties are exactly the channels (consent: the consent
 // channels, as mms is kept under sms). propertyNames alone is lost by
 // openapi-typescript, so the only open maps are the templates, keyed by
-// template name, and the label badges, keyed by label id.
+// template name, the label badges, keyed by label id, and contacts'
+// custom values, keyed by the workspace's field keys.
 func TestOpenAPIChannelMaps(t *testing.T) {
 	doc := loadOpenAPI(t)
 	enum := func(name string) map[string]bool {
@@ -357,7 +358,9 @@ func TestOpenAPIChannelMaps(t *testing.T) {
 	if len(channels) != 7 || len(consent) != 6 || consent["mms"] {
 		t.Fatalf("Channel = %v, ConsentChannel = %v; want 7 channels and the 6 without mms", channels, consent)
 	}
-	openMaps := map[string]bool{"WorkspaceSettings.templates": true, "WorkspaceSettingsPatch.templates": true, "ConversationCounts.labels": true}
+	openMaps := map[string]bool{"WorkspaceSettings.templates": true, "WorkspaceSettingsPatch.templates": true, "ConversationCounts.labels": true,
+		// Keyed by the workspace's own contact fields (GET /contact-fields).
+		"Contact.custom": true, "ContactInput.custom": true, "ContactPatch.custom": true}
 	maps := 0
 	for name, ref := range doc.Components.Schemas {
 		for prop, p := range ref.Value.Properties {

@@ -50,6 +50,7 @@ var routeScopes = map[string]string{
 	"GET /contacts/{contactId}":         auth.ScopeContactsRead,
 	"GET /contacts/{contactId}/consent": auth.ScopeContactsRead,
 	"GET /tags":                         auth.ScopeContactsRead,
+	"GET /contact-fields":               auth.ScopeContactsRead,
 
 	"POST /contacts":                                auth.ScopeContactsWrite,
 	"PATCH /contacts/{contactId}":                   auth.ScopeContactsWrite,
