@@ -134,7 +134,14 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	med.addToAPI(apiFunction)
 	med.addToSender(outbound.fn)
 
+	// Outbound webhooks to integrators.
+	hooks := newIntegrations(stack, assetsDir, integrationsDeps{
+		table: table, bus: bus, providerSecrets: providerSecrets, configSet: outbound.configSet, emailDomain: emailDomain(stack),
+	})
+	hooks.addToAPI(apiFunction)
+
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
+	alarms.onFunctionErrors("IntegrationsFunction", hooks.fn)
 	alarms.onFunctionErrors("ExporterFunction", exp.fn)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
 	alarms.onFunctionErrors("MailFunction", mailFunction)
@@ -156,6 +163,9 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onDeadLetters("RealtimeDLQ", live.dlq)
 	alarms.onDeadLetters("RealtimeEventsDLQ", live.eventsDLQ)
 	alarms.onQueueAge("RealtimeQueue", live.queue)
+	alarms.onDeadLetters("WebhookDLQ", hooks.dlq)
+	alarms.onDeadLetters("WebhookEventsDLQ", hooks.eventsDLQ)
+	alarms.onQueueAgeOver("WebhookQueue", hooks.queue, maxWebhookQueueAgeSeconds)
 
 	output(stack, "ApiUrl", stage.Url())
 	output(stack, "WebSocketUrl", live.stage.Url())

@@ -38,7 +38,7 @@ type cfnResource struct {
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
 // The tests write a stand-in for each, so authorizer and realtime are here
 // before functions/authorizer and functions/realtime exist.
-var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter"}
+var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter", "integrations"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values. A synth
@@ -440,6 +440,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	exportBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "ExportBucket")
 	exporterID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "ExporterFunction")
 	mediaBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "MediaBucket")
+	webhookQueueID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "WebhookQueue")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
 	// The live stage's URL, with the scheme the caller speaks: wss:// for
 	// browsers, https:// for the management API.
@@ -480,7 +481,18 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"EXPORTER_FUNCTION_NAME": ref(exporterID),
 			// Uploads are presigned to it and attachments read from it.
 			"MEDIA_BUCKET": ref(mediaBucketID),
+			// Outbound webhook replays are queued for the integrations function.
+			"WEBHOOK_QUEUE_URL": ref(webhookQueueID),
 		}))},
+		// Outbound webhooks: deliveries in the table, retries on its queue,
+		// webhook.disabled on the bus, admins emailed from the mailboxes.
+		{prefix: "IntegrationsFunction", timeout: 60, env: map[string]any{
+			"TABLE_NAME":           ref(tableID),
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			"EVENT_BUS_NAME":       ref(busID),
+			"WEBHOOK_QUEUE_URL":    ref(webhookQueueID),
+			"EMAIL_DOMAIN":         "",
+		}},
 		// Background exports: reads the table, writes the export bucket.
 		{prefix: "ExporterFunction", timeout: 300, env: map[string]any{
 			"TABLE_NAME":    ref(tableID),
@@ -547,7 +559,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	// -gc mode, and the soft memory limit that keeps it inside 256 MB.
 	// The authorizer's and realtime's are measured too (see realtime.go).
 	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200",
-		"AuthorizerFunction": "400", "RealtimeFunction": "400", "ExporterFunction": "100"}
+		"AuthorizerFunction": "400", "RealtimeFunction": "400", "ExporterFunction": "100",
+		"IntegrationsFunction": "100"}
 	for _, tt := range tests {
 		tt.env["GOGC"] = gogc[tt.prefix]
 		tt.env["GOMEMLIMIT"] = "200MiB"
@@ -722,6 +735,8 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 		"AuthorizerFunction": nil,
 		// Reads threads and writes its job's record: no index, no delete.
 		"ExporterFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+		// Subscriptions, deliveries and the team, by key.
+		"IntegrationsFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {

@@ -44,7 +44,7 @@ func printLambdas() {
 	defer os.RemoveAll(dir)
 
 	all := []*lambda{{name: "reference", pkg: "./test/bench/reference"}}
-	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer", "exporter"} {
+	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer", "exporter", "integrations"} {
 		all = append(all, &lambda{name: fn, pkg: "./functions/" + fn})
 	}
 	for _, l := range all {
