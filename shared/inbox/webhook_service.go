@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -356,12 +357,21 @@ func (s *Integrations) HandleEvent(ctx context.Context, e Event) error {
 	if err != nil {
 		return err
 	}
+	// Each subscription concurrently: a slow receiver does not delay others.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	var errs []error
 	for _, sub := range subs {
 		if sub.Wants(e.Type) {
-			errs = append(errs, s.deliverEvent(ctx, sub, e))
+			wg.Go(func() {
+				err := s.deliverEvent(ctx, sub, e)
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			})
 		}
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

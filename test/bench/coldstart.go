@@ -157,7 +157,8 @@ func coldStart(bin, secretsURL, issuerURL string) (time.Duration, error) {
 		"AUTOMATION_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:automation",
 		"WEBSOCKET_URL=wss://ws.parley.example/live", "WEBSOCKET_ENDPOINT=https://ws.parley.example/live",
 		"COGNITO_ISSUER="+issuerURL, "COGNITO_CLIENT_ID="+benchClientID,
-		"EXPORT_BUCKET=parley-exports", "EXPORTER_FUNCTION_NAME=parley-exporter")
+		"EXPORT_BUCKET=parley-exports", "EXPORTER_FUNCTION_NAME=parley-exporter", "MEDIA_BUCKET=parley-media",
+		"WEBHOOK_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/parley-webhooks")
 	// A function that exits at init (a missing setting) says why.
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -44,13 +45,22 @@ type envelope struct {
 // receive limit, to its DLQ). A malformed message is dropped with a log
 // line: retrying cannot fix it.
 func (h *Handler) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	// Concurrently: one slow receiver (10 s at most) must not hold up the
+	// batch's other deliveries.
 	var resp events.SQSEventResponse
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for _, m := range batch.Records {
-		if err := h.Run(ctx, []byte(m.Body)); err != nil {
-			h.log.ErrorContext(ctx, "integrations: message failed; SQS retries it", "message", m.MessageId, "err", err)
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-		}
+		wg.Go(func() {
+			if err := h.Run(ctx, []byte(m.Body)); err != nil {
+				h.log.ErrorContext(ctx, "integrations: message failed; SQS retries it", "message", m.MessageId, "err", err)
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	return resp, nil
 }
 
