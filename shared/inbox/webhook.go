@@ -54,10 +54,10 @@ const (
 	webhookLease = 60 * time.Second
 )
 
-// WebhookBackoff is the wait before each retry: 13 retries over about 4
-// days (sum 4 d 1 h 42 m 35 s), each drawn with full jitter in [d/2, d]
-// so failing receivers are not hit in lockstep; the first attempt is
-// immediate.
+// WebhookBackoff is the wait before each retry: 13 retries over 4 d 3 h
+// 42 m 35 s. Each wait is jittered down by up to a quarter, so failing
+// receivers are not hit in lockstep and the retries still span at least
+// 3 d 2 h 46 m; the first attempt is immediate.
 var WebhookBackoff = []time.Duration{
 	5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute,
 	time.Hour, 2 * time.Hour, 4 * time.Hour, 8 * time.Hour, 12 * time.Hour, 24 * time.Hour, 24 * time.Hour, 24 * time.Hour,

@@ -62,13 +62,15 @@ func (s *Integrations) log() *slog.Logger {
 	return s.Log
 }
 
-// backoff is the wait before retry n (1-based), jittered in [d/2, d].
+// backoff is the wait before retry n (1-based), jittered in [3d/4, d]:
+// random enough to spread a crowd of retries, and never so short that
+// the whole schedule falls under three days.
 func (s *Integrations) backoff(n int) time.Duration {
 	d := WebhookBackoff[n-1]
 	if s.BackoffScale > 0 {
 		d = time.Duration(float64(d) * s.BackoffScale)
 	}
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return d - time.Duration(rand.Int64N(int64(d/4)+1))
 }
 
 func (s *Integrations) checkURL(ctx context.Context, raw string) error {
