@@ -281,4 +281,15 @@ func TestOutboundWebhooksLoseNothingAndDoubleNothing(t *testing.T) {
 	if rotated.Secret == "" || rotated.Secret == sub.Secret || rotated.PreviousSecretExpiresAt == "" {
 		t.Errorf("rotated: %+v", rotated)
 	}
+
+	// Disabled by an admin, it takes no replay until enabled again.
+	off := wantJSON[hookSubscription](t, do(t, "PATCH", base+"/"+sub.ID, tok.admin, map[string]any{"enabled": false}), http.StatusOK)
+	if off.Enabled || off.Secret != "" {
+		t.Errorf("disabled: %+v", off)
+	}
+	wantProblem(t, do(t, "POST", base+"/"+sub.ID+"/deliveries/"+first.ID+"/replay", tok.admin, nil), http.StatusConflict, "conflict", "")
+	wantProblem(t, do(t, "PATCH", base+"/"+sub.ID, tok.admin, map[string]any{"url": "https://10.1.2.3/"}), http.StatusBadRequest, "invalid", "url")
+	if on := wantJSON[hookSubscription](t, do(t, "PATCH", base+"/"+sub.ID, tok.admin, map[string]any{"enabled": true}), http.StatusOK); !on.Enabled || on.URL != url {
+		t.Errorf("enabled again: %+v", on)
+	}
 }
