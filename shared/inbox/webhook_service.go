@@ -73,6 +73,15 @@ func (s *Integrations) backoff(n int) time.Duration {
 	return d - time.Duration(rand.Int64N(int64(d/4)+1))
 }
 
+// disableAfter is WebhookDisableAfter on the same scale as the backoff,
+// so a scaled-down local stack disables a dead endpoint too.
+func (s *Integrations) disableAfter() time.Duration {
+	if s.BackoffScale > 0 {
+		return time.Duration(float64(WebhookDisableAfter) * s.BackoffScale)
+	}
+	return WebhookDisableAfter
+}
+
 func (s *Integrations) checkURL(ctx context.Context, raw string) error {
 	if _, err := ValidateWebhookURL(raw, s.AllowHTTP); err != nil {
 		return err
@@ -500,7 +509,7 @@ func (s *Integrations) record(ctx context.Context, d *WebhookDelivery, a Webhook
 func (s *Integrations) track(ctx context.Context, sub *WebhookSubscription, ok, final bool, a WebhookAttempt) error {
 	now := s.now()
 	switch {
-	case ok && sub.FailingSince == nil, !ok && sub.FailingSince != nil && !(final && now.Sub(*sub.FailingSince) >= WebhookDisableAfter):
+	case ok && sub.FailingSince == nil, !ok && sub.FailingSince != nil && !(final && now.Sub(*sub.FailingSince) >= s.disableAfter()):
 		return nil
 	}
 	var disabled *WebhookSubscription
@@ -511,7 +520,7 @@ func (s *Integrations) track(ctx context.Context, sub *WebhookSubscription, ok, 
 			cur.FailingSince = nil
 		case cur.FailingSince == nil:
 			cur.FailingSince = &a.At
-		case final && cur.Enabled && now.Sub(*cur.FailingSince) >= WebhookDisableAfter:
+		case final && cur.Enabled && now.Sub(*cur.FailingSince) >= s.disableAfter():
 			cur.Enabled = false
 			cur.DisabledReason = "every delivery failed since " + cur.FailingSince.Format(time.RFC3339) + "; last: " + a.Error
 			disabled = cur
