@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO        ?= go
-FUNCTIONS := api webhooks mail publisher sender sequences realtime authorizer exporter media
+FUNCTIONS := api webhooks mail publisher sender sequences realtime authorizer exporter media integrations
 BUILD     := .build
 NPM_DIRS  := test infra
 # A count, not a duration: Go 1.26's coordinator can report a spurious

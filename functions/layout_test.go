@@ -9,7 +9,7 @@ import (
 )
 
 // deployed are the functions that run in AWS; functions/local is make dev.
-var deployed = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer", "exporter", "media"}
+var deployed = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer", "exporter", "media", "integrations"}
 
 // TestDeployedFunctionsImportNoDevelopmentCode keeps stand-ins, test
 // signers and dev tokens out of what runs in AWS: everything under

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -164,11 +166,17 @@ func (a *alarms) onFunctionErrorsOver(id string, fn awslambda.Function, threshol
 // onQueueAge alarms when a queue's oldest message is older than
 // maxQueueAgeSeconds: its consumer is behind or keeps failing.
 func (a *alarms) onQueueAge(id string, queue awssqs.Queue) {
-	a.add(id+"AgeAlarm", id+" holds an event more than five minutes old",
+	a.onQueueAgeOver(id, queue, maxQueueAgeSeconds)
+}
+
+// onQueueAgeOver alarms when a queue's oldest message is older than
+// seconds.
+func (a *alarms) onQueueAgeOver(id string, queue awssqs.Queue, seconds float64) {
+	a.add(id+"AgeAlarm", fmt.Sprintf("%s holds a message more than %.0f seconds old", id, seconds),
 		queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
 			Period:    alarmPeriod,
 			Statistic: jsii.String("Maximum"),
-		}), maxQueueAgeSeconds)
+		}), seconds)
 }
 
 // onIteratorAge alarms when a stream consumer falls behind: domain events

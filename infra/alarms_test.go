@@ -61,9 +61,9 @@ func checkAlarm(t *testing.T, what string, alarms []alarmProperties, statistic s
 }
 
 // Every queue is encrypted; every dead-letter queue keeps its messages
-// 14 days and alarms on the first one. The realtime and media functions'
-// queues are the ones that are not DLQs (see realtime_test.go and
-// media_test.go).
+// 14 days and alarms on the first one. The realtime, media and
+// integrations functions' queues are the ones that are not DLQs (see
+// realtime_test.go, media_test.go and integrations_test.go).
 func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
 	template := synthTemplate(t, demoInbound)
 	topicID, _ := template.resourceWithPrefix(t, "AWS::SNS::Topic", "AlarmTopic")
@@ -77,6 +77,7 @@ func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
 	assertEqual(t, "queues", gotQueues, []string{
 		"ExporterAsyncDLQ", "InboundMailDeliveryDLQ", "MediaDLQ", "MediaEventsDLQ", "MediaQueue", "PublisherStreamDLQ", "RealtimeDLQ", "RealtimeEventsDLQ", "RealtimeQueue",
 		"ScheduleDLQ", "SenderAsyncDLQ", "SenderStreamDLQ", "SequencesAsyncDLQ", "SequencesEventsDLQ",
+		"WebhookDLQ", "WebhookEventsDLQ", "WebhookQueue",
 	})
 	for id, resource := range queues {
 		var queue struct {
@@ -88,7 +89,7 @@ func TestEveryDeadLetterQueueIsEncryptedAndAlarmed(t *testing.T) {
 		if !queue.SqsManagedSseEnabled && queue.KmsMasterKeyId == nil {
 			t.Errorf("queue %s: got no encryption, want SSE", id)
 		}
-		if strings.HasPrefix(id, "RealtimeQueue") || strings.HasPrefix(id, "MediaQueue") {
+		if strings.HasPrefix(id, "RealtimeQueue") || strings.HasPrefix(id, "MediaQueue") || strings.HasPrefix(id, "WebhookQueue") {
 			continue
 		}
 		assertEqual(t, id+" MessageRetentionPeriod", queue.MessageRetentionPeriod, 14*24*60*60)

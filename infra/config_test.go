@@ -13,16 +13,17 @@ import (
 func TestEveryFunctionsEnvironmentSatisfiesItsConfig(t *testing.T) {
 	template := synthTemplate(t, map[string]any{"webhookPathToken": "Zq3v_8KpLw2Rj5Tn0YbXcA"})
 	readers := map[string]func() error{
-		"ApiFunction":        func() error { _, err := config.APIFromEnv(); return err },
-		"WebhooksFunction":   func() error { _, err := config.WebhooksFromEnv(); return err },
-		"MailFunction":       func() error { _, err := config.MailFromEnv(); return err },
-		"PublisherFunction":  func() error { _, err := config.PublisherFromEnv(); return err },
-		"SenderFunction":     func() error { _, err := config.SenderFromEnv(); return err },
-		"SequencesFunction":  func() error { _, err := config.SequencesFromEnv(); return err },
-		"RealtimeFunction":   func() error { _, err := config.RealtimeFromEnv(); return err },
-		"AuthorizerFunction": func() error { _, err := config.AuthorizerFromEnv(); return err },
-		"ExporterFunction":   func() error { _, err := config.ExporterFromEnv(); return err },
-		"MediaFunction":      func() error { _, err := config.MediaFromEnv(); return err },
+		"ApiFunction":          func() error { _, err := config.APIFromEnv(); return err },
+		"WebhooksFunction":     func() error { _, err := config.WebhooksFromEnv(); return err },
+		"MailFunction":         func() error { _, err := config.MailFromEnv(); return err },
+		"PublisherFunction":    func() error { _, err := config.PublisherFromEnv(); return err },
+		"SenderFunction":       func() error { _, err := config.SenderFromEnv(); return err },
+		"SequencesFunction":    func() error { _, err := config.SequencesFromEnv(); return err },
+		"RealtimeFunction":     func() error { _, err := config.RealtimeFromEnv(); return err },
+		"AuthorizerFunction":   func() error { _, err := config.AuthorizerFromEnv(); return err },
+		"ExporterFunction":     func() error { _, err := config.ExporterFromEnv(); return err },
+		"MediaFunction":        func() error { _, err := config.MediaFromEnv(); return err },
+		"IntegrationsFunction": func() error { _, err := config.IntegrationsFromEnv(); return err },
 	}
 	if got := len(template.resourcesOfType("AWS::Lambda::Function")); got != len(readers) {
 		t.Errorf("got %d functions, want a reader for each of %d", got, len(readers))
@@ -62,4 +63,5 @@ var allVariables = []string{
 	config.EnvExportBucket, config.EnvExporterFunction, config.EnvExportInlineMax,
 	config.EnvMediaBucket, config.EnvMailBucket,
 	config.EnvMachineClients,
+	config.EnvWebhookQueueURL,
 }

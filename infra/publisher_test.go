@@ -144,7 +144,8 @@ func TestOnlyTheEventsAndWebhooksFunctionsPutEventsAndOnlyOnTheBus(t *testing.T)
 		}
 	}
 	slices.Sort(grants)
-	if len(grants) != 2 || !strings.HasPrefix(grants[0], "PublisherFunctionServiceRole") || !strings.HasPrefix(grants[1], "WebhooksFunctionServiceRole") {
-		t.Errorf("got events: grants in %v, want only the events and webhooks functions' roles", grants)
+	// The integrations function publishes webhook.disabled.
+	if len(grants) != 3 || !strings.HasPrefix(grants[0], "IntegrationsFunctionServiceRole") || !strings.HasPrefix(grants[1], "PublisherFunctionServiceRole") || !strings.HasPrefix(grants[2], "WebhooksFunctionServiceRole") {
+		t.Errorf("got events: grants in %v, want only the events, webhooks and integrations functions' roles", grants)
 	}
 }

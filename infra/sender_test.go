@@ -202,13 +202,14 @@ func TestScheduleActionsAreScopedToTheGroup(t *testing.T) {
 	}
 }
 
-func TestOnlyTheSenderAndWebhooksSendEmailFromThisAccount(t *testing.T) {
+func TestOnlyTheSenderWebhooksAndIntegrationsSendEmailFromThisAccount(t *testing.T) {
 	template := synthTemplate(t, demoInbound)
 	setID, _ := template.onlyResourceOfType(t, "AWS::SES::ConfigurationSet")
 
 	byRole := statementsWithAction(template.roleStatements(t), "ses:")
-	// The webhooks function emails web chat visitors their verification codes.
-	assertEqual(t, "roles that use SES", sortedKeys(byRole), template.functionRoles(t, "SenderFunction", "WebhooksFunction"))
+	// The webhooks function emails web chat visitors their verification
+	// codes; the integrations function emails admins a disabled webhook.
+	assertEqual(t, "roles that use SES", sortedKeys(byRole), template.functionRoles(t, "IntegrationsFunction", "SenderFunction", "WebhooksFunction"))
 	want := map[string]any{
 		"Action": []any{"ses:SendEmail", "ses:SendRawEmail"},
 		"Effect": "Allow",

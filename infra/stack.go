@@ -137,7 +137,14 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	med.addToSender(outbound.fn)
 	med.addCopier(stack, assetsDir, mediaCopyDeps{table: table, bus: bus, providerSecrets: providerSecrets, mailBucket: mail.bucket})
 
+	// Outbound webhooks to integrators.
+	hooks := newIntegrations(stack, assetsDir, integrationsDeps{
+		table: table, bus: bus, providerSecrets: providerSecrets, configSet: outbound.configSet, emailDomain: emailDomain(stack),
+	})
+	hooks.addToAPI(apiFunction)
+
 	alarms.onFunctionErrors("ApiFunction", apiFunction)
+	alarms.onFunctionErrors("IntegrationsFunction", hooks.fn)
 	alarms.onFunctionErrors("ExporterFunction", exp.fn)
 	alarms.onFunctionErrors("WebhooksFunction", webhooksFunction)
 	alarms.onFunctionErrors("MailFunction", mailFunction)
@@ -163,6 +170,9 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	alarms.onDeadLetters("MediaDLQ", med.dlq)
 	alarms.onDeadLetters("MediaEventsDLQ", med.eventsDLQ)
 	alarms.onQueueAge("MediaQueue", med.queue)
+	alarms.onDeadLetters("WebhookDLQ", hooks.dlq)
+	alarms.onDeadLetters("WebhookEventsDLQ", hooks.eventsDLQ)
+	alarms.onQueueAgeOver("WebhookQueue", hooks.queue, maxWebhookQueueAgeSeconds)
 
 	output(stack, "ApiUrl", stage.Url())
 	output(stack, "WebSocketUrl", live.stage.Url())

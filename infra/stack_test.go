@@ -38,7 +38,7 @@ type cfnResource struct {
 // lambdaAssets are the zips `make build` produces (FUNCTIONS in the Makefile).
 // The tests write a stand-in for each, so authorizer and realtime are here
 // before functions/authorizer and functions/realtime exist.
-var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter", "media"}
+var lambdaAssets = []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "authorizer", "realtime", "exporter", "media", "integrations"}
 
 // synthTemplate builds the stack against dummy Lambda zips and returns its
 // template. context is passed to the app as CDK context values. A synth
@@ -441,6 +441,7 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	exporterID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "ExporterFunction")
 	mediaBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "MediaBucket")
 	mailBucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "RawMailBucket")
+	webhookQueueID, _ := template.resourceWithPrefix(t, "AWS::SQS::Queue", "WebhookQueue")
 	getAtt := func(id, attribute string) any { return map[string]any{"Fn::GetAtt": []any{id, attribute}} }
 	// The live stage's URL, with the scheme the caller speaks: wss:// for
 	// browsers, https:// for the management API.
@@ -481,7 +482,18 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"EXPORTER_FUNCTION_NAME": ref(exporterID),
 			// Uploads are presigned to it and attachments read from it.
 			"MEDIA_BUCKET": ref(mediaBucketID),
+			// Outbound webhook replays are queued for the integrations function.
+			"WEBHOOK_QUEUE_URL": ref(webhookQueueID),
 		}))},
+		// Outbound webhooks: deliveries in the table, retries on its queue,
+		// webhook.disabled on the bus, admins emailed from the mailboxes.
+		{prefix: "IntegrationsFunction", timeout: 60, env: map[string]any{
+			"TABLE_NAME":           ref(tableID),
+			"PROVIDER_SECRETS_ARN": ref(providerSecretsID),
+			"EVENT_BUS_NAME":       ref(busID),
+			"WEBHOOK_QUEUE_URL":    ref(webhookQueueID),
+			"EMAIL_DOMAIN":         "",
+		}},
 		// Background exports: reads the table, writes the export bucket.
 		{prefix: "ExporterFunction", timeout: 300, env: map[string]any{
 			"TABLE_NAME":    ref(tableID),
@@ -558,7 +570,8 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 	gogc := map[string]string{"ApiFunction": "400", "WebhooksFunction": "200", "MailFunction": "400", "PublisherFunction": "800", "SenderFunction": "400", "SequencesFunction": "200",
 		"AuthorizerFunction": "400", "RealtimeFunction": "400", "ExporterFunction": "100",
 		// Not measured yet: the copy mostly waits on the network.
-		"MediaFunction": "200"}
+		"MediaFunction":        "200",
+		"IntegrationsFunction": "100"}
 	for _, tt := range tests {
 		tt.env["GOGC"] = gogc[tt.prefix]
 		tt.env["GOMEMLIMIT"] = "200MiB"
@@ -735,6 +748,8 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 		"ExporterFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 		// Reads a message and settings, updates the message's attachments.
 		"MediaFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+		// Subscriptions, deliveries and the team, by key.
+		"IntegrationsFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
 	}
 	gotDynamoActions := map[string][]string{}
 	for id, resource := range template.resourcesOfType("AWS::IAM::Policy") {

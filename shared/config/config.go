@@ -59,6 +59,9 @@ const (
 	// app clients with client credentials) as JSON: [{"clientId", "workspace",
 	// "name"}]. Their tokens carry neither a workspace nor a name.
 	EnvMachineClients = "MACHINE_CLIENTS"
+	// EnvWebhookQueueURL is the outbound-webhook queue: bus events, retries
+	// waiting out their backoff, and bulk replays' pages.
+	EnvWebhookQueueURL = "WEBHOOK_QUEUE_URL"
 )
 
 // MachineClient is one machine client as EnvMachineClients lists it; the
@@ -126,6 +129,8 @@ type API struct {
 	MediaBucket string
 	// MachineClients may call the API with client-credentials tokens.
 	MachineClients []MachineClient
+	// WebhookQueueURL takes replays of outbound webhooks.
+	WebhookQueueURL string
 }
 
 // Exporter configures functions/exporter: it reads the table and writes
@@ -227,7 +232,26 @@ func APIFromEnv() (API, error) {
 	c := API{TableName: e.need(EnvTableName), CursorSecretARN: e.need(EnvCursorSecretARN),
 		ProviderSecretsARN: e.need(EnvProviderSecretsARN), Scheduling: e.scheduling(true), StateMachines: e.stateMachines(),
 		Exports:     Exports{Bucket: e.need(EnvExportBucket), ExporterFunction: e.need(EnvExporterFunction), InlineMax: e.count(EnvExportInlineMax)},
-		MediaBucket: e.need(EnvMediaBucket), MachineClients: e.machineClients()}
+		MediaBucket: e.need(EnvMediaBucket), MachineClients: e.machineClients(),
+		WebhookQueueURL: e.need(EnvWebhookQueueURL)}
+	return c, e.err()
+}
+
+// Integrations configures functions/integrations: outbound webhooks read
+// from and queued on the webhook queue, a disabled subscription announced
+// on the bus and emailed (through the workspaces' mailboxes) to admins.
+type Integrations struct {
+	TableName, ProviderSecretsARN, EventBusName, WebhookQueueURL string
+	// EmailDomain names the admins' emails' Message-IDs; empty uses the
+	// From domain.
+	EmailDomain string
+}
+
+// IntegrationsFromEnv reads functions/integrations' configuration.
+func IntegrationsFromEnv() (Integrations, error) {
+	var e env
+	c := Integrations{TableName: e.need(EnvTableName), ProviderSecretsARN: e.need(EnvProviderSecretsARN),
+		EventBusName: e.need(EnvEventBusName), WebhookQueueURL: e.need(EnvWebhookQueueURL), EmailDomain: os.Getenv(EnvEmailDomain)}
 	return c, e.err()
 }
 
@@ -370,6 +394,10 @@ type Local struct {
 	// before it goes to the background (0: api.DefaultInlineMax); the e2e
 	// suite lowers it to exercise the background path quickly.
 	ExportInlineMax int
+	// WebhookBackoffScale multiplies outbound webhooks' retry waits
+	// (inbox.WebhookBackoff): 0.0002 turns four days of retries into about
+	// a minute, for tests. 1 unless PARLEY_WEBHOOK_BACKOFF_SCALE is set.
+	WebhookBackoffScale float64
 }
 
 // LocalFromEnv reads the PARLEY_* variables, with make dev's defaults.
@@ -385,6 +413,8 @@ func LocalFromEnv() Local {
 		WebhookPathToken: os.Getenv("PARLEY_WEBHOOK_PATH_TOKEN"),
 		TimeScale:        timeScale(os.Getenv("PARLEY_TIME_SCALE")),
 		ExportInlineMax:  positive(os.Getenv("PARLEY_EXPORT_INLINE_MAX")),
+		// The same parsing as the time scale: anything but a positive number is 1.
+		WebhookBackoffScale: timeScale(os.Getenv("PARLEY_WEBHOOK_BACKOFF_SCALE")),
 	}
 }
 

@@ -92,9 +92,12 @@ type Event struct {
 	Online      *bool      `json:"online,omitempty"`
 	OnlineUntil *time.Time `json:"onlineUntil,omitempty"`
 	// From is who is typing: "visitor" or "agent".
-	From   string              `json:"from,omitempty"`
-	UserID string              `json:"userId,omitempty"`
-	Counts *ConversationCounts `json:"counts,omitempty"`
+	From   string `json:"from,omitempty"`
+	UserID string `json:"userId,omitempty"`
+	// SubscriptionID names the webhook subscription a webhook.disabled is
+	// about (Body says why).
+	SubscriptionID string              `json:"subscriptionId,omitempty"`
+	Counts         *ConversationCounts `json:"counts,omitempty"`
 }
 
 // EventPublisher delivers domain events to whoever listens.

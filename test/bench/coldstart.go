@@ -44,7 +44,7 @@ func printLambdas() {
 	defer os.RemoveAll(dir)
 
 	all := []*lambda{{name: "reference", pkg: "./test/bench/reference"}}
-	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer", "exporter", "media"} {
+	for _, fn := range []string{"api", "webhooks", "mail", "publisher", "sender", "sequences", "realtime", "authorizer", "exporter", "media", "integrations"} {
 		all = append(all, &lambda{name: fn, pkg: "./functions/" + fn})
 	}
 	for _, l := range all {
@@ -158,7 +158,8 @@ func coldStart(bin, secretsURL, issuerURL string) (time.Duration, error) {
 		"WEBSOCKET_URL=wss://ws.parley.example/live", "WEBSOCKET_ENDPOINT=https://ws.parley.example/live",
 		"COGNITO_ISSUER="+issuerURL, "COGNITO_CLIENT_ID="+benchClientID,
 		"EXPORT_BUCKET=parley-exports", "EXPORTER_FUNCTION_NAME=parley-exporter",
-		"MEDIA_BUCKET=parley-media", "MAIL_BUCKET=parley-mail")
+		"MEDIA_BUCKET=parley-media", "MAIL_BUCKET=parley-mail",
+		"WEBHOOK_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/123456789012/parley-webhooks")
 	// A function that exits at init (a missing setting) says why.
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output

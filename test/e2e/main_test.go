@@ -174,7 +174,10 @@ func startStack(tmp, dataDir string) (stop func(), err error) {
 		fmt.Sprintf("PARLEY_TIME_SCALE=%d", timeScale),
 		// Exports past this many messages run in the background, so the
 		// suite reaches that path with a thread of tens of messages.
-		fmt.Sprintf("PARLEY_EXPORT_INLINE_MAX=%d", exportInlineMax))
+		fmt.Sprintf("PARLEY_EXPORT_INLINE_MAX=%d", exportInlineMax),
+		// Outbound webhooks retry in seconds, not days: the first waits are
+		// milliseconds, the 2-hour one 3.6 s.
+		"PARLEY_WEBHOOK_BACKOFF_SCALE=0.0005")
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, err

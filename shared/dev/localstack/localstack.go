@@ -23,6 +23,7 @@ import (
 	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/webhookhttp"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
@@ -37,8 +38,10 @@ import (
 	"github.com/parley-inbox/parley/shared/dev/signing"
 	"github.com/parley-inbox/parley/shared/dev/stepfunctions"
 	"github.com/parley-inbox/parley/shared/dev/streams"
+	devwebhookqueue "github.com/parley-inbox/parley/shared/dev/webhookqueue"
 	"github.com/parley-inbox/parley/shared/handler/api"
 	"github.com/parley-inbox/parley/shared/handler/exporter"
+	"github.com/parley-inbox/parley/shared/handler/integrations"
 	"github.com/parley-inbox/parley/shared/handler/publisher"
 	"github.com/parley-inbox/parley/shared/handler/realtime"
 	"github.com/parley-inbox/parley/shared/handler/sender"
@@ -152,6 +155,9 @@ type functions struct {
 	providers     providers.Set
 	providerMedia *providermedia.Server
 	mediaCopies   *mediaCopies
+	// integrations delivers outbound webhooks, fed by hookQueue.
+	integrations *integrations.Handler
+	hookQueue    *devwebhookqueue.Local
 }
 
 func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, cfg config.Local, keys devKeys, log *slog.Logger) (*functions, error) {
@@ -195,9 +201,21 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	// WhatsApp templates are submitted to a stand-in, not Meta: GET
 	// /dev/templates shows them.
 	f.exporter = exporter.New(store, f.files, log)
+	// Outbound webhooks: the same transport as in AWS, but admitting
+	// http:// and 127.0.0.1 receivers (a developer's or a test's), fed
+	// from the bus through an in-process queue whose retries honour the
+	// backoff, scaled by PARLEY_WEBHOOK_BACKOFF_SCALE. Admins' emails go
+	// to the outbox.
+	transport := &webhookhttp.Client{AllowLoopback: true}
+	f.hookQueue = &devwebhookqueue.Local{Ctx: ctx, Log: log, Visibility: time.Second,
+		Run: func(ctx context.Context, body []byte) error { return f.integrations.Run(ctx, body) }}
+	f.integrations = integrations.New(store, transport, f.hookQueue, f.bus, senders[inbox.ChannelEmail], log)
+	f.integrations.Integrations.AllowHTTP = true
+	f.integrations.Integrations.BackoffScale = cfg.WebhookBackoffScale
+	f.bus.Subscribe(f.hookQueue.AddEvent)
 	f.desk = api.New(store, f.scheduler, sequencer,
 		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
-		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files))
+		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files), api.WithIntegrations(transport, f.hookQueue, true))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.

@@ -24,11 +24,13 @@ type API struct {
 	// templates serves /templates; its registry reaches Meta.
 	templates *inbox.TemplateDesk
 	exports   *inbox.Exports
-	inlineMax int
-	idem      inbox.RequestLog
-	auth      auth.Authenticator
-	log       *slog.Logger
-	mux       *http.ServeMux
+	// integrations is nil where the api was built without WithIntegrations.
+	integrations *inbox.Integrations
+	inlineMax    int
+	idem         inbox.RequestLog
+	auth         auth.Authenticator
+	log          *slog.Logger
+	mux          *http.ServeMux
 }
 
 // Store is what the API keeps in the database: the domain and the
@@ -36,6 +38,7 @@ type API struct {
 type Store interface {
 	inbox.Store
 	inbox.RequestLog
+	inbox.WebhookStore
 }
 
 // New builds functions/api's handler: the agents' desk on store, scheduling
@@ -57,6 +60,10 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
 		exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
 		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
+	if o.webhookTransport != nil {
+		a.integrations = inbox.NewIntegrations(store, inbox.SystemClock{}, o.webhookTransport, o.webhookQueue, nil, nil)
+		a.integrations.AllowHTTP = o.webhookHTTP
+	}
 	a.routes()
 	return a
 }
@@ -183,6 +190,7 @@ func (a *API) routes() {
 	a.templateRoutes()
 	a.mediaRoutes()
 	a.contactFieldRoutes()
+	a.integrationRoutes()
 }
 
 // pageRequest reads limit and cursor query parameters.

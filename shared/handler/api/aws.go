@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
@@ -18,6 +19,8 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
+	"github.com/parley-inbox/parley/shared/adapter/webhookhttp"
+	"github.com/parley-inbox/parley/shared/adapter/webhookqueue"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
@@ -27,9 +30,10 @@ import (
 // FromAWS builds functions/api's handler on AWS's services: the table,
 // EventBridge Scheduler (scheduled messages get their one-time schedule
 // when posted), Step Functions (cancelling runs, finishing manual actions),
-// Meta for WhatsApp templates, and functions/exporter and S3 links for
-// background exports. Only the cursor secret is read at cold start.
-// Machine clients' tokens are accepted for the clients cfg lists.
+// Meta for WhatsApp templates, functions/exporter and S3 links for
+// background exports, and the webhook queue for replays. Only the cursor
+// secret is read at cold start. Machine clients' tokens are accepted for
+// the clients cfg lists.
 func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.Logger) (*API, error) {
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	cursorKey, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
@@ -52,8 +56,11 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	for _, c := range cfg.MachineClients {
 		machines[c.ClientID] = auth.MachineClient{WorkspaceID: c.Workspace, Name: c.Name}
 	}
+	// Outbound webhooks: URLs are checked (resolved) here and posted to by
+	// functions/integrations; replays go to its queue.
+	hooks := WithIntegrations(&webhookhttp.Client{}, &webhookqueue.SQS{Client: sqs.NewFromConfig(awsCfg), QueueURL: cfg.WebhookQueueURL}, false)
 	return New(store, sched, sequencer, exports, auth.APIGateway{Machines: machines}, log,
-		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media)), nil
+		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media), hooks), nil
 }
 
 // lazyCredentials reads the provider secret on the first template call,

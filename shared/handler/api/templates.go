@@ -10,8 +10,11 @@ import (
 type Option func(*options)
 
 type options struct {
-	registry inbox.TemplateRegistry
-	media    inbox.MediaStore
+	registry         inbox.TemplateRegistry
+	media            inbox.MediaStore
+	webhookTransport inbox.WebhookTransport
+	webhookQueue     inbox.WebhookQueue
+	webhookHTTP      bool
 }
 
 // WithTemplateRegistry lets POST /templates submit WhatsApp templates to
