@@ -23,6 +23,8 @@ type API struct {
 	// templates serves /templates; its registry reaches Meta.
 	templates *inbox.TemplateDesk
 	exports   *inbox.Exports
+	// payments serves payment requests; nil without a provider.
+	payments  *inbox.Payments
 	inlineMax int
 	idem      inbox.RequestLog
 	auth      auth.Authenticator
@@ -35,6 +37,7 @@ type API struct {
 type Store interface {
 	inbox.Store
 	inbox.RequestLog
+	inbox.PaymentStore
 }
 
 // New builds functions/api's handler: the agents' desk on store, scheduling
@@ -56,6 +59,9 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
 		exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
 		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
+	if o.payments != nil {
+		a.payments = inbox.NewPayments(desk, store, o.payments)
+	}
 	a.routes()
 	return a
 }
@@ -174,6 +180,7 @@ func (a *API) routes() {
 
 	a.templateRoutes()
 	a.mediaRoutes()
+	a.paymentRoutes()
 }
 
 // pageRequest reads limit and cursor query parameters.
