@@ -3,10 +3,17 @@ package webhooks
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/parley-inbox/parley/shared/adapter/stripehook"
 	"github.com/parley-inbox/parley/shared/inbox"
 )
+
+// commaHeader is a header whose value holds commas ("t=…,v1=…"), whole:
+// Lambda's API Gateway adapter splits such values into several.
+func commaHeader(r *http.Request, name string) string {
+	return strings.Join(r.Header.Values(name), ",")
+}
 
 // Stripe's events are well under this.
 const maxStripeBody = 512 << 10
@@ -26,7 +33,7 @@ func (h *Handler) stripeEvents(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	paid, ok, err := stripehook.Parse(r.PathValue("workspaceId"), body, r.Header.Get(stripehook.SignatureHeader), creds.StripeWebhookSecret)
+	paid, ok, err := stripehook.Parse(r.PathValue("workspaceId"), body, commaHeader(r, stripehook.SignatureHeader), creds.StripeWebhookSecret)
 	if err != nil {
 		h.fail(w, r, err)
 		return
