@@ -143,6 +143,18 @@ func TestPaymentRequestPaid(t *testing.T) {
 		t.Fatalf("after a forged and a misdirected event the request is %+v, want still requested", got)
 	}
 
+	// The contact is in an automation, waiting a day for its follow-up.
+	// Stripe dates events to the second, and a purchase converts runs
+	// started before it: start the run, then pay in a later second.
+	needTimeScale(t)
+	tag := "pay-" + uniq()
+	automation := createAutomation(t, map[string]any{"type": "contact.tagged", "tag": tag},
+		map[string]any{"type": "delay", "minutes": 24 * 60},
+		map[string]any{"type": "message", "mode": "send_now", "channel": "sms", "body": "Still want it?"})
+	wantStatus(t, do(t, "PUT", "/contacts/"+conv.ContactID+"/tags/"+tag, tok.agent, nil), http.StatusNoContent)
+	run := waitRun(t, conv.ContactID, automation, "started", 10*time.Second)
+	time.Sleep(time.Until(run.StartedAt.Truncate(time.Second).Add(1100 * time.Millisecond)))
+
 	// The contact pays: the stand-in posts Stripe's signed event.
 	paid := wantJSON[struct {
 		Event         json.RawMessage `json:"event"`
@@ -170,6 +182,10 @@ func TestPaymentRequestPaid(t *testing.T) {
 	}
 	if o := orders[0]; o.ContactID != conv.ContactID || o.ConversationID != conv.ID || o.Amount != 1200 || o.Currency != "usd" {
 		t.Errorf("order.placed = %+v, want the contact's, $12.00", o)
+	}
+
+	if r := waitRun(t, conv.ContactID, automation, "converted", 10*time.Second); r.Reason != "converted" {
+		t.Errorf("the automation run after the payment: %+v, want converted", r)
 	}
 
 	// Stripe redelivers: accepted, and nothing changes.
