@@ -104,8 +104,16 @@ func TestStripeCheckoutSampleThroughWebhookHandler(t *testing.T) {
 		t.Errorf("published %+v, want the same order.placed for the request on each delivery", bus.events)
 	}
 
-	ev.Body = strings.Replace(body, `"amount_total": 1200`, `"amount_total": 1`, 1)
-	if res, _ := handler(ctx, ev); res.StatusCode != 403 {
+	tampered := ev
+	tampered.Body = strings.Replace(body, `"amount_total": 1200`, `"amount_total": 1`, 1)
+	if res, _ := handler(ctx, tampered); res.StatusCode != 403 {
 		t.Errorf("tampered body: %d, want 403", res.StatusCode)
+	}
+	// A request that is gone (its thread deleted): acknowledged, nothing recorded.
+	gone := strings.Replace(body, p.ID, inbox.NewID(time.Now()), 1)
+	ev.Body = gone
+	ev.Headers["stripe-signature"] = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(gone), Secret: stripeSampleSecret}).Header
+	if res, err := handler(ctx, ev); err != nil || res.StatusCode != 200 || len(bus.events) != 2 {
+		t.Errorf("an unknown request: %d %s %v (%d events), want 200 and nothing published", res.StatusCode, res.Body, err, len(bus.events))
 	}
 }

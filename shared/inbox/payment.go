@@ -8,15 +8,14 @@ import (
 	"unicode/utf8"
 )
 
-// PaymentStatus is where a payment request stands. Only requested moves:
-// to paid (the provider's webhook), canceled (an agent) or expired.
+// PaymentStatus is where a payment request stands: requested until the
+// provider's webhook says paid or an agent cancels it.
 type PaymentStatus string
 
 const (
 	PaymentRequested PaymentStatus = "requested"
 	PaymentPaid      PaymentStatus = "paid"
 	PaymentCanceled  PaymentStatus = "canceled"
-	PaymentExpired   PaymentStatus = "expired"
 )
 
 // PaymentRequest is an amount an agent asked a contact to pay, through a

@@ -21,7 +21,8 @@ const maxStripeBody = 512 << 10
 // stripeEvents records a paid payment request from Stripe's signed
 // checkout.session.completed, and publishes its order.placed. Stripe
 // retries anything but a 2xx for days, so an event that records nothing
-// (another type, a link Parley did not make) gets a 200.
+// (another type, a link Parley did not make, a request whose thread was
+// deleted) gets a 200.
 func (h *Handler) stripeEvents(w http.ResponseWriter, r *http.Request) {
 	creds, err := h.credentials(r)
 	if err != nil || creds.StripeWebhookSecret == "" || h.Payments == nil || h.Events == nil {
@@ -41,6 +42,14 @@ func (h *Handler) stripeEvents(w http.ResponseWriter, r *http.Request) {
 	recorded := ""
 	if ok {
 		e, err := h.Intake.RecordPayment(r.Context(), h.Payments, paid)
+		if inbox.IsKind(err, inbox.KindNotFound) {
+			// Its thread was deleted (and the request with it): nothing
+			// to record, and a retry would not change that.
+			h.Log.InfoContext(r.Context(), "stripe webhook: payment of an unknown request", "request", paid.RequestID, "checkout", paid.CheckoutID)
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"received": true, "paymentRequestId": ""})
+			return
+		}
 		if err != nil {
 			h.fail(w, r, err)
 			return
