@@ -24,9 +24,10 @@ func NewPayments(desk *Desk, store PaymentStore, provider PaymentProvider) *Paym
 
 // Request makes a payment link and sends it in the conversation. The
 // message passes every check an agent's message does (channel, consent,
-// reply window); if it is refused the link is deactivated, and nothing is
-// stored. The same idempotency key makes the provider return the same link
-// and the thread keep one message.
+// reply window), before the link is made and again when it is posted; if
+// the contact changed in between and it is refused, the link is
+// deactivated. A refused request stores nothing. The same idempotency key
+// makes the provider return the same link and the thread keep one message.
 func (s *Payments) Request(ctx context.Context, actor Actor, conversationID string, in PaymentInput, idempotencyKey string) (*PaymentRequest, error) {
 	if err := in.validate(); err != nil {
 		return nil, err
@@ -36,6 +37,11 @@ func (s *Payments) Request(ctx context.Context, actor Actor, conversationID stri
 		return nil, err
 	}
 	now := s.desk.now()
+	// Check the message first, with a stand-in link of a real one's length,
+	// so a request that would be refused makes no link at all.
+	if err := s.checkMessage(ctx, conv, in, now); err != nil {
+		return nil, err
+	}
 	p := &PaymentRequest{ID: NewID(now), WorkspaceID: actor.WorkspaceID, ConversationID: conv.ID, ContactID: conv.ContactID,
 		Amount: in.Amount, Currency: in.Currency, Description: in.Description, Status: PaymentRequested,
 		CreatedBy: actor.UserID, CreatedAt: now, UpdatedAt: now}
@@ -50,8 +56,7 @@ func (s *Payments) Request(ctx context.Context, actor Actor, conversationID stri
 	if p.ProviderID, p.URL, err = s.provider.CreateLink(ctx, actor.WorkspaceID, link); err != nil {
 		return nil, err
 	}
-	body := fmt.Sprintf("%s: %s. Pay here: %s", p.Description, FormatAmount(p.Amount, p.Currency), p.URL)
-	m, _, err := s.desk.PostMessage(ctx, actor, conv.ID, OutboundInput{Channel: in.Channel, Body: body}, messageKey)
+	m, _, err := s.desk.PostMessage(ctx, actor, conv.ID, OutboundInput{Channel: in.Channel, Body: linkMessage(p.Description, p.Amount, p.Currency, p.URL)}, messageKey)
 	if err != nil {
 		// A link nobody was sent must not stay payable.
 		if derr := s.provider.DeactivateLink(context.WithoutCancel(ctx), actor.WorkspaceID, p.ProviderID); derr != nil {
@@ -64,6 +69,26 @@ func (s *Payments) Request(ctx context.Context, actor Actor, conversationID stri
 		return nil, err
 	}
 	return p, nil
+}
+
+func linkMessage(description string, amount int64, currency, url string) string {
+	return fmt.Sprintf("%s: %s. Pay here: %s", description, FormatAmount(amount, currency), url)
+}
+
+// checkMessage runs the checks PostMessage will run on the link's message.
+func (s *Payments) checkMessage(ctx context.Context, conv *Conversation, in PaymentInput, now time.Time) error {
+	settings, err := s.desk.settings(ctx, conv.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	contact, err := s.desk.store.GetContact(ctx, conv.WorkspaceID, conv.ContactID)
+	if err != nil {
+		return err
+	}
+	const typicalLink = "https://buy.stripe.com/test_00000000000000000000"
+	_, err = s.desk.prepareOutbound(ctx, conv, contact, settings,
+		OutboundInput{Channel: in.Channel, Body: linkMessage(in.Description, in.Amount, in.Currency, typicalLink)}, now)
+	return err
 }
 
 // ListRequests pages through a conversation's payment requests, newest first.

@@ -108,8 +108,20 @@ func TestPaymentRequestPaid(t *testing.T) {
 		{map[string]any{"amount": 1200, "currency": "xyz", "description": "Order"}, "currency"},
 		{map[string]any{"amount": 100_000_000, "currency": "usd", "description": "Too much"}, "amount"},
 		{map[string]any{"amount": 1200, "currency": "usd", "description": ""}, "description"},
+		// The link's message would be refused: the contact has no email.
+		{map[string]any{"amount": 1200, "currency": "usd", "description": "Order", "channel": "email"}, "channel"},
 	} {
 		wantProblem(t, do(t, "POST", path, tok.agent, bad.in), http.StatusBadRequest, "invalid", bad.field)
+	}
+	links := wantJSON[struct {
+		Items []struct {
+			Metadata map[string]string `json:"metadata"`
+		} `json:"items"`
+	}](t, do(t, "GET", "/dev/stripe/links?workspace="+demoWS, "", nil), http.StatusOK).Items
+	for _, l := range links {
+		if l.Metadata["conversation_id"] == conv.ID {
+			t.Fatalf("a refused request made a Stripe link: %+v", l)
+		}
 	}
 	if got := wantJSON[Page[PaymentRequest]](t, do(t, "GET", path, tok.agent, nil), http.StatusOK).Items; len(got) != 0 {
 		t.Fatalf("after refused requests the conversation has %d payment requests, want none", len(got))

@@ -16,6 +16,8 @@ type fakeLinks struct {
 	created     []inbox.PaymentLink
 	deactivated []string
 	fail        error
+	// onCreate runs as a link is made: the world changing meanwhile.
+	onCreate func()
 }
 
 func (f *fakeLinks) CreateLink(_ context.Context, _ string, l inbox.PaymentLink) (string, string, error) {
@@ -25,6 +27,9 @@ func (f *fakeLinks) CreateLink(_ context.Context, _ string, l inbox.PaymentLink)
 		return "", "", f.fail
 	}
 	f.created = append(f.created, l)
+	if f.onCreate != nil {
+		f.onCreate()
+	}
 	id := "plink_" + l.RequestID
 	return id, "https://buy.stripe.com/test/" + id, nil
 }
@@ -68,13 +73,33 @@ func TestPaymentRequests(t *testing.T) {
 			t.Errorf("Request(%+v) = %v, want invalid", bad, err)
 		}
 	}
-	// A message the channel refuses (the contact has no email): the link
-	// is deactivated and nothing is stored.
+	// A message the channel refuses (the contact has no email) makes no link.
 	if _, err := payments.Request(ctx, actor, conv.ID, inbox.PaymentInput{Amount: 500, Currency: "eur", Description: "Deposit", Channel: inbox.ChannelEmail}, ""); !inbox.IsKind(err, inbox.KindInvalid) {
 		t.Fatalf("a request on a channel the contact lacks = %v, want invalid", err)
 	}
+	if len(links.created) != 1 {
+		t.Errorf("links made: %d, want none for the refused request", len(links.created))
+	}
+	// Refused only once the link exists (the contact lost the address
+	// meanwhile): the link is deactivated and nothing is stored.
+	lee, _, err := svc.StartConversation(ctx, actor, inbox.StartInput{Phone: "+14155550172", Name: "Lee"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links.onCreate = func() {
+		if _, err := svc.UpdateContact(ctx, actor, lee.ContactID, inbox.ContactPatch{Phones: &[]string{}}); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := payments.Request(ctx, actor, lee.ID, inbox.PaymentInput{Amount: 500, Currency: "eur", Description: "Deposit"}, ""); !inbox.IsKind(err, inbox.KindInvalid) {
+		t.Fatalf("a request refused after its link was made = %v, want invalid", err)
+	}
+	links.onCreate = nil
 	if len(links.created) != 2 || len(links.deactivated) != 1 || links.deactivated[0] != "plink_"+links.created[1].RequestID {
 		t.Errorf("links made %d, deactivated %v; want the refused one's link deactivated", len(links.created), links.deactivated)
+	}
+	if page, err := payments.ListRequests(ctx, actor, lee.ID, inbox.PageRequest{}); err != nil || len(page.Items) != 0 {
+		t.Errorf("the refused request was stored: %+v, %v", page.Items, err)
 	}
 	// The provider failing stores nothing either.
 	links.fail = &inbox.Error{Kind: inbox.KindUnavailable, Message: "Stripe is unavailable; retry"}

@@ -433,7 +433,7 @@ Try it:
   curl -s -X POST %[1]s/conversations -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' -d '{"phone":"+14155550123","name":"Jo Customer"}'
   curl -s %[1]s/conversations -H 'Authorization: Bearer %[6]s'
 
-Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email}
+Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email,events,stripe}
   (signed with the test secrets in %[8]s; post a sample with: make invoke EVENT=twilio-sms-inbound)
 Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Widget: <script src="%[1]s/chat/%[3]s/widget.js" async></script>
 WebSocket: %[9]s/live?workspace=%[3]s&token=$AGENT_TOKEN  (or a web chat visitor token)
