@@ -34,6 +34,7 @@ require (
 	github.com/ohler55/ojg v1.26.11
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	github.com/stripe/stripe-go/v82 v82.5.1
 	github.com/twilio/twilio-go v1.31.0
 	golang.org/x/text v0.40.0
 	golang.org/x/time v0.16.0

@@ -309,7 +309,7 @@ type routeProperties struct {
 var publicRouteKeys = []string{
 	"GET /chat/{proxy+}", "GET /chat/{workspaceId}/widget", "GET /chat/{workspaceId}/widget.js", "GET /openapi.json", "GET /webhooks/{workspaceId}/meta",
 	"POST /chat/{proxy+}", "POST /webhooks/{workspaceId}/email", "POST /webhooks/{workspaceId}/events",
-	"POST /webhooks/{workspaceId}/meta", "POST /webhooks/{workspaceId}/twilio/calls",
+	"POST /webhooks/{workspaceId}/meta", "POST /webhooks/{workspaceId}/stripe", "POST /webhooks/{workspaceId}/twilio/calls",
 	"POST /webhooks/{workspaceId}/twilio/messages", "POST /webhooks/{workspaceId}/twilio/status",
 }
 

@@ -43,6 +43,8 @@ var providerRoutes = []publicRoute{
 	{awsapigatewayv2.HttpMethod_GET, "/meta", 5, 10},
 	{awsapigatewayv2.HttpMethod_POST, "/meta", 500, 1000},
 	{awsapigatewayv2.HttpMethod_POST, "/events", 200, 400},
+	// Stripe's checkout events: one per payment, plus retries.
+	{awsapigatewayv2.HttpMethod_POST, "/stripe", 50, 100},
 }
 
 // mailRoute is SES inbound mail through SNS, the one provider route the

@@ -245,6 +245,7 @@ func TestProviderRoutesHaveTheirOwnBuckets(t *testing.T) {
 				{"POST " + tc.prefix + "meta", 500, "Meta"},
 				{"POST " + tc.prefix + "email", 200, "SNS"},
 				{"POST " + tc.prefix + "events", 200, "shop"},
+				{"POST " + tc.prefix + "stripe", 50, "Stripe"},
 			} {
 				got, ok := settings[want.key]
 				if !ok {
@@ -276,8 +277,8 @@ func TestProviderRoutesHaveTheirOwnBuckets(t *testing.T) {
 					}
 				}
 			}
-			if len(webhookKeys) != 7 {
-				t.Errorf("webhook routes: got %v, want the seven provider routes", webhookKeys)
+			if len(webhookKeys) != 8 {
+				t.Errorf("webhook routes: got %v, want the eight provider routes", webhookKeys)
 			}
 			base, _ := json.Marshal(template.Outputs["WebhookBaseUrl"].Value)
 			if !strings.Contains(string(base), `"`+strings.TrimSuffix(tc.prefix, "/{workspaceId}/")+`"`) {

@@ -74,8 +74,12 @@ type Event struct {
 	Tags           []string      `json:"tags,omitempty"`
 	// List is the list an external system added the contact to.
 	List string `json:"list,omitempty"`
-	// Reference is an external event's order or cart id.
+	// Reference is an external event's order or cart id (a paid payment
+	// request's id).
 	Reference string `json:"reference,omitempty"`
+	// Amount (minor units) and Currency are a paid payment request's.
+	Amount   int64  `json:"amount,omitempty"`
+	Currency string `json:"currency,omitempty"`
 	// RunID, SequenceID and SequenceKind name a run (run.started).
 	RunID        string       `json:"runId,omitempty"`
 	SequenceID   string       `json:"sequenceId,omitempty"`

@@ -239,6 +239,8 @@ func writeProviders(dataDir string) error {
 		WebChat:                   true,
 
 		EventsSigningSecret: eventsSigningSecret,
+		StripeSecretKey:     stripeSecretKey,
+		StripeWebhookSecret: stripeWebhookSecret,
 	}
 	raw, err := json.MarshalIndent(providers.Set{demoWS: creds, settingsWS: creds}, "", "  ")
 	if err != nil {

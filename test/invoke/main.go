@@ -15,8 +15,10 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/stripe/stripe-go/v82/webhook"
 
 	"github.com/parley-inbox/parley/shared/adapter/email"
+	"github.com/parley-inbox/parley/shared/config/providers"
 )
 
 func main() {
@@ -37,6 +39,7 @@ func main() {
 		check(err)
 	}
 	check(stageEmail(body, *dataDir))
+	check(resignStripe(&ev, body, *dataDir))
 	target := *base + ev.RawPath
 	if ev.RawQueryString != "" {
 		target += "?" + ev.RawQueryString
@@ -80,6 +83,26 @@ func stageEmail(body []byte, dataDir string) error {
 			return os.WriteFile(dest, eml, 0o644)
 		}
 	}
+	return nil
+}
+
+// resignStripe signs a Stripe sample again, now, with its workspace's
+// webhook secret from the stack's providers.json: Stripe signatures are
+// refused once five minutes old.
+func resignStripe(ev *events.APIGatewayV2HTTPRequest, body []byte, dataDir string) error {
+	if _, ok := ev.Headers["stripe-signature"]; !ok {
+		return nil
+	}
+	set, err := providers.Load(filepath.Join(dataDir, "providers.json"))
+	if err != nil {
+		return err
+	}
+	ws := strings.Split(strings.TrimPrefix(ev.RawPath, "/webhooks/"), "/")[0]
+	secret := set[ws].StripeWebhookSecret
+	if secret == "" {
+		return fmt.Errorf("workspace %q has no stripeWebhookSecret in %s", ws, filepath.Join(dataDir, "providers.json"))
+	}
+	ev.Headers["stripe-signature"] = webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret}).Header
 	return nil
 }
 

@@ -234,7 +234,7 @@ func (s *Store) DeleteConversation(ctx context.Context, c *inbox.Conversation) e
 	}
 	// The messages, then their change log: a deleted thread's text does
 	// not wait for the log's TTL.
-	for _, prefix := range []string{prefixMessage, prefixChange} {
+	for _, prefix := range []string{prefixMessage, prefixPayment, prefixChange} {
 		if err := s.deletePrefix(ctx, pk, prefix); err != nil {
 			return err
 		}

@@ -32,6 +32,7 @@ import (
 //	  an inbound message is one read)
 //	WS#w#CONV#v               #CONV             conversation (GSI1: inbox)
 //	WS#w#CONV#v               MSG#m             message, m a ULID
+//	WS#w#CONV#v               PAY#p             payment request, p a ULID (payments.go)
 //	WS#w#IDEM#h               #IDEM             API idempotency record (TTL)
 //	WS#w#TAGS                 TAG#<lower>#<tag> tag catalog entry: name, count
 //	WS#w#PROVIDER#sms#SM...   #UNIQUE           provider message id -> message

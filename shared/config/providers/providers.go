@@ -45,6 +45,10 @@ type Credentials struct {
 	// EventsSigningSecret signs the events a shop or another system posts
 	// to start and convert automations (X-Parley-Signature).
 	EventsSigningSecret string `json:"eventsSigningSecret,omitempty"`
+	// Stripe: payment links are made with the secret key; its webhook
+	// endpoint's events are signed with the signing secret (whsec_…).
+	StripeSecretKey     string `json:"stripeSecretKey,omitempty"`
+	StripeWebhookSecret string `json:"stripeWebhookSecret,omitempty"`
 }
 
 // Set maps workspace ids to their credentials.
@@ -109,6 +113,12 @@ func (s Set) Meta(ws string) (meta.Account, error) {
 	return meta.Account{WhatsAppPhoneNumberID: c.WhatsAppPhoneNumberID, WhatsAppToken: c.WhatsAppToken,
 		WhatsAppBusinessAccountID: c.WhatsAppBusinessAccountID, PageID: c.PageID,
 		PageToken: c.PageToken, InstagramAccountID: c.InstagramAccountID, InstagramToken: c.InstagramToken}, err
+}
+
+// StripeKey is the secret key stripelink.Links makes payment links with.
+func (s Set) StripeKey(ws string) (string, error) {
+	c, err := s.get(ws, "Stripe", func(c Credentials) bool { return c.StripeSecretKey != "" })
+	return c.StripeSecretKey, err
 }
 
 // Mailbox is the address a workspace sends email from. It lives here, not

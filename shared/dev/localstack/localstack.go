@@ -23,6 +23,7 @@ import (
 	awsbus "github.com/parley-inbox/parley/shared/adapter/eventbus"
 	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
+	"github.com/parley-inbox/parley/shared/adapter/stripelink"
 	"github.com/parley-inbox/parley/shared/adapter/webhookhttp"
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
@@ -112,6 +113,10 @@ func Run(ctx context.Context, cfg config.Local, out io.Writer) error {
 	return serve(ctx, cfg.Addr, fns.routes(), func(url string) error {
 		fns.files.BaseURL = url + "/dev/objects"
 		fns.mediaCopies.start(store, fns.files, fns.providers, cfg.DataDir, url)
+		fns.stripe.BaseURL, fns.stripeLinks.BaseURL = url+"/dev/stripe", url+"/dev/stripe"
+		fns.stripe.WebhookURL = func(ws string) string {
+			return config.WebhookBaseURL(url, cfg.WebhookPathToken) + "/" + ws + "/stripe"
+		}
 		return printBanner(out, url, endpoint, filepath.Join(cfg.DataDir, "providers.json"), fns.tokens)
 	})
 }
@@ -158,6 +163,10 @@ type functions struct {
 	// integrations delivers outbound webhooks, fed by hookQueue.
 	integrations *integrations.Handler
 	hookQueue    *devwebhookqueue.Local
+	// stripe stands in for Stripe; stripeLinks is the api's real adapter,
+	// pointed at it.
+	stripe      *capture.Stripe
+	stripeLinks *stripelink.Links
 }
 
 func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, cfg config.Local, keys devKeys, log *slog.Logger) (*functions, error) {
@@ -201,6 +210,11 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	// WhatsApp templates are submitted to a stand-in, not Meta: GET
 	// /dev/templates shows them.
 	f.exporter = exporter.New(store, f.files, log)
+	// Payment links: the api's Stripe adapter calls the stand-in, which
+	// pays a link on POST /dev/stripe/pay/{id} by posting a signed event
+	// to the webhook route, as Stripe would.
+	f.stripe = &capture.Stripe{Secret: func(ws string) string { return providers[ws].StripeWebhookSecret }}
+	f.stripeLinks = &stripelink.Links{SecretKey: providers.StripeKey}
 	// Outbound webhooks: the same transport as in AWS, but admitting
 	// http:// and 127.0.0.1 receivers (a developer's or a test's), fed
 	// from the bus through an in-process queue whose retries honour the
@@ -215,7 +229,7 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.bus.Subscribe(f.hookQueue.AddEvent)
 	f.desk = api.New(store, f.scheduler, sequencer,
 		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
-		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files), api.WithIntegrations(transport, f.hookQueue, true))
+		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files), api.WithIntegrations(transport, f.hookQueue, true), api.WithPayments(f.stripeLinks))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -320,6 +334,7 @@ func (f *functions) routes() http.Handler {
 	mux.Handle("/dev/objects", f.files.Handler())
 	// Where providers keep inbound files: PUT /dev/media/{id} registers one.
 	f.providerMedia.Routes(mux)
+	mux.Handle("/dev/stripe/", http.StripPrefix("/dev/stripe", f.stripe.Handler()))
 	mux.HandleFunc("GET /dev/outbox", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"items": f.outbox.List(r.URL.Query().Get("workspace"))})
@@ -495,13 +510,14 @@ Try it:
   curl -s -X POST %[1]s/conversations -H 'Authorization: Bearer %[6]s' -H 'Content-Type: application/json' -d '{"phone":"+14155550123","name":"Jo Customer"}'
   curl -s %[1]s/conversations -H 'Authorization: Bearer %[6]s'
 
-Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email}
+Webhooks: %[1]s/webhooks/%[3]s/{twilio/messages,twilio/status,twilio/calls,meta,email,events,stripe}
   (signed with the test secrets in %[8]s; post a sample with: make invoke EVENT=twilio-sms-inbound)
 Web chat: %[1]s/chat/%[3]s/{sessions,messages,heartbeat,email}   Widget: <script src="%[1]s/chat/%[3]s/widget.js" async></script>
 WebSocket: %[9]s/live?workspace=%[3]s&token=$AGENT_TOKEN  (or a web chat visitor token)
 Domain events: %[1]s/dev/events?workspace=%[3]s   Sends (captured, not made): %[1]s/dev/outbox?workspace=%[3]s
 Inbound media is copied from stand-ins of Twilio's and Meta's media: register a file with PUT %[1]s/dev/media/{MediaSid or WhatsApp media id}
 WhatsApp templates submitted (to a stand-in, not Meta; approve one with a signed message_template_status_update): %[1]s/dev/templates?workspace=%[3]s
+Payment links (a Stripe stand-in): %[1]s/dev/stripe/links?workspace=%[3]s   pay one: curl -X POST %[1]s/dev/stripe/pay/<plink id>
 API document: %[1]s/openapi.json   Press Ctrl-C to stop.
 `, url, dynamoEndpoint, DemoWorkspace, DemoAdmin, DemoAgent, admin, agent, providersFile, "ws"+strings.TrimPrefix(url, "http"), machine, DemoClient)
 	return err

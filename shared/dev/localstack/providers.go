@@ -26,6 +26,10 @@ var demoCredentials = providers.Set{
 		WebChat:       true,
 
 		EventsSigningSecret: "events-test-signing-secret",
+		// Payment links are made by the Stripe stand-in (/dev/stripe),
+		// which signs its events with this secret.
+		StripeSecretKey:     "sk_test_parley_demo",
+		StripeWebhookSecret: "whsec_test_parley_demo",
 	},
 }
 

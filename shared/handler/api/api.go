@@ -26,11 +26,13 @@ type API struct {
 	exports   *inbox.Exports
 	// integrations is nil where the api was built without WithIntegrations.
 	integrations *inbox.Integrations
-	inlineMax    int
-	idem         inbox.RequestLog
-	auth         auth.Authenticator
-	log          *slog.Logger
-	mux          *http.ServeMux
+	// payments serves payment requests; nil without a provider.
+	payments  *inbox.Payments
+	inlineMax int
+	idem      inbox.RequestLog
+	auth      auth.Authenticator
+	log       *slog.Logger
+	mux       *http.ServeMux
 }
 
 // Store is what the API keeps in the database: the domain and the
@@ -39,6 +41,7 @@ type Store interface {
 	inbox.Store
 	inbox.RequestLog
 	inbox.WebhookStore
+	inbox.PaymentStore
 }
 
 // New builds functions/api's handler: the agents' desk on store, scheduling
@@ -63,6 +66,9 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	if o.webhookTransport != nil {
 		a.integrations = inbox.NewIntegrations(store, inbox.SystemClock{}, o.webhookTransport, o.webhookQueue, nil, nil)
 		a.integrations.AllowHTTP = o.webhookHTTP
+	}
+	if o.payments != nil {
+		a.payments = inbox.NewPayments(desk, store, o.payments)
 	}
 	a.routes()
 	return a
@@ -191,6 +197,7 @@ func (a *API) routes() {
 	a.mediaRoutes()
 	a.contactFieldRoutes()
 	a.integrationRoutes()
+	a.paymentRoutes()
 }
 
 // pageRequest reads limit and cursor query parameters.

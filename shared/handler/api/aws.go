@@ -19,6 +19,7 @@ import (
 	"github.com/parley-inbox/parley/shared/adapter/schedule"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
 	"github.com/parley-inbox/parley/shared/adapter/stepfunctions"
+	"github.com/parley-inbox/parley/shared/adapter/stripelink"
 	"github.com/parley-inbox/parley/shared/adapter/webhookhttp"
 	"github.com/parley-inbox/parley/shared/adapter/webhookqueue"
 	"github.com/parley-inbox/parley/shared/auth"
@@ -60,26 +61,43 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	// functions/integrations; replays go to its queue.
 	hooks := WithIntegrations(&webhookhttp.Client{}, &webhookqueue.SQS{Client: sqs.NewFromConfig(awsCfg), QueueURL: cfg.WebhookQueueURL}, false)
 	return New(store, sched, sequencer, exports, auth.APIGateway{Machines: machines}, log,
-		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media), hooks), nil
+		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media), hooks,
+		WithPayments(&stripelink.Links{SecretKey: creds.StripeKey})), nil
 }
 
-// lazyCredentials reads the provider secret on the first template call,
-// not at every cold start: only admins' template requests need it.
+// lazyCredentials reads the provider secret on the first template or
+// payment request call, not at every cold start: only those need it.
 type lazyCredentials struct {
 	fetch func(context.Context) (providers.Set, error)
 	mu    sync.Mutex
 	set   providers.Set
 }
 
-func (l *lazyCredentials) Meta(ws string) (meta.Account, error) {
+func (l *lazyCredentials) load() (providers.Set, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.set == nil {
 		set, err := l.fetch(context.Background())
 		if err != nil {
-			return meta.Account{}, &inbox.Error{Kind: inbox.KindUnavailable, Message: "the provider credentials could not be read; retry", Err: err}
+			return nil, &inbox.Error{Kind: inbox.KindUnavailable, Message: "the provider credentials could not be read; retry", Err: err}
 		}
 		l.set = set
 	}
-	return l.set.Meta(ws)
+	return l.set, nil
+}
+
+func (l *lazyCredentials) Meta(ws string) (meta.Account, error) {
+	set, err := l.load()
+	if err != nil {
+		return meta.Account{}, err
+	}
+	return set.Meta(ws)
+}
+
+func (l *lazyCredentials) StripeKey(ws string) (string, error) {
+	set, err := l.load()
+	if err != nil {
+		return "", err
+	}
+	return set.StripeKey(ws)
 }

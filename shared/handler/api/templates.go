@@ -15,6 +15,7 @@ type options struct {
 	webhookTransport inbox.WebhookTransport
 	webhookQueue     inbox.WebhookQueue
 	webhookHTTP      bool
+	payments         inbox.PaymentProvider
 }
 
 // WithTemplateRegistry lets POST /templates submit WhatsApp templates to

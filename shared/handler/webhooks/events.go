@@ -97,7 +97,7 @@ func (h *Handler) externalEvent(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if !VerifyEventSignature(creds.EventsSigningSecret, r.Header.Get(SignatureHeader), body, time.Now()) {
+	if !VerifyEventSignature(creds.EventsSigningSecret, commaHeader(r, SignatureHeader), body, time.Now()) {
 		h.fail(w, r, errSignature)
 		return
 	}

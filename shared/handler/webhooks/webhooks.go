@@ -75,8 +75,10 @@ type Handler struct {
 	// Email is functions/mail's only; nil in functions/webhooks.
 	Email *EmailIntake
 	Chat  *Chat
-	// Events receives external events (orders, carts, lists) for the bus.
+	// Events receives external events (orders, carts, lists, payments) for the bus.
 	Events inbox.EventPublisher
+	// Payments keeps payment requests, which Stripe's webhook marks paid.
+	Payments inbox.PaymentStore
 	// WebSocketURL is where the chat widget connects (the WebSocket API's
 	// wss:// URL); empty derives ws://<request host>/live, as served locally.
 	WebSocketURL string
@@ -95,7 +97,9 @@ type Settings struct {
 // codes sent with email, external events published to events and web chat
 // tokens signed by chat. Inbound email is functions/mail's (NewMail).
 func New(store inbox.Store, email inbox.ChannelSender, events inbox.EventPublisher, chat *Chat, s Settings, log *slog.Logger) *Handler {
-	return &Handler{Intake: inbox.NewIntake(store, inbox.SystemClock{}), WebChat: inbox.NewWebChat(store, inbox.SystemClock{}, email),
+	// The table's store keeps payment requests too; a test's may not.
+	payments, _ := store.(inbox.PaymentStore)
+	return &Handler{Payments: payments, Intake: inbox.NewIntake(store, inbox.SystemClock{}), WebChat: inbox.NewWebChat(store, inbox.SystemClock{}, email),
 		Credentials: s.Credentials, PublicURL: s.PublicURL, PathToken: s.PathToken, WebSocketURL: s.WebSocketURL, Chat: chat, Events: events, Log: log}
 }
 
@@ -118,6 +122,7 @@ func (h *Handler) Routes() http.Handler {
 	h.mux.HandleFunc("GET /webhooks/{workspaceId}/meta", h.metaVerify)
 	h.mux.HandleFunc("POST /webhooks/{workspaceId}/meta", h.metaEvents)
 	h.mux.HandleFunc("POST /webhooks/{workspaceId}/events", h.externalEvent)
+	h.mux.HandleFunc("POST /webhooks/{workspaceId}/stripe", h.stripeEvents)
 	if h.Chat != nil {
 		h.Chat.routes(h.mux, h)
 	}
