@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
@@ -31,11 +32,14 @@ const defaultStateMachinesDir = "../statemachines"
 // name their Lambda tasks' FunctionName with.
 const sequencesFunctionArnKey = "SequencesFunctionArn"
 
-// sequenceTriggers are the detail-types the sequences function acts on.
+// sequenceTriggers are the detail-types the sequences function acts on:
+// the runs' triggers and the assignment rules' (inbox.AssignmentEvents).
 func sequenceTriggers() []string {
-	out := make([]string, len(inbox.SequenceEvents))
-	for i, e := range inbox.SequenceEvents {
-		out[i] = string(e)
+	var out []string
+	for _, e := range append(slices.Clone(inbox.SequenceEvents), inbox.AssignmentEvents...) {
+		if !slices.Contains(out, string(e)) {
+			out = append(out, string(e))
+		}
 	}
 	return out
 }

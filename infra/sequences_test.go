@@ -284,7 +284,8 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 	assertEqual(t, "source", rule.EventPattern.Source, []string{"parley"})
 	wantTypes := []string{
 		"cart.abandoned", "contact.added_to_list", "contact.opted_in", "contact.opted_out",
-		"contact.tagged", "conversation.created", "message.received", "order.placed", "run.started",
+		"contact.tagged", "conversation.created", "conversation.deleted", "conversation.updated",
+		"message.received", "order.placed", "run.started",
 	}
 	assertEqual(t, "detail-type", slices.Sorted(slices.Values(rule.EventPattern.DetailType)), wantTypes)
 	assertEqual(t, "State", rule.State, "ENABLED")

@@ -43,6 +43,8 @@ type Store interface {
 	EmailCodes
 	LiveStore
 	ExportStore
+	AgentStore
+	AssignmentRuleStore
 }
 
 // WorkspaceStore keeps workspaces and their team.
