@@ -205,8 +205,8 @@ func (s *core) presenceChanged(ctx context.Context, ws, userID string, online bo
 	if online {
 		off := AvailabilityOffline
 		cur, err := s.agent(ctx, ws, userID)
-		if err != nil || cur.Availability != off {
-			return err
+		if err != nil || cur.Availability != off || !cur.ByPresence {
+			return err // already available, or offline by their own choice
 		}
 		on := AvailabilityOnline
 		if _, err := s.store.UpdateAgent(ctx, ws, userID, AgentPatch{Availability: &on, ByPresence: true}); err != nil {

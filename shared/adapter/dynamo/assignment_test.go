@@ -335,8 +335,8 @@ func compareStrings(a, b string) int {
 
 func TestAssignmentRulesRefuseBadInput(t *testing.T) {
 	f := newAssignFixture(t, "ana")
-	other := newAssignFixture(t, "zed")
-	name, strategy := "Spanish", inbox.StrategyRoundRobin
+	newAssignFixture(t, "zed") // another workspace, with its own user
+	name := "Spanish"
 	for _, tc := range []struct {
 		name string
 		in   inbox.RuleInput
@@ -353,8 +353,6 @@ func TestAssignmentRulesRefuseBadInput(t *testing.T) {
 			t.Errorf("%s: err %v, want invalid", tc.name, err)
 		}
 	}
-	_ = other
-	_ = strategy
 	if _, err := f.svc.SetCapacity(f.ctx, f.admin, "ana", intp(-1)); !inbox.IsKind(err, inbox.KindInvalid) {
 		t.Errorf("capacity -1: err %v, want invalid", err)
 	}
@@ -429,5 +427,62 @@ func TestAssignmentCapacity(t *testing.T) {
 	}
 	if a.Calls != 0 {
 		t.Errorf("an assigned conversation's message cost %d calls, want none", a.Calls)
+	}
+}
+
+func TestAvailabilityFollowsPresence(t *testing.T) {
+	f := newAssignFixture(t, "ana", "ben")
+	f.agent("ana", inbox.AvailabilityOffline, intp(1))
+	f.rule("Support", inbox.StrategyRoundRobin, "ana")
+	waiting := f.inbound("anyone?")
+	f.deliver(waiting, "lastMessage")
+	live := inbox.NewLive(f.store, nil, nil)
+	ws := f.admin.WorkspaceID
+	availability := func(user string) inbox.Availability {
+		t.Helper()
+		agents, err := f.store.GetAgents(f.ctx, ws, []string{user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return agents[user].Availability
+	}
+	// Ana chose offline by hand: a socket leaves her so.
+	first := inbox.Connection{ID: "c1", WorkspaceID: ws, UserID: "ana", Role: inbox.RoleAgent}
+	if err := live.Connect(f.ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	if got := availability("ana"); got != inbox.AvailabilityOffline {
+		t.Fatalf("ana is %s after connecting, want offline (her choice)", got)
+	}
+	// Ben never chose: his first socket takes him online, his last one
+	// closing takes him offline.
+	ben1 := inbox.Connection{ID: "c2", WorkspaceID: ws, UserID: "ben", Role: inbox.RoleAgent}
+	ben2 := inbox.Connection{ID: "c3", WorkspaceID: ws, UserID: "ben", Role: inbox.RoleAgent}
+	for _, c := range []inbox.Connection{ben1, ben2} {
+		if err := live.Connect(f.ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := availability("ben"); got != inbox.AvailabilityOnline {
+		t.Fatalf("ben is %s with a socket open, want online", got)
+	}
+	if err := live.Disconnect(f.ctx, ben1); err != nil {
+		t.Fatal(err)
+	}
+	if got := availability("ben"); got != inbox.AvailabilityOnline {
+		t.Fatalf("ben is %s with one socket left, want online", got)
+	}
+	if err := live.Disconnect(f.ctx, ben2); err != nil {
+		t.Fatal(err)
+	}
+	if got := availability("ben"); got != inbox.AvailabilityOffline {
+		t.Fatalf("ben is %s after his last socket closed, want offline", got)
+	}
+	// Ana comes online by hand: the conversation waiting for her is hers.
+	if _, err := f.svc.SetAvailability(f.ctx, f.admin, "ana", inbox.AvailabilityOnline); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.conv(waiting.ID).AssigneeID; got != "ana" {
+		t.Fatalf("waiting conversation went to %q, want ana", got)
 	}
 }
