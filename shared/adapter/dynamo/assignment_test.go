@@ -428,6 +428,16 @@ func TestAssignmentCapacity(t *testing.T) {
 	if a.Calls != 0 {
 		t.Errorf("an assigned conversation's message cost %d calls, want none", a.Calls)
 	}
+	// Completing an assigned conversation moves its agent's count in the
+	// same write; completing an unassigned one stays a plain put.
+	var done, plain dynamo.Meter
+	if _, err := f.svc.SetStatus(dynamo.WithMeter(f.ctx, &done), f.admin, assigned.ID, inbox.StatusComplete); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.SetStatus(dynamo.WithMeter(f.ctx, &plain), f.admin, c.ID, inbox.StatusComplete); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("completing an assigned conversation: %.1f RRU, %.1f WRU; an unassigned one: %.1f RRU, %.1f WRU", done.Read, done.Write, plain.Read, plain.Write)
 }
 
 func TestAvailabilityFollowsPresence(t *testing.T) {
