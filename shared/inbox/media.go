@@ -294,7 +294,7 @@ func checkMediaKey(workspaceID, key string) error {
 // exist and be what they claim; their real size and type replace the
 // client's. The channel's limits are checked again at each send.
 func (s *core) storedAttachments(ctx context.Context, workspaceID string, atts []Attachment) ([]Attachment, error) {
-	out := append([]Attachment(nil), atts...)
+	out := append([]Attachment{}, atts...) // never nil: the API shows [] for none
 	for i := range out {
 		a := &out[i]
 		if a.Key == "" {
