@@ -269,7 +269,11 @@ func (s *core) drainQueue(ctx context.Context, ws string) error {
 		return err
 	}
 	rules := map[string]*AssignmentRule{}
+	full := map[string]bool{} // rules whose team had no room in this drain
 	for _, q := range waiting {
+		if full[q.RuleID] {
+			continue
+		}
 		c, err := s.store.GetConversation(ctx, ws, q.ConversationID)
 		if IsKind(err, KindNotFound) {
 			if err := s.store.Dequeue(ctx, q); err != nil {
@@ -294,9 +298,11 @@ func (s *core) drainQueue(ctx context.Context, ws string) error {
 			}
 			continue
 		}
-		if _, err := s.assignByRule(ctx, c, r); err != nil {
+		assigned, err := s.assignByRule(ctx, c, r)
+		if err != nil {
 			return err
 		}
+		full[q.RuleID] = !assigned
 	}
 	return nil
 }
