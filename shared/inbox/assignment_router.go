@@ -42,7 +42,7 @@ func (s *Assigner) HandleEvent(ctx context.Context, e Event) error {
 		return nil
 	}
 	if slices.Contains(e.Changes, "lastMessage") && needsRouting(c) {
-		if err := s.route(ctx, e.WorkspaceID, c.ID); err != nil {
+		if err := s.route(ctx, e.WorkspaceID, c.ID, c.Version); err != nil {
 			return err
 		}
 	}
@@ -59,13 +59,19 @@ func needsRouting(c *Conversation) bool {
 }
 
 // route finds the first rule that takes the conversation and assigns it,
-// or queues it if the rule's team has no room.
-func (s *core) route(ctx context.Context, ws, id string) error {
+// or queues it if the rule's team has no room. seen is the version the
+// event showed: an eventually consistent read at least as new is enough
+// (the assignment's versioned write catches anything later), and half
+// the price of a consistent one.
+func (s *core) route(ctx context.Context, ws, id string, seen int64) error {
 	rules, err := s.store.ListAssignmentRules(ctx, ws)
 	if err != nil || len(rules) == 0 {
 		return err
 	}
-	c, err := s.store.GetConversation(ctx, ws, id)
+	c, err := s.store.PeekConversation(ctx, ws, id)
+	if err == nil && c.Version < seen {
+		c, err = s.store.GetConversation(ctx, ws, id)
+	}
 	if IsKind(err, KindNotFound) {
 		return nil
 	}
