@@ -129,8 +129,28 @@ func TestDomainEventsMatchTheirSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A rule assigns a new conversation: conversation.assigned.
+	if err := store.PutUser(ctx, &inbox.User{ID: "u1", WorkspaceID: ws, Name: "Ana", Email: "ana@example.com", Role: inbox.RoleAgent}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetAvailability(ctx, actor, "u1", inbox.AvailabilityOnline); err != nil {
+		t.Fatal(err)
+	}
+	ruleName, team := "Everyone", []string{"u1"}
+	if _, err := svc.CreateAssignmentRule(ctx, actor, inbox.RuleInput{Name: &ruleName, UserIDs: &team}); err != nil {
+		t.Fatal(err)
+	}
+	routed, err := svc.Ingest(ctx, inbox.Inbound{WorkspaceID: ws, Channel: inbox.ChannelSMS, Kind: inbox.KindMessage, ProviderID: "SMe4", From: inbox.Correspondent{Phone: "+14155550151"}, Body: "hola"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Assigner.HandleEvent(ctx, inbox.Event{Type: inbox.EventConversationUpdated, WorkspaceID: ws, Conversation: routed.Conversation, Changes: []string{"lastMessage"}}); err != nil {
+		t.Fatal(err)
+	}
+
 	waitForEvents(t, got, map[inbox.EventType]int{
-		inbox.EventContactCreated: 2, inbox.EventConversationCreated: 2, inbox.EventMessageReceived: 4,
+		inbox.EventConversationAssigned: 1,
+		inbox.EventContactCreated:       2, inbox.EventConversationCreated: 2, inbox.EventMessageReceived: 4,
 		inbox.EventConversationReopened: 1, inbox.EventContactOptedOut: 1, inbox.EventContactOptedIn: 1,
 		inbox.EventContactTagged: 1, inbox.EventMessageStatusChanged: 1, inbox.EventRunStarted: 1, inbox.EventMessageUpdated: 1,
 		// Every new entry: four inbound messages, the reply, and the

@@ -31,13 +31,37 @@ const defaultStateMachinesDir = "../statemachines"
 // name their Lambda tasks' FunctionName with.
 const sequencesFunctionArnKey = "SequencesFunctionArn"
 
-// sequenceTriggers are the detail-types the sequences function acts on.
+// sequenceTriggers are the detail-types the sequences function acts on
+// for runs.
 func sequenceTriggers() []string {
 	out := make([]string, len(inbox.SequenceEvents))
 	for i, e := range inbox.SequenceEvents {
 		out[i] = string(e)
 	}
 	return out
+}
+
+// sequencesPattern is the rule's "$or": the runs' triggers whole, and of
+// the assignment events (inbox.AssignmentEvents) only those the assigner
+// acts on, so the many conversation.updated events of replies, reads and
+// labels never invoke the function. It mirrors inbox.Assigner.HandleEvent:
+// an inbound message on an open, unassigned, unqueued conversation routes
+// it; a change of status, assignee or archived (or a deletion) may free an
+// agent's slot and drains the queue.
+func sequencesPattern() []any {
+	updated := string(inbox.EventConversationUpdated)
+	return []any{
+		map[string]any{"detail-type": sequenceTriggers()},
+		map[string]any{"detail-type": []string{string(inbox.EventConversationDeleted)}},
+		map[string]any{"detail-type": []string{updated}, "detail": map[string]any{"changes": []string{"status", "assignee", "archived"}}},
+		map[string]any{"detail-type": []string{updated}, "detail": map[string]any{
+			"changes": []string{"lastMessage"},
+			"conversation": map[string]any{
+				"status": []string{string(inbox.StatusOpen)}, "archived": []any{false}, "lastMessageDirection": []string{string(inbox.DirectionIn)},
+				"assigneeId": []any{map[string]any{"exists": false}}, "waitingSince": []any{map[string]any{"exists": false}},
+			},
+		}},
+	}
 }
 
 // sequencesDeps is what the sequences function reads.
@@ -106,8 +130,8 @@ func newSequences(stack awscdk.Stack, assetsDir string, deps sequencesDeps) *seq
 	s.grantStart(fn)
 
 	s.eventsDLQ = newDeadLetterQueue(stack, "SequencesEventsDLQ")
-	awsevents.NewRule(stack, jsii.String("SequencesRule"), &awsevents.RuleProps{
-		Description: jsii.String("Parley domain events that start or end drip enrollments and automation runs, and new runs to start"),
+	rule := awsevents.NewRule(stack, jsii.String("SequencesRule"), &awsevents.RuleProps{
+		Description: jsii.String("Parley domain events that start or end drip enrollments and automation runs, new runs to start, and conversation changes assignment rules act on"),
 		EventBus:    deps.bus,
 		EventPattern: &awsevents.EventPattern{
 			// eventbus.Source, for domain and external events alike.
@@ -123,6 +147,10 @@ func newSequences(stack awscdk.Stack, assetsDir string, deps sequencesDeps) *seq
 			}),
 		},
 	})
+	// CDK's EventPattern has no "$or": the detail-types move into it.
+	cfnRule := rule.Node().DefaultChild().(awsevents.CfnRule)
+	cfnRule.AddPropertyDeletionOverride(jsii.String("EventPattern.detail-type"))
+	cfnRule.AddPropertyOverride(jsii.String("EventPattern.$or"), sequencesPattern())
 
 	// EventBridge invokes asynchronously: once Lambda accepts the event,
 	// the rule's retries and DLQ no longer apply (as for the sender's

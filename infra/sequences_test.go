@@ -264,8 +264,9 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 	var rule struct {
 		EventBusName any
 		EventPattern struct {
-			Source     []string `json:"source"`
-			DetailType []string `json:"detail-type"`
+			Source     []string         `json:"source"`
+			DetailType []string         `json:"detail-type"`
+			Or         []map[string]any `json:"$or"`
 		}
 		State   string
 		Targets []struct {
@@ -286,7 +287,24 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 		"cart.abandoned", "contact.added_to_list", "contact.opted_in", "contact.opted_out",
 		"contact.tagged", "conversation.created", "message.received", "order.placed", "run.started",
 	}
-	assertEqual(t, "detail-type", slices.Sorted(slices.Values(rule.EventPattern.DetailType)), wantTypes)
+	// The detail-types sit in "$or": the runs' triggers whole, and only the
+	// conversation changes assignment acts on.
+	assertEqual(t, "top-level detail-type", rule.EventPattern.DetailType, nil)
+	if len(rule.EventPattern.Or) != 4 {
+		t.Fatalf("$or has %d branches, want 4: %v", len(rule.EventPattern.Or), rule.EventPattern.Or)
+	}
+	var triggers []string
+	for _, v := range rule.EventPattern.Or[0]["detail-type"].([]any) {
+		triggers = append(triggers, v.(string))
+	}
+	assertEqual(t, "detail-type", slices.Sorted(slices.Values(triggers)), wantTypes)
+	assertEqual(t, "deleted branch", jsonEqual(rule.EventPattern.Or[1], map[string]any{"detail-type": []any{"conversation.deleted"}}), true)
+	assertEqual(t, "drain branch", jsonEqual(rule.EventPattern.Or[2], map[string]any{"detail-type": []any{"conversation.updated"},
+		"detail": map[string]any{"changes": []any{"status", "assignee", "archived"}}}), true)
+	assertEqual(t, "route branch", jsonEqual(rule.EventPattern.Or[3], map[string]any{"detail-type": []any{"conversation.updated"},
+		"detail": map[string]any{"changes": []any{"lastMessage"}, "conversation": map[string]any{
+			"status": []any{"open"}, "archived": []any{false}, "lastMessageDirection": []any{"in"},
+			"assigneeId": []any{map[string]any{"exists": false}}, "waitingSince": []any{map[string]any{"exists": false}}}}}), true)
 	assertEqual(t, "State", rule.State, "ENABLED")
 
 	if len(rule.Targets) != 1 {

@@ -40,6 +40,15 @@ type Conversation struct {
 	// RowConsent is the contact's consent an inbox row shows next to the
 	// name (contactConsent, consentMessageSent), copied from the contact.
 	RowConsent
+	// AutoAssignment says a rule assigned it (nil after a person reassigns).
+	AutoAssignment *AutoAssignment `json:"autoAssignment,omitempty"`
+	// WaitingSince is when a rule queued it for want of an agent with room.
+	WaitingSince *time.Time `json:"waitingSince,omitempty"`
+	// QueueKey is its place in the assignment queue while it waits.
+	QueueKey string `json:"-"`
+	// CountedFor is the agent whose open-assigned count includes it: the
+	// store moves counts when Holder() stops being CountedFor.
+	CountedFor string `json:"-"`
 	// ActivityID orders the inbox: the id of the latest message, or of the
 	// conversation itself before any message.
 	ActivityID string    `json:"-"`

@@ -28,7 +28,10 @@ const (
 	EventMessageCreated      EventType = "message.created"
 	EventConversationUpdated EventType = "conversation.updated"
 	EventConversationDeleted EventType = "conversation.deleted"
-	EventVisitorPresence     EventType = "visitor.presence"
+	// EventConversationAssigned is an assignment rule giving a
+	// conversation to an agent (Assignment says which rule, and how).
+	EventConversationAssigned EventType = "conversation.assigned"
+	EventVisitorPresence      EventType = "visitor.presence"
 	// Typing and counts reach sockets only; they are never on the bus.
 	EventTyping        EventType = "typing"
 	EventCountsChanged EventType = "counts.changed"
@@ -88,6 +91,8 @@ type Event struct {
 	// the change (message.*, conversation.*).
 	Message      *Message      `json:"message,omitempty"`
 	Conversation *Conversation `json:"conversation,omitempty"`
+	// Assignment is the rule behind a conversation.assigned.
+	Assignment *AutoAssignment `json:"assignment,omitempty"`
 	// Truncated says Message's body was cut to keep the event small.
 	Truncated bool `json:"truncated,omitempty"`
 	// Changes names what a conversation.updated changed (ConversationChanges).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +116,15 @@ func (l *Live) Connect(ctx context.Context, c Connection) error {
 	if c.ConnectedAt.IsZero() {
 		c.ConnectedAt = l.now()
 	}
-	return l.store.PutConnection(ctx, c)
+	if err := l.store.PutConnection(ctx, c); err != nil {
+		return err
+	}
+	if !c.IsVisitor() && c.UserID != "" {
+		// Best effort: availability follows presence, but a socket is not
+		// refused for it (the agent can still set it through the API).
+		_ = l.presenceChanged(ctx, c.WorkspaceID, c.UserID, true)
+	}
+	return nil
 }
 
 // Disconnect forgets a connection. A visitor's last connection closing
@@ -126,6 +135,14 @@ func (l *Live) Disconnect(ctx context.Context, c Connection) error {
 		return err
 	}
 	if !c.IsVisitor() {
+		if c.UserID == "" {
+			return nil
+		}
+		conns, err := l.store.AgentConnections(ctx, c.WorkspaceID)
+		if err != nil || slices.ContainsFunc(conns, func(o Connection) bool { return o.UserID == c.UserID && o.ID != c.ID }) {
+			return err
+		}
+		_ = l.presenceChanged(ctx, c.WorkspaceID, c.UserID, false) // best effort, as in Connect
 		return nil
 	}
 	others, err := l.store.VisitorConnections(ctx, c.WorkspaceID, c.VisitorID)

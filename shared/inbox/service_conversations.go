@@ -226,7 +226,14 @@ func (s *core) assign(ctx context.Context, actor Actor, id, userID string) (*Con
 			return nil, err
 		}
 	}
-	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error { c.AssigneeID = userID; return nil })
+	return s.mutateConversation(ctx, actor, id, func(c *Conversation) error {
+		if c.AssigneeID != userID {
+			// A person's choice: no longer the rule's, and no longer waiting
+			// (the queue drops its place when it reaches it).
+			c.AssigneeID, c.AutoAssignment, c.WaitingSince = userID, nil, nil
+		}
+		return nil
+	})
 }
 
 // AddLabel labels a conversation with one of the workspace's labels.

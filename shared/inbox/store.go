@@ -44,6 +44,8 @@ type Store interface {
 	LiveStore
 	ExportStore
 	ContactFieldStore
+	AgentStore
+	AssignmentRuleStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

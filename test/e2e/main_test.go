@@ -62,6 +62,8 @@ var tok struct {
 	forged       string // demo admin, signed with the wrong key
 	// settingsAdmin is an admin of settingsWS.
 	settingsAdmin string
+	// assignAdmin is an admin of assignWS.
+	assignAdmin string
 }
 
 // devTokens signs tokens the server accepts, for tests that need odd claims.
@@ -242,7 +244,7 @@ func writeProviders(dataDir string) error {
 		StripeSecretKey:     stripeSecretKey,
 		StripeWebhookSecret: stripeWebhookSecret,
 	}
-	raw, err := json.MarshalIndent(providers.Set{demoWS: creds, settingsWS: creds}, "", "  ")
+	raw, err := json.MarshalIndent(providers.Set{demoWS: creds, settingsWS: creds, assignWS: creds}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -252,7 +254,7 @@ func writeProviders(dataDir string) error {
 	return os.WriteFile(filepath.Join(dataDir, "providers.json"), raw, 0o600)
 }
 
-// seedSettingsWorkspace creates settingsWS's workspace record, which only
+// seedSettingsWorkspace creates the records of settingsWS and assignWS, which only
 // the seeded demo workspace has otherwise. There is no API to create one.
 func seedSettingsWorkspace() error {
 	if dynamoEndpoint == "" {
@@ -260,10 +262,12 @@ func seedSettingsWorkspace() error {
 	}
 	now := time.Now().UTC()
 	store := dynamo.New(dynamolocal.Client(dynamoEndpoint), "parley", []byte("e2e-seed-cursor-key-not-used-here"))
-	err := store.PutWorkspace(context.Background(), &inbox.Workspace{ID: settingsWS, Name: "E2E settings workspace",
-		Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now})
-	if err != nil && !inbox.IsKind(err, inbox.KindConflict) {
-		return fmt.Errorf("seed workspace %s: %w", settingsWS, err)
+	for ws, name := range map[string]string{settingsWS: "E2E settings workspace", assignWS: "E2E assignment workspace"} {
+		err := store.PutWorkspace(context.Background(), &inbox.Workspace{ID: ws, Name: name,
+			Settings: inbox.WorkspaceSettings{Timezone: "UTC"}, CreatedAt: now, UpdatedAt: now})
+		if err != nil && !inbox.IsKind(err, inbox.KindConflict) {
+			return fmt.Errorf("seed workspace %s: %w", ws, err)
+		}
 	}
 	return nil
 }
@@ -316,6 +320,7 @@ func mintTokens(dataDir string) error {
 	tok.expired = issue(dev, demoWS, demoAdmin, inbox.RoleAdmin, -time.Minute)
 	tok.forged = issue(devauth.Tokens{Key: bytes.Repeat([]byte("k"), 64)}, demoWS, demoAdmin, inbox.RoleAdmin, time.Hour)
 	tok.settingsAdmin = issue(dev, settingsWS, "admin-settings", inbox.RoleAdmin, time.Hour)
+	tok.assignAdmin = issue(dev, assignWS, "admin-assign", inbox.RoleAdmin, time.Hour)
 	return err
 }
 

@@ -104,6 +104,11 @@ func Events(c Change) ([]inbox.Event, error) {
 			u.Changes = changes
 			out = append(out, emit(inbox.EventConversationUpdated, u))
 		}
+		if a := after.AutoAssignment; a != nil && (before.AutoAssignment == nil || !before.AutoAssignment.At.Equal(a.At)) {
+			ae := e
+			ae.UserID, ae.Assignment = after.AssigneeID, a
+			out = append(out, emit(inbox.EventConversationAssigned, ae))
+		}
 		// Presence flips as the stream sees it: a heartbeat that only
 		// extends the deadline is not news.
 		at := c.At

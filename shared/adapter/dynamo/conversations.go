@@ -28,12 +28,17 @@ type conversationItem struct {
 	// Recent packs the remembered keyed message ids as 16-byte ULIDs: a
 	// third of their text size, which keeps the item in one write unit.
 	Recent []byte `json:"recent,omitempty"`
+	// QueueKey and CountedFor are the assignment queue's and counters'
+	// bookkeeping (inbox.Conversation).
+	QueueKey   string `json:"queueKey,omitempty"`
+	CountedFor string `json:"countedFor,omitempty"`
 }
 
 func conversationRecord(c *inbox.Conversation) conversationItem {
 	it := conversationItem{
 		PK: conversationPK(c.WorkspaceID, c.ID), SK: skConversation,
 		Conversation: *c, ActivityID: c.ActivityID, Deleting: c.Deleting, Recent: packIDs(c.RecentRequests),
+		QueueKey: c.QueueKey, CountedFor: c.CountedFor,
 	}
 	it.WorkspaceID = "" // the partition key holds it
 	// Only active conversations are in the inbox index (a sparse GSI).
@@ -48,6 +53,7 @@ func (it *conversationItem) domain(ws string) *inbox.Conversation {
 	c := it.Conversation
 	c.WorkspaceID = ws
 	c.ActivityID, c.Deleting, c.RecentRequests = it.ActivityID, it.Deleting, unpackIDs(it.Recent)
+	c.QueueKey, c.CountedFor = it.QueueKey, it.CountedFor
 	if c.Labels == nil {
 		c.Labels = []string{}
 	}
@@ -208,17 +214,45 @@ func (s *Store) GetConversations(ctx context.Context, ws string, ids []string) (
 	return out, nil
 }
 
+// PutConversation writes c if its stored version is still c.Version. When
+// the write changes who the conversation counts against (its assignee
+// while open: assigned, unassigned, completed, reopened, archived,
+// deleted), the agents' open-assigned counts move in the same transaction,
+// so each change is counted exactly once; a manual assignment may take an
+// agent past their capacity, by design. Other writes stay a plain put.
 func (s *Store) PutConversation(ctx context.Context, c *inbox.Conversation) error {
 	next := *c
 	next.Version++
+	from, to := c.CountedFor, next.Holder()
+	next.CountedFor = to
 	item, err := marshal(conversationRecord(&next))
 	if err != nil {
 		return inbox.Internal(err)
 	}
-	if err := s.putVersioned(ctx, "PutConversation", item, c.Version); err != nil {
-		return err
+	if from == to {
+		if err := s.putVersioned(ctx, "PutConversation", item, c.Version); err != nil {
+			return err
+		}
+	} else {
+		items := []types.TransactWriteItem{{Put: &types.Put{
+			TableName: &s.table, Item: item,
+			ConditionExpression:       aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(c.Version)},
+		}}}
+		if from != "" {
+			items = append(items, types.TransactWriteItem{Update: s.countAgent(c.WorkspaceID, from, -1)})
+		}
+		if to != "" {
+			items = append(items, types.TransactWriteItem{Update: s.countAgent(c.WorkspaceID, to, +1)})
+		}
+		if err := s.transact(ctx, items); err != nil {
+			if cancelReasons(err) != nil {
+				return inbox.ErrVersionConflict // lost a race, or met another transaction on an agent: retry
+			}
+			return unavailable("PutConversation", err)
+		}
 	}
-	c.Version = next.Version
+	c.Version, c.CountedFor = next.Version, next.CountedFor
 	return nil
 }
 

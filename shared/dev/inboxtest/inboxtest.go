@@ -19,6 +19,8 @@ type UseCases struct {
 	*inbox.WebChat
 	*inbox.Dispatch
 	*inbox.Runner
+	// Assigner is named, not embedded: its HandleEvent is the Runner's name.
+	Assigner *inbox.Assigner
 }
 
 // Deps are the dependencies a test provides. A nil one is replaced by a
@@ -52,6 +54,7 @@ func New(store inbox.Store, d Deps) UseCases {
 		WebChat:  inbox.NewWebChat(store, d.Clock, email),
 		Dispatch: inbox.NewDispatch(store, d.Clock, d.Senders, d.Scheduler),
 		Runner:   inbox.NewRunner(store, d.Clock, d.Scheduler, d.Sequencer),
+		Assigner: inbox.NewAssigner(store, d.Clock),
 	}
 }
 

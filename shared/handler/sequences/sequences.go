@@ -23,12 +23,15 @@ const (
 // Handler runs sequence steps and applies events to runs.
 type Handler struct {
 	Runner *inbox.Runner
+	// Assigner applies assignment rules; the function hosts it because it
+	// already takes the bus's events (see inbox.AssignmentEvents).
+	Assigner *inbox.Assigner
 }
 
 // New builds functions/sequences' handler: steps schedule sends with
 // scheduler and start, stop and resume executions with sequencer.
 func New(store inbox.Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer) *Handler {
-	return &Handler{Runner: inbox.NewRunner(store, inbox.SystemClock{}, scheduler, sequencer)}
+	return &Handler{Runner: inbox.NewRunner(store, inbox.SystemClock{}, scheduler, sequencer), Assigner: inbox.NewAssigner(store, inbox.SystemClock{})}
 }
 
 // TaskInput is the Payload a Task state sends.
@@ -54,7 +57,10 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 		return nil, err
 	}
 	if inv.Event != nil {
-		return nil, h.Runner.HandleEvent(ctx, *inv.Event)
+		if err := h.Runner.HandleEvent(ctx, *inv.Event); err != nil {
+			return nil, err
+		}
+		return nil, h.Assigner.HandleEvent(ctx, *inv.Event)
 	}
 	return h.Task(ctx, *inv.Task)
 }
