@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
@@ -59,7 +58,7 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	}
 	// Outbound webhooks: URLs are checked (resolved) here and posted to by
 	// functions/integrations; replays go to its queue.
-	hooks := WithIntegrations(&webhookhttp.Client{}, &webhookqueue.SQS{Client: sqs.NewFromConfig(awsCfg), QueueURL: cfg.WebhookQueueURL}, false)
+	hooks := WithIntegrations(&webhookhttp.Client{}, &webhookqueue.SQS{Client: webhookqueue.Signed{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, QueueURL: cfg.WebhookQueueURL}, false)
 	return New(store, sched, sequencer, exports, auth.APIGateway{Machines: machines}, log,
 		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media), hooks,
 		WithPayments(&stripelink.Links{SecretKey: creds.StripeKey})), nil

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
 	"github.com/parley-inbox/parley/shared/adapter/eventbus"
@@ -29,7 +28,7 @@ func FromAWS(cfg config.Integrations, awsCfg aws.Config, log *slog.Logger) *Hand
 	// No cursor secret: the only cursors it reads are its own bulk
 	// replays' pages, which travel on its own queue.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
-	queue := &webhookqueue.SQS{Client: sqs.NewFromConfig(awsCfg), QueueURL: cfg.WebhookQueueURL}
+	queue := &webhookqueue.SQS{Client: webhookqueue.Signed{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, QueueURL: cfg.WebhookQueueURL}
 	events := &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	mailboxes := &lazyMailboxes{fetch: func(ctx context.Context) (providers.Set, error) {
