@@ -46,8 +46,9 @@ func sequenceTriggers() []string {
 // acts on, so the many conversation.updated events of replies, reads and
 // labels never invoke the function. It mirrors inbox.Assigner.HandleEvent:
 // an inbound message on an open, unassigned, unqueued conversation routes
-// it; a change of status, assignee or archived (or a deletion) may free an
-// agent's slot and drains the queue.
+// it, as does the bot handing the contact over; a change of status,
+// assignee or archived (or a deletion) may free an agent's slot and drains
+// the queue.
 func sequencesPattern() []any {
 	updated := string(inbox.EventConversationUpdated)
 	return []any{
@@ -60,6 +61,10 @@ func sequencesPattern() []any {
 				"status": []string{string(inbox.StatusOpen)}, "archived": []any{false}, "lastMessageDirection": []string{string(inbox.DirectionIn)},
 				"assigneeId": []any{map[string]any{"exists": false}}, "waitingSince": []any{map[string]any{"exists": false}},
 			},
+		}},
+		// The bot handing a contact over to the team: rules route it.
+		map[string]any{"detail-type": []string{updated}, "detail": map[string]any{
+			"changes": []string{"bot"}, "conversation": map[string]any{"bot": []any{map[string]any{"exists": false}}},
 		}},
 	}
 }

@@ -290,8 +290,8 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 	// The detail-types sit in "$or": the runs' triggers whole, and only the
 	// conversation changes assignment acts on.
 	assertEqual(t, "top-level detail-type", rule.EventPattern.DetailType, nil)
-	if len(rule.EventPattern.Or) != 4 {
-		t.Fatalf("$or has %d branches, want 4: %v", len(rule.EventPattern.Or), rule.EventPattern.Or)
+	if len(rule.EventPattern.Or) != 5 {
+		t.Fatalf("$or has %d branches, want 5: %v", len(rule.EventPattern.Or), rule.EventPattern.Or)
 	}
 	var triggers []string
 	for _, v := range rule.EventPattern.Or[0]["detail-type"].([]any) {
@@ -305,6 +305,8 @@ func TestSequencesRuleDeliversTriggersToTheFunction(t *testing.T) {
 		"detail": map[string]any{"changes": []any{"lastMessage"}, "conversation": map[string]any{
 			"status": []any{"open"}, "archived": []any{false}, "lastMessageDirection": []any{"in"},
 			"assigneeId": []any{map[string]any{"exists": false}}, "waitingSince": []any{map[string]any{"exists": false}}}}}), true)
+	assertEqual(t, "bot handoff branch", jsonEqual(rule.EventPattern.Or[4], map[string]any{"detail-type": []any{"conversation.updated"},
+		"detail": map[string]any{"changes": []any{"bot"}, "conversation": map[string]any{"bot": []any{map[string]any{"exists": false}}}}}), true)
 	assertEqual(t, "State", rule.State, "ENABLED")
 
 	if len(rule.Targets) != 1 {

@@ -41,7 +41,8 @@ func (s *Assigner) HandleEvent(ctx context.Context, e Event) error {
 	if c == nil {
 		return nil
 	}
-	if slices.Contains(e.Changes, "lastMessage") && needsRouting(c) {
+	// A new message from the contact, or the bot handing the contact over.
+	if (slices.Contains(e.Changes, "lastMessage") || slices.Contains(e.Changes, "bot")) && needsRouting(c) {
 		if err := s.route(ctx, e.WorkspaceID, c.ID, c.Version); err != nil {
 			return err
 		}
@@ -52,10 +53,10 @@ func (s *Assigner) HandleEvent(ctx context.Context, e Event) error {
 	return nil
 }
 
-// needsRouting: open, in the inbox, no one's, not already waiting, and the
-// contact spoke last.
+// needsRouting: open, in the inbox, no one's, not with the bot, not
+// already waiting, and the contact spoke last.
 func needsRouting(c *Conversation) bool {
-	return c.Status == StatusOpen && !c.Archived && c.AssigneeID == "" && c.WaitingSince == nil && c.LastMessageDirection == DirectionIn
+	return c.Status == StatusOpen && !c.Archived && c.AssigneeID == "" && !c.Bot && c.WaitingSince == nil && c.LastMessageDirection == DirectionIn
 }
 
 // route finds the first rule that takes the conversation and assigns it,
@@ -83,11 +84,6 @@ func (s *core) route(ctx context.Context, ws, id string, seen int64) error {
 		if contact, err = s.store.GetContact(ctx, ws, c.ContactID); err != nil && !IsKind(err, KindNotFound) {
 			return err
 		}
-	}
-	// Hook for the bot (issue 14 §5): a conversation whose contact is
-	// with the bot is the bot's until it hands over; rules skip it then.
-	if contactWithBot(contact) {
-		return nil
 	}
 	loc := time.UTC
 	if slices.ContainsFunc(rules, func(r *AssignmentRule) bool { return r.Conditions.Hours != nil }) {
@@ -138,10 +134,6 @@ func (s *core) assignOrQueue(ctx context.Context, c *Conversation, r *Assignment
 	}
 	return ErrVersionConflict
 }
-
-// contactWithBot is where bot status (issue 14 §5) will say the bot holds
-// the conversation; until then no contact is.
-func contactWithBot(*Contact) bool { return false }
 
 // assignByRule gives c to the rule's best agent with room. It reports false
 // when none has room. c must be the stored version; on a conflict it is

@@ -26,6 +26,9 @@ type Conversation struct {
 	Archived             bool               `json:"archived"`
 	Unread               bool               `json:"unread"`
 	AssigneeID           string             `json:"assigneeId,omitempty"`
+	// Bot says the contact is with the workspace's bot (Contact.BotEnabled,
+	// copied here): assignment rules leave the conversation to it.
+	Bot bool `json:"bot,omitempty"`
 	Labels               []string           `json:"labels"`
 	Channels             []Channel          `json:"channels"`
 	Preview              string             `json:"preview"`

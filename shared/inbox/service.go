@@ -484,10 +484,10 @@ func (s *core) syncContactName(ctx context.Context, c *Contact) {
 	row := c.RowConsent()
 	_ = retryOnConflict(ctx, func() error {
 		conv, err := s.store.GetConversation(ctx, c.WorkspaceID, c.ConversationID)
-		if err != nil || (conv.ContactName == c.Name && conv.RowConsent.Equal(row)) {
+		if err != nil || (conv.ContactName == c.Name && conv.RowConsent.Equal(row) && conv.Bot == c.BotEnabled) {
 			return nil
 		}
-		conv.ContactName, conv.RowConsent = c.Name, row
+		conv.ContactName, conv.RowConsent, conv.Bot = c.Name, row, c.BotEnabled
 		return s.store.PutConversation(ctx, conv)
 	})
 }

@@ -118,6 +118,7 @@ func WhatChanged(before, after *Conversation) []string {
 	add(before.Archived != after.Archived, "archived")
 	add(before.Unread != after.Unread, "unread")
 	add(before.AssigneeID != after.AssigneeID, "assignee")
+	add(before.Bot != after.Bot, "bot")
 	add(!slices.Equal(before.Labels, after.Labels), "labels")
 	add(!slices.Equal(before.Channels, after.Channels), "channels")
 	add(before.ContactName != after.ContactName || before.ContactID != after.ContactID, "contact")

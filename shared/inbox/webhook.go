@@ -70,6 +70,9 @@ type WebhookSubscription struct {
 	URL         string      `json:"url"`
 	Description string      `json:"description,omitempty"`
 	EventTypes  []EventType `json:"eventTypes"`
+	// Bot marks the workspace's agent bot (at most one): it receives
+	// message.received only for contacts who are with the bot.
+	Bot bool `json:"bot,omitempty"`
 	// Secret is shown only when created or rotated (the API's responses
 	// otherwise omit it); PreviousSecret signs too until PreviousUntil.
 	Secret         string     `json:"secret,omitempty"`
@@ -112,6 +115,7 @@ type WebhookSubscriptionInput struct {
 	Description *string      `json:"description"`
 	EventTypes  *[]EventType `json:"eventTypes"`
 	Enabled     *bool        `json:"enabled"`
+	Bot         *bool        `json:"bot"`
 }
 
 // ValidateWebhookURL checks the URL's form: absolute https (http only when

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"slices"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,8 @@ import (
 type IntegrationStore interface {
 	WebhookStore
 	ListUsers(ctx context.Context, workspaceID string) ([]*User, error)
+	// GetConversation says whether a contact is with the bot.
+	GetConversation(ctx context.Context, workspaceID, id string) (*Conversation, error)
 }
 
 // Integrations is the outbound-webhook use case of functions/api (admins'
@@ -113,6 +116,9 @@ func (s *Integrations) CreateWebhookSubscription(ctx context.Context, actor Acto
 	if len(existing) >= MaxWebhookSubscriptions {
 		return nil, Errorf(KindConflict, "a workspace has at most %d webhook subscriptions", MaxWebhookSubscriptions)
 	}
+	if err := oneBot(existing, sub); err != nil {
+		return nil, err
+	}
 	if sub.Secret, err = NewWebhookSecret(); err != nil {
 		return nil, Internal(err)
 	}
@@ -142,6 +148,9 @@ func (s *Integrations) apply(ctx context.Context, sub *WebhookSubscription, in W
 			return err
 		}
 		sub.EventTypes = *in.EventTypes
+	}
+	if in.Bot != nil {
+		sub.Bot = *in.Bot
 	}
 	if in.Enabled != nil {
 		sub.Enabled = *in.Enabled
@@ -186,10 +195,37 @@ func (s *Integrations) UpdateWebhookSubscription(ctx context.Context, actor Acto
 	if err := requireAdmin(actor, "manage webhooks"); err != nil {
 		return nil, err
 	}
+	var existing []*WebhookSubscription
+	if in.Bot != nil && *in.Bot {
+		var err error
+		if existing, err = s.store.ListWebhookSubscriptions(ctx, actor.WorkspaceID); err != nil {
+			return nil, err
+		}
+	}
 	return s.modify(ctx, actor.WorkspaceID, id, func(sub *WebhookSubscription) error {
 		sub.UpdatedAt = s.now()
-		return s.apply(ctx, sub, in)
+		if err := s.apply(ctx, sub, in); err != nil {
+			return err
+		}
+		return oneBot(existing, sub)
 	}, true)
+}
+
+// oneBot refuses a second bot subscription, and a bot that would not hear
+// the contacts' messages.
+func oneBot(existing []*WebhookSubscription, sub *WebhookSubscription) error {
+	if !sub.Bot {
+		return nil
+	}
+	if !slices.Contains(sub.EventTypes, EventMessageReceived) {
+		return Invalid("eventTypes", "the bot's subscription needs %s", EventMessageReceived)
+	}
+	for _, o := range existing {
+		if o.Bot && o.ID != sub.ID {
+			return Errorf(KindConflict, "subscription %s is already the workspace's bot", o.ID)
+		}
+	}
+	return nil
 }
 
 // RotateWebhookSecret issues a new secret; the old one still signs
@@ -367,6 +403,17 @@ func (s *Integrations) HandleEvent(ctx context.Context, e Event) error {
 	subs, err := s.store.ListWebhookSubscriptions(ctx, e.WorkspaceID)
 	if err != nil {
 		return err
+	}
+	// The bot hears only the contacts who are with it: one read of the
+	// conversation, and only when a bot subscription wants the event.
+	if e.Type == EventMessageReceived && slices.ContainsFunc(subs, func(sub *WebhookSubscription) bool { return sub.Bot && sub.Wants(e.Type) }) {
+		c, err := s.store.GetConversation(ctx, e.WorkspaceID, e.ConversationID)
+		if err != nil && !IsKind(err, KindNotFound) {
+			return err
+		}
+		if c == nil || !c.Bot {
+			subs = slices.DeleteFunc(slices.Clone(subs), func(sub *WebhookSubscription) bool { return sub.Bot })
+		}
 	}
 	// Each subscription concurrently: a slow receiver does not delay others.
 	var mu sync.Mutex

@@ -496,3 +496,45 @@ func TestAvailabilityFollowsPresence(t *testing.T) {
 		t.Fatalf("waiting conversation went to %q, want ana", got)
 	}
 }
+
+// TestRulesLeaveTheBotsContactsAlone: while the contact is with the bot,
+// a new message does not route the conversation; when the bot hands over
+// (bot off, with a reason), the rules route it, and the thread says why.
+func TestRulesLeaveTheBotsContactsAlone(t *testing.T) {
+	f := newAssignFixture(t, "ana")
+	f.agent("ana", inbox.AvailabilityOnline, nil)
+	f.rule("Everyone", inbox.StrategyRoundRobin, "ana")
+
+	c := f.inbound("hi")
+	bot := inbox.Actor{WorkspaceID: f.admin.WorkspaceID, UserID: "client:demo-bot", Role: inbox.RoleAgent, ClientID: "demo-bot", Name: "Demo bot"}
+	on, err := f.svc.SetBot(f.ctx, f.admin, c.ID, inbox.BotInput{Enabled: true})
+	if err != nil || !on.Bot {
+		t.Fatalf("bot on = %+v, %v", on, err)
+	}
+	first := f.conv(on.ID)
+	f.deliver(first, "lastMessage")
+	if got := f.conv(on.ID); got.AssigneeID != "" {
+		t.Fatalf("a conversation with the bot was assigned to %s", got.AssigneeID)
+	}
+	off, err := f.svc.SetBot(f.ctx, bot, on.ID, inbox.BotInput{Enabled: false, Reason: "asks for a refund"})
+	if err != nil || off.Bot {
+		t.Fatalf("bot off = %+v, %v", off, err)
+	}
+	f.deliver(off, "bot")
+	if got := f.conv(on.ID); got.AssigneeID != "ana" {
+		t.Fatalf("after the handover the conversation is %q's, want ana's", got.AssigneeID)
+	}
+	page, err := f.svc.ListMessages(f.ctx, f.admin, on.ID, inbox.PageRequest{Limit: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	for _, m := range page.Items {
+		if m.Kind == inbox.KindActivity {
+			notes = append(notes, m.Body)
+		}
+	}
+	if !slices.Contains(notes, "Demo bot handed the conversation to the team: asks for a refund") {
+		t.Errorf("activity notes %q", notes)
+	}
+}

@@ -153,6 +153,7 @@ func (a *API) routes() {
 	a.handle("POST /conversations/{conversationId}/complete", a.conversationAction(with(s.SetStatus, inbox.StatusComplete)))
 	a.handle("POST /conversations/{conversationId}/reopen", a.conversationAction(with(s.SetStatus, inbox.StatusOpen)))
 	a.handle("PUT /conversations/{conversationId}/assignee", a.assign)
+	a.handle("PUT /conversations/{conversationId}/bot", a.setBot)
 	a.handle("DELETE /conversations/{conversationId}/assignee", a.conversationRemoval(with(s.Assign, "")))
 	a.handle("PUT /conversations/{conversationId}/labels/{labelId}", a.addLabel)
 	a.handle("DELETE /conversations/{conversationId}/labels/{labelId}", a.removeLabel)

@@ -833,3 +833,16 @@ func (a *API) taskCounts(w http.ResponseWriter, r *http.Request, actor inbox.Act
 	writeJSON(w, http.StatusOK, counts)
 	return nil
 }
+
+func (a *API) setBot(w http.ResponseWriter, r *http.Request, actor inbox.Actor) error {
+	var in inbox.BotInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	c, err := a.svc.SetBot(r.Context(), actor, r.PathValue("conversationId"), in)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c)
+	return nil
+}

@@ -35,6 +35,7 @@ var routeScopes = map[string]string{
 	"POST /conversations/{conversationId}/complete":           auth.ScopeConversationsWrite,
 	"POST /conversations/{conversationId}/reopen":             auth.ScopeConversationsWrite,
 	"PUT /conversations/{conversationId}/assignee":            auth.ScopeConversationsWrite,
+	"PUT /conversations/{conversationId}/bot":                 auth.ScopeConversationsWrite,
 	"DELETE /conversations/{conversationId}/assignee":         auth.ScopeConversationsWrite,
 	"PUT /conversations/{conversationId}/labels/{labelId}":    auth.ScopeConversationsWrite,
 	"DELETE /conversations/{conversationId}/labels/{labelId}": auth.ScopeConversationsWrite,
