@@ -449,6 +449,7 @@ type Conversation struct {
 	Archived             bool       `json:"archived"`
 	Unread               bool       `json:"unread"`
 	AssigneeID           string     `json:"assigneeId"`
+	Bot                  bool       `json:"bot"`
 	Labels               []string   `json:"labels"`
 	Channels             []string   `json:"channels"`
 	Preview              string     `json:"preview"`
