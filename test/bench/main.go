@@ -245,6 +245,8 @@ func measureOperations(ctx context.Context, endpoint string, large int) *bench {
 	b.measureSMS("webhook: inbound SMS, 200-message thread", 4, 1, "+14155550190", "SMbench2")
 	b.measureSMS("webhook: same SMS redelivered", 0, 1, "+14155550190", "SMbench2")
 	b.measureMediaCopy(ctx)
+	b.measureAssignment(ctx, localstack.DemoWorkspace)
+	b.measureWebhookDelivery(ctx, localstack.DemoWorkspace)
 
 	// What a reconnecting client reads: the badges, and the change logs
 	// the publisher keeps from the stream, 25 changes since its last event.
