@@ -44,6 +44,7 @@ type Store interface {
 	LiveStore
 	ExportStore
 	ContactFieldStore
+	MergeStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

@@ -197,7 +197,8 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.exporter = exporter.New(store, f.files, log)
 	f.desk = api.New(store, f.scheduler, sequencer,
 		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
-		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files))
+		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files),
+		api.WithMergeRunner(asyncMerges{ctx: ctx, desk: inbox.NewDesk(store, inbox.SystemClock{}, f.scheduler, sequencer), log: log}))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -229,6 +230,30 @@ func (a asyncExports) RunExportAsync(_ context.Context, workspaceID, exportID st
 				return
 			}
 			a.log.Warn("local exporter: retrying", "export", exportID, "attempt", attempt+1, "err", err)
+			time.Sleep(time.Duration(attempt+1) * time.Second)
+		}
+	}()
+	return nil
+}
+
+// asyncMerges finishes a long contact merge in a goroutine, as the api's
+// asynchronous invocation does in AWS; a failed run is retried twice.
+type asyncMerges struct {
+	ctx  context.Context
+	desk *inbox.Desk
+	log  *slog.Logger
+}
+
+func (a asyncMerges) RunMergeAsync(_ context.Context, workspaceID, mergeID string) error {
+	go func() {
+		for attempt := range 3 {
+			ctx, cancel := context.WithTimeout(a.ctx, 5*time.Minute)
+			_, err := a.desk.ContinueMerge(ctx, workspaceID, mergeID)
+			cancel()
+			if err == nil || a.ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("local merge: retrying", "merge", mergeID, "attempt", attempt+1, "err", err)
 			time.Sleep(time.Duration(attempt+1) * time.Second)
 		}
 	}()

@@ -25,6 +25,7 @@ type API struct {
 	templates *inbox.TemplateDesk
 	exports   *inbox.Exports
 	inlineMax int
+	merges    inbox.MergeRunner
 	idem      inbox.RequestLog
 	auth      auth.Authenticator
 	log       *slog.Logger
@@ -56,7 +57,7 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	}
 	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
 		exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
-		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
+		idem: store, auth: authn, log: log, mux: http.NewServeMux(), merges: o.merges}
 	a.routes()
 	return a
 }
@@ -182,6 +183,7 @@ func (a *API) routes() {
 
 	a.templateRoutes()
 	a.mediaRoutes()
+	a.mergeRoutes()
 	a.contactFieldRoutes()
 }
 

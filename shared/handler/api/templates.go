@@ -12,6 +12,7 @@ type Option func(*options)
 type options struct {
 	registry inbox.TemplateRegistry
 	media    inbox.MediaStore
+	merges   inbox.MergeRunner
 }
 
 // WithTemplateRegistry lets POST /templates submit WhatsApp templates to
