@@ -57,9 +57,10 @@ type MergeStore interface {
 	PutConsentHistory(ctx context.Context, r *ConsentRecord) error
 	// FinishMerge, in one transaction: replaces the survivor (prev →
 	// next, versioned), deletes the absorbed contact (at its version) and
-	// its consent state, moves its claims to the survivor, releases the
-	// locks and marks the job done.
-	FinishMerge(ctx context.Context, m *Merge, prev, next, absorbed *Contact) error
+	// its consent state, moves its claims to the survivor, moves the tag
+	// catalog's counts, writes the note (if any) in the survivor's
+	// thread, releases the locks and marks the job done.
+	FinishMerge(ctx context.Context, m *Merge, prev, next, absorbed *Contact, note *Message) error
 }
 
 // MergeBatch is how many messages one transaction moves: 25 messages are
@@ -296,7 +297,6 @@ func (s *Desk) finishMerge(ctx context.Context, actor Actor, m *Merge) error {
 			}
 		}
 	}
-	var prevTags, nextTags []string
 	var survivor *Contact
 	err = retryOnConflict(ctx, func() error {
 		prev, err := s.store.GetContact(ctx, m.WorkspaceID, m.ContactID)
@@ -311,25 +311,25 @@ func (s *Desk) finishMerge(ctx context.Context, actor Actor, m *Merge) error {
 			return err
 		}
 		next.UpdatedAt = s.now()
-		if err := s.store.FinishMerge(ctx, m, prev, next, absorbed); err != nil {
+		var note *Message
+		if next.ConversationID != "" {
+			at := next.UpdatedAt
+			note = &Message{ID: hashKey(actor, "merge\x00"+m.ID).newID(at), WorkspaceID: m.WorkspaceID,
+				ConversationID: next.ConversationID, ContactID: next.ID, Kind: KindActivity,
+				Body:        fmt.Sprintf("Merged %s into this contact (%d messages moved).", m.FromName, m.Moved),
+				Attachments: []Attachment{}, Status: MessageReceived, AuthorID: m.RequestedBy, CreatedAt: at, UpdatedAt: at}
+		}
+		if err := s.store.FinishMerge(ctx, m, prev, next, absorbed, note); err != nil {
 			return err
 		}
-		prevTags, nextTags, survivor = prev.Tags, next.Tags, next
+		survivor = next
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	s.countTags(ctx, m.WorkspaceID, prevTags, nextTags)
-	s.countTags(ctx, m.WorkspaceID, absorbed.Tags, nil)
 	if survivor.ConversationID != "" {
 		s.syncContactName(ctx, survivor)
-		at := s.now()
-		note := &Message{ID: hashKey(actor, "merge\x00"+m.ID).newID(at), WorkspaceID: m.WorkspaceID,
-			ConversationID: survivor.ConversationID, ContactID: survivor.ID, Kind: KindActivity,
-			Body:        fmt.Sprintf("Merged %s into this contact (%d messages moved).", m.FromName, m.Moved),
-			Attachments: []Attachment{}, Status: MessageReceived, AuthorID: m.RequestedBy, CreatedAt: at, UpdatedAt: at}
-		return s.store.PutMessage(ctx, note)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package dynamo
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -153,9 +154,13 @@ func (s *Store) PutConsentHistory(ctx context.Context, r *inbox.ConsentRecord) e
 	return nil
 }
 
-// FinishMerge is one transaction of at most 2 + 30 claims + 7 consent
-// states + 2 locks + 1 job items, well under DynamoDB's 100.
-func (s *Store) FinishMerge(ctx context.Context, m *inbox.Merge, prev, next, absorbed *inbox.Contact) error {
+// FinishMerge is one transaction: the two contacts, the absorbed claims
+// (at most 10 phones, 10 emails, 10 handles per channel), its consent
+// states, the note, 2 locks and the job, and the tag counts that move
+// (a tag both contacts had counts one less; tags only the absorbed had
+// are unchanged) while they fit under DynamoDB's 100 items; counts that
+// do not fit move just after, best effort, as any contact update's do.
+func (s *Store) FinishMerge(ctx context.Context, m *inbox.Merge, prev, next, absorbed *inbox.Contact, note *inbox.Message) error {
 	next.Version = prev.Version + 1
 	survivor, err := marshal(contactRecord(next))
 	if err != nil {
@@ -186,6 +191,28 @@ func (s *Store) FinishMerge(ctx context.Context, m *inbox.Merge, prev, next, abs
 	for _, c := range []string{m.ContactID, m.From} {
 		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(mergeLockPK(m.WorkspaceID, c), skMergeLock)}})
 	}
+	if note != nil {
+		item, err := marshal(messageRecord(note))
+		if err != nil {
+			return inbox.Internal(err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}})
+	}
+	var lateAdded, lateRemoved []string
+	for _, d := range mergeTagDeltas(prev.Tags, next.Tags, absorbed.Tags) {
+		if len(items) >= 99 { // the job's put comes last
+			if d.by > 0 {
+				lateAdded = append(lateAdded, d.tag)
+			} else {
+				lateRemoved = append(lateRemoved, d.tag)
+			}
+			continue
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(tagsPK(m.WorkspaceID), tagSK(d.tag)),
+			UpdateExpression:          aws.String("SET #n = :n ADD #c :by"),
+			ExpressionAttributeNames:  map[string]string{"#n": "name", "#c": "count"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": str(d.tag), ":by": num(d.by)}}})
+	}
 	done := time.Now().UTC()
 	m.Status, m.FinishedAt, m.UpdatedAt = inbox.MergeDone, &done, done
 	job, err := s.jobWithCount(ctx, m)
@@ -202,7 +229,43 @@ func (s *Store) FinishMerge(ctx context.Context, m *inbox.Merge, prev, next, abs
 	if err != nil {
 		return unavailable("FinishMerge", err)
 	}
+	if len(lateAdded)+len(lateRemoved) > 0 {
+		_ = s.CountTags(ctx, m.WorkspaceID, lateAdded, lateRemoved)
+	}
 	return nil
+}
+
+type tagDelta struct {
+	tag string
+	by  int64
+}
+
+// mergeTagDeltas is how the catalog's counts move when absorbed's tags
+// join prev's (giving next) and absorbed is deleted.
+func mergeTagDeltas(prev, next, absorbed []string) []tagDelta {
+	by := map[string]int64{}
+	var order []string
+	bump := func(t string, n int64) {
+		if _, ok := by[t]; !ok {
+			order = append(order, t)
+		}
+		by[t] += n
+	}
+	for _, t := range next {
+		if !slices.Contains(prev, t) {
+			bump(t, 1)
+		}
+	}
+	for _, t := range absorbed {
+		bump(t, -1)
+	}
+	var out []tagDelta
+	for _, t := range order {
+		if by[t] != 0 {
+			out = append(out, tagDelta{t, by[t]})
+		}
+	}
+	return out
 }
 
 // jobWithCount is the done job, keeping the count the batches added.
