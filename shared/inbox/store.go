@@ -45,6 +45,7 @@ type Store interface {
 	ExportStore
 	ContactFieldStore
 	MergeStore
+	ImportStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

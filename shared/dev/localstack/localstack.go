@@ -198,7 +198,8 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.desk = api.New(store, f.scheduler, sequencer,
 		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
 		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files),
-		api.WithMergeRunner(asyncMerges{ctx: ctx, desk: inbox.NewDesk(store, inbox.SystemClock{}, f.scheduler, sequencer), log: log}))
+		api.WithMergeRunner(asyncMerges{ctx: ctx, desk: inbox.NewDesk(store, inbox.SystemClock{}, f.scheduler, sequencer), log: log}),
+		api.WithImports(f.files, asyncImports{ctx: ctx, imports: inbox.NewImports(store, inbox.SystemClock{}, f.files, f.files, nil), log: log}))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -255,6 +256,33 @@ func (a asyncMerges) RunMergeAsync(_ context.Context, workspaceID, mergeID strin
 			}
 			a.log.Warn("local merge: retrying", "merge", mergeID, "attempt", attempt+1, "err", err)
 			time.Sleep(time.Duration(attempt+1) * time.Second)
+		}
+	}()
+	return nil
+}
+
+// asyncImports runs a contact import in a goroutine, run after run until
+// done, as the background function re-invokes itself in AWS.
+type asyncImports struct {
+	ctx     context.Context
+	imports *inbox.Imports
+	log     *slog.Logger
+}
+
+func (a asyncImports) RunImportAsync(_ context.Context, workspaceID, importID string) error {
+	go func() {
+		for attempt := 0; attempt < 3 && a.ctx.Err() == nil; {
+			im, more, err := a.imports.RunImport(a.ctx, workspaceID, importID)
+			if err != nil {
+				attempt++
+				a.log.Warn("local import: retrying", "import", importID, "attempt", attempt, "err", err)
+				time.Sleep(time.Duration(attempt) * time.Second)
+				continue
+			}
+			if !more {
+				a.log.Info("local import: finished", "import", importID, "status", im.Status, "rows", im.Rows)
+				return
+			}
 		}
 	}()
 	return nil

@@ -26,6 +26,7 @@ type API struct {
 	exports   *inbox.Exports
 	inlineMax int
 	merges    inbox.MergeRunner
+	imports   *inbox.Imports
 	idem      inbox.RequestLog
 	auth      auth.Authenticator
 	log       *slog.Logger
@@ -57,7 +58,8 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	}
 	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
 		exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
-		idem: store, auth: authn, log: log, mux: http.NewServeMux(), merges: o.merges}
+		idem: store, auth: authn, log: log, mux: http.NewServeMux(), merges: o.merges,
+		imports: inbox.NewImports(store, inbox.SystemClock{}, o.importFiles, exports.Objects, o.importRunner)}
 	a.routes()
 	return a
 }
@@ -184,6 +186,7 @@ func (a *API) routes() {
 	a.templateRoutes()
 	a.mediaRoutes()
 	a.mergeRoutes()
+	a.importRoutes()
 	a.contactFieldRoutes()
 }
 

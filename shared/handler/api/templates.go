@@ -10,9 +10,11 @@ import (
 type Option func(*options)
 
 type options struct {
-	registry inbox.TemplateRegistry
-	media    inbox.MediaStore
-	merges   inbox.MergeRunner
+	registry     inbox.TemplateRegistry
+	media        inbox.MediaStore
+	merges       inbox.MergeRunner
+	importFiles  inbox.ImportFiles
+	importRunner inbox.ImportRunner
 }
 
 // WithTemplateRegistry lets POST /templates submit WhatsApp templates to
