@@ -331,6 +331,9 @@ func (s *Imports) RunImport(ctx context.Context, workspaceID, id string) (im *Co
 		}
 		row++
 		if row > MaxImportRows {
+			if row <= resumeAt {
+				continue
+			}
 			im.Failed++
 			im.Rows = row
 			_ = rw.Write([]string{fmt.Sprint(row), RowFailed, "", fmt.Sprintf("over the limit of %d rows: import the rest in another file", MaxImportRows)})

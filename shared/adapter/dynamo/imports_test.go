@@ -147,3 +147,40 @@ func TestImportDedupes(t *testing.T) {
 		t.Errorf("the phone went to %+v (%v), want the existing contact", got, err)
 	}
 }
+
+// A file over the size limit is refused before anything starts; one that
+// is not CSV, or whose header is too wide, fails as a whole.
+func TestImportRefusesBadFiles(t *testing.T) {
+	f := newClaimsFixture(t)
+	ctx := context.Background()
+	files := &memFiles{files: map[string][]byte{}}
+	key := inbox.MediaPrefix(f.actor.WorkspaceID) + "up/" + inbox.NewID(time.Now()) + "/big.csv"
+	files.files[key] = make([]byte, inbox.MaxImportBytes+1)
+	imports := inbox.NewImports(f.store, nil, files, files, noRunner{})
+	if _, err := imports.StartImport(ctx, f.actor, inbox.ImportInput{Key: key}); !inbox.IsKind(err, inbox.KindInvalid) {
+		t.Errorf("a file over 20 MB: err = %v, want invalid", err)
+	}
+	agent := f.actor
+	agent.Role = inbox.RoleAgent
+	if _, err := imports.StartImport(ctx, agent, inbox.ImportInput{Key: key}); !inbox.IsKind(err, inbox.KindForbidden) {
+		t.Errorf("an agent's import: err = %v, want forbidden", err)
+	}
+	for name, data := range map[string]string{
+		"quotes":  "name,phone\n\"Ada,+14155550100\n",
+		"columns": strings.Repeat("name,", inbox.MaxImportColumns) + "phone\nAda,+14155550100\n",
+		"nothing": "tags\nvip\n",
+	} {
+		imports, _, im := importFile(t, f, data)
+		im, _, err := imports.RunImport(ctx, f.actor.WorkspaceID, im.ID)
+		if name == "quotes" {
+			// A broken quote swallows the rest of the file: that row fails.
+			if err != nil || im.Status != inbox.ImportDone || im.Failed != 1 {
+				t.Errorf("%s: %+v, %v; want done with the row failed", name, im, err)
+			}
+			continue
+		}
+		if err != nil || im.Status != inbox.ImportFailed || im.Error == "" {
+			t.Errorf("%s: %+v, %v; want failed with a reason", name, im, err)
+		}
+	}
+}
