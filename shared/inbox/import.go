@@ -101,18 +101,19 @@ const (
 	MaxImportRows    = 100_000
 	MaxImportColumns = 50
 	MaxImportRowSize = 10 << 10
-	// ImportRowsPerSecond paces an import's writes. A new row measured 11
-	// WRU on DynamoDB Local (a contact with a phone, an email, three tags
-	// and a consent column: the contact, its name index entry and two
-	// claims in one transaction, a catalog count per tag, the consent
-	// state and its history entry), so 100 rows a second is about 1,100
-	// WRU/s: a quarter of what a new on-demand table takes at once (4,000),
-	// spread over contact and claim partitions; the hottest items are the
-	// tag catalog's, at 100 writes a second each, a tenth of a partition's
-	// 1,000. Live traffic keeps the rest. 100,000 rows take about 17
-	// minutes, over Lambda's 15: a run stops at its budget, checkpoints,
-	// and the next run goes on (ImportRunBudget).
-	ImportRowsPerSecond = 100
+	// ImportRowsPerSecond paces an import's writes. A new row with a
+	// phone, an email, three tags and a consent column is about 15 WRU as
+	// DynamoDB bills it (DynamoDB Local reports 11: it undercounts
+	// transactions): the contact, its byName entry and two claims in one
+	// transaction (billed twice), a catalog count per tag, and the consent
+	// state and history entry (a transaction). 50 rows a second is thus
+	// about 750 WRU/s, under a fifth of what a new on-demand table takes
+	// at once (4,000), spread over contact and claim partitions; the
+	// hottest items, the tag catalog's, take 50 writes a second, a
+	// twentieth of a partition's 1,000. Live traffic keeps the rest.
+	// 100,000 rows take about 34 minutes, over Lambda's 15: a run stops
+	// at its budget, checkpoints, and the next run goes on.
+	ImportRowsPerSecond = 50
 	// ImportRunBudget is how long one run imports before it checkpoints
 	// and hands over to the next (Lambda's limit is 15 minutes).
 	ImportRunBudget = 12 * time.Minute

@@ -99,11 +99,14 @@ func (s *Store) MoveMessages(ctx context.Context, m *inbox.Merge, from, to strin
 	if len(msgs) == 0 {
 		return nil
 	}
-	if len(msgs) > inbox.MergeBatch {
-		return inbox.Internal(errTooManyMoved)
+	if len(msgs) > inbox.MergeBatch || from == to {
+		return inbox.Internal(errBadMove)
 	}
 	items := make([]types.TransactWriteItem, 0, 3*len(msgs)+1)
 	for _, msg := range msgs {
+		if msg.ConversationID != to {
+			return inbox.Internal(errBadMove)
+		}
 		rec := messageRecord(msg)
 		rec.Moved = true
 		item, err := marshal(rec)
@@ -139,7 +142,7 @@ type moveError string
 
 func (e moveError) Error() string { return string(e) }
 
-const errTooManyMoved = moveError("more messages than one merge batch")
+const errBadMove = moveError("a move of more messages than one merge batch, or not to the target thread")
 
 func (s *Store) PutConsentHistory(ctx context.Context, r *inbox.ConsentRecord) error {
 	item, err := marshal(consentLogItem{PK: contactPK(r.WorkspaceID, r.ContactID), SK: prefixConsentLog + r.ID, ConsentRecord: *r})
