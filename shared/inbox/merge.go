@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -174,6 +175,10 @@ func (s *Desk) runMerge(ctx context.Context, m *Merge, limit int) (*Merge, error
 		}
 	}
 	if err := s.finishMerge(ctx, actor, m); err != nil {
+		// A concurrent run finished it: the absorbed contact is gone.
+		if done, gerr := s.store.GetMerge(ctx, m.WorkspaceID, m.ID); gerr == nil && done.Status == MergeDone {
+			return done, nil
+		}
 		return nil, err
 	}
 	return s.store.GetMerge(ctx, m.WorkspaceID, m.ID)
@@ -192,7 +197,7 @@ func (s *Desk) moveThread(ctx context.Context, m *Merge, from *Conversation, lim
 	if err != nil {
 		return false, err
 	}
-	moved := 0
+	moved, conflicts := 0, 0
 	for {
 		if limit > 0 && moved >= limit {
 			return false, nil
@@ -207,7 +212,17 @@ func (s *Desk) moveThread(ctx context.Context, m *Merge, from *Conversation, lim
 		for _, msg := range page.Items {
 			msg.ConversationID, msg.ContactID = to.ID, survivor.ID
 		}
-		if err := s.store.MoveMessages(ctx, m, from.ID, to.ID, page.Items); err != nil {
+		err = s.store.MoveMessages(ctx, m, from.ID, to.ID, page.Items)
+		if errors.Is(err, ErrVersionConflict) { // another run of this merge moved some first
+			if conflicts++; conflicts > maxAttempts {
+				return false, err
+			}
+			if cur, err := s.store.GetMerge(ctx, m.WorkspaceID, m.ID); err != nil || cur.Status == MergeDone {
+				return false, err
+			}
+			continue
+		}
+		if err != nil {
 			return false, err
 		}
 		moved += len(page.Items)

@@ -114,7 +114,10 @@ func (s *Store) MoveMessages(ctx context.Context, m *inbox.Merge, from, to strin
 			return inbox.Internal(err)
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(conversationPK(m.WorkspaceID, from), messageSK(msg.ID))}})
+			// A concurrent run of the same merge moved it first: this batch
+			// fails rather than count it twice.
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(conversationPK(m.WorkspaceID, from), messageSK(msg.ID)),
+				ConditionExpression: aws.String("attribute_exists(PK)")}})
 		if msg.ProviderID != "" && msg.Channel != "" {
 			ref, err := marshal(providerRefItem{PK: providerRefPK(m.WorkspaceID, msg.Channel, msg.ProviderID), SK: skUnique, ConversationID: to, MessageID: msg.ID})
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,4 +217,35 @@ func TestMergeRefusals(t *testing.T) {
 			t.Errorf("merge %s into %s while B merges into C: err = %v, want conflict", pair[1], pair[0], err)
 		}
 	}
+}
+
+// Two runs of one merge at once (a repeated request while the background
+// run goes on) move each message once and count it once.
+func TestConcurrentRunsOfOneMerge(t *testing.T) {
+	f := newClaimsFixture(t)
+	ctx := context.Background()
+	const n = 80
+	survivor, absorbed, handle := f.mergePair(t, n)
+	m, err := f.svc.MergeContacts(ctx, f.actor, survivor.ID, absorbed.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.svc.ContinueMerge(ctx, f.actor.WorkspaceID, m.ID)
+		}()
+	}
+	wg.Wait()
+	if _, err := f.svc.ContinueMerge(ctx, f.actor.WorkspaceID, m.ID); err != nil {
+		t.Fatalf("runs ended with %v; the last: %v", errs, err)
+	}
+	done, err := f.store.GetMerge(ctx, f.actor.WorkspaceID, m.ID)
+	if err != nil || done.Status != inbox.MergeDone || done.Moved != n {
+		t.Errorf("merge = %+v, %v; want done with %d moved (runs: %v)", done, err, n, errs)
+	}
+	f.checkMerged(t, survivor, absorbed, handle, n)
 }
