@@ -7,11 +7,16 @@ import (
 )
 
 // WithMergeRunner lets a merge too long for one request go on in the
-// background. Without it, a merge past inbox.MergeInlineMax messages
-// answers 202 and each repeat of the request moves the next batch.
+// background. Without it (in AWS, for now) a request moves up to
+// mergeInlineWithoutRunner messages, and a longer merge answers 202 and
+// each repeat of the request moves the next ones.
 func WithMergeRunner(r inbox.MergeRunner) Option {
 	return func(o *options) { o.merges = r }
 }
+
+// mergeInlineWithoutRunner is 80 transactions of 25 messages, a few
+// seconds: well inside API Gateway's 29 s.
+const mergeInlineWithoutRunner = 2000
 
 func (a *API) mergeRoutes() {
 	a.handle("POST /contacts/{contactId}/merge", a.mergeContacts)
@@ -28,7 +33,11 @@ func (a *API) mergeContacts(w http.ResponseWriter, r *http.Request, actor inbox.
 		return err
 	}
 	id := r.PathValue("contactId")
-	m, err := a.svc.MergeContacts(r.Context(), actor, id, in.From, inbox.MergeInlineMax)
+	inline := inbox.MergeInlineMax
+	if a.merges == nil {
+		inline = mergeInlineWithoutRunner
+	}
+	m, err := a.svc.MergeContacts(r.Context(), actor, id, in.From, inline)
 	if err != nil {
 		return err
 	}
