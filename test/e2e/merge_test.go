@@ -1,12 +1,15 @@
 package e2e_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 type Merge struct {
@@ -124,4 +127,48 @@ func TestMergePhoneContactWithMessengerContact(t *testing.T) {
 			t.Errorf("a later Messenger message went to conversation %s of contact %s, want %s of %s", got.ID, got.ContactID, smsConv.ID, survivor.ID)
 		}
 	})
+}
+
+// A merge of a thread longer than the request moves (200 messages) answers
+// 202 and finishes in the background; the thread holds every message once.
+func TestMergeLongThreadInBackground(t *testing.T) {
+	t.Parallel()
+	survivorConv := newConversation(t, tok.agent, "Long Survivor "+uniq())
+	absorbedConv := newConversation(t, tok.agent, "Long Absorbed "+uniq())
+	now := time.Now().UTC()
+	const n = 230
+	var msgs []*inbox.Message
+	for i := range n {
+		msgs = append(msgs, &inbox.Message{Direction: inbox.DirectionIn, Kind: inbox.KindMessage, Channel: inbox.ChannelSMS,
+			ContactID: absorbedConv.ContactID, Status: inbox.MessageReceived, Body: fmt.Sprintf("old %03d", i),
+			CreatedAt: now.Add(-time.Duration(n-i) * time.Minute)})
+	}
+	seedHistory(t, absorbedConv.ID, msgs...)
+	r := do(t, "POST", "/contacts/"+survivorConv.ContactID+"/merge", tok.agent, map[string]any{"from": absorbedConv.ContactID})
+	m := wantJSON[Merge](t, r, http.StatusAccepted)
+	if m.Status != "running" || m.Moved < 200 || r.Header.Get("Location") != "/contacts/"+survivorConv.ContactID+"/merges/"+m.ID {
+		t.Fatalf("202 = %+v, Location %q", m, r.Header.Get("Location"))
+	}
+	for deadline := time.Now().Add(30 * time.Second); m.Status != "done"; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("merge still %+v after 30 s", m)
+		}
+		m = wantJSON[Merge](t, do(t, "GET", "/contacts/"+survivorConv.ContactID+"/merges/"+m.ID, tok.agent, nil), http.StatusOK)
+	}
+	if m.Moved != n {
+		t.Errorf("moved %d, want %d", m.Moved, n)
+	}
+	seen := map[string]bool{}
+	for _, msg := range listMessages(t, tok.agent, survivorConv.ID, "limit=100") {
+		if strings.HasPrefix(msg.Body, "old ") {
+			if seen[msg.Body] {
+				t.Errorf("%q twice", msg.Body)
+			}
+			seen[msg.Body] = true
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("the survivor's thread holds %d of the %d moved messages", len(seen), n)
+	}
+	wantProblem(t, do(t, "GET", "/conversations/"+absorbedConv.ID, tok.agent, nil), http.StatusNotFound, "not_found", "")
 }
