@@ -106,3 +106,52 @@ func (e *exports) addToAPI(api awslambda.Function) {
 		Resources: jsii.Strings(*e.bucket.ArnForObjects(jsii.String(exportKeyPrefix + "*"))),
 	}))
 }
+
+// importKeyPrefix is where contact imports' reports live:
+// imports/<workspace>/<import id>.csv, beside the exports and kept as long.
+const importKeyPrefix = "imports/"
+
+// addImports lets the exporter run contact imports too: it reads the
+// uploaded file from the media bucket (listing it, so a missing upload is
+// a 404, not a 403), writes contacts (claims in transactions, tag counts
+// and consent), writes the report under imports/, and invokes itself to go
+// on past one run's budget. The api reads reports, to presign their links.
+func (e *exports) addImports(scope constructs.Construct, mediaBucket awss3.Bucket, table awsdynamodb.Table, api awslambda.Function) {
+	e.fn.AddEnvironment(jsii.String(config.EnvMediaBucket), mediaBucket.BucketName(), nil)
+	e.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*mediaBucket.ArnForObjects(jsii.String(mediaKeyPrefix + "*"))),
+	}))
+	e.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:     awsiam.Effect_ALLOW,
+		Actions:    jsii.Strings("s3:ListBucket"),
+		Resources:  jsii.Strings(*mediaBucket.BucketArn()),
+		Conditions: &map[string]any{"StringLike": map[string]any{"s3:prefix": mediaKeyPrefix + "*"}},
+	}))
+	e.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("dynamodb:TransactWriteItems", "dynamodb:UpdateItem"),
+		Resources: jsii.Strings(*table.TableArn()),
+	}))
+	e.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("s3:PutObject"),
+		Resources: jsii.Strings(*e.bucket.ArnForObjects(jsii.String(importKeyPrefix + "*"))),
+	}))
+	// A policy of its own: in the role's default policy the function's
+	// own ARN would make the function depend on itself.
+	awsiam.NewPolicy(scope, jsii.String("ExporterSelfInvoke"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{e.fn.Role()},
+		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Effect:    awsiam.Effect_ALLOW,
+			Actions:   jsii.Strings("lambda:InvokeFunction"),
+			Resources: jsii.Strings(*e.fn.FunctionArn()),
+		})},
+	})
+	api.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings("s3:GetObject"),
+		Resources: jsii.Strings(*e.bucket.ArnForObjects(jsii.String(importKeyPrefix + "*"))),
+	}))
+}

@@ -59,36 +59,49 @@ func TestExportBucket(t *testing.T) {
 	}
 }
 
-// TestExportGrants: the exporter may only put files under exports/, the api
-// may only read them (to presign) and invoke the exporter, and no other
+// TestExportGrants: the exporter may only put files under exports/ and
+// imports/ and never read them back, may read (and list) only uploads in
+// the media bucket, and writes the table without indexes; the api may
+// only read the files (to presign) and invoke the exporter; no other
 // function touches the bucket or invokes the exporter.
 func TestExportGrants(t *testing.T) {
 	template := synthTemplate(t, nil)
 	bucketID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "ExportBucket")
+	mediaID, _ := template.resourceWithPrefix(t, "AWS::S3::Bucket", "MediaBucket")
 	exporterID, _ := template.resourceWithPrefix(t, "AWS::Lambda::Function", "ExporterFunction")
-	objects := `[{"Fn::Join":["",[{"Fn::GetAtt":["` + bucketID + `","Arn"]},"/exports/*"]]}]`
-	objectsOne := strings.TrimSuffix(strings.TrimPrefix(objects, "["), "]")
+	objectsOf := func(bucket, prefix string) string {
+		return `{"Fn::Join":["",[{"Fn::GetAtt":["` + bucket + `","Arn"]},"/` + prefix + `*"]]}`
+	}
+	exportFiles, importFiles := objectsOf(bucketID, "exports/"), objectsOf(bucketID, "imports/")
 
 	exporter := functionGrants(t, template, "ExporterFunction")
-	assertEqual(t, "exporter's S3 actions", s3Actions(exporter), []string{"s3:PutObject"})
-	if got := exporter["s3:PutObject"]; got != objects && got != objectsOne {
-		t.Errorf("exporter's s3:PutObject on %s, want only %s", got, objects)
+	actions := s3Actions(exporter)
+	slices.Sort(actions)
+	assertEqual(t, "exporter's S3 actions", actions, []string{"s3:GetObject", "s3:ListBucket", "s3:PutObject"})
+	if got := exporter["s3:PutObject"]; strings.Count(got, "Fn::GetAtt") != 2 || !strings.Contains(got, exportFiles) || !strings.Contains(got, importFiles) {
+		t.Errorf("exporter's s3:PutObject on %s, want only %s and %s", got, exportFiles, importFiles)
+	}
+	if got := exporter["s3:GetObject"]; strings.Count(got, "Fn::GetAtt") != 1 || !strings.Contains(got, objectsOf(mediaID, "media/")) {
+		t.Errorf("exporter's s3:GetObject on %s, want only the uploads (media/*): never its own files", got)
 	}
 	tableID, _ := template.onlyResourceOfType(t, "AWS::DynamoDB::Table")
-	for _, action := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"} {
+	for _, action := range []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"} {
 		if got := exporter[action]; got != `{"Fn::GetAtt":["`+tableID+`","Arn"]}` {
 			t.Errorf("exporter's %s on %s, want the table only (no index)", action, got)
+		}
+	}
+	for _, action := range []string{"dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Scan"} {
+		if got, ok := exporter[action]; ok {
+			t.Errorf("exporter may %s on %s", action, got)
 		}
 	}
 
 	api := functionGrants(t, template, "ApiFunction")
 	for action, resources := range api {
-		if strings.Contains(resources, bucketID) && (action != "s3:GetObject" || strings.Count(resources, bucketID) != 1 || !strings.Contains(resources, objectsOne)) {
-			t.Errorf("api may %s on %s; want only s3:GetObject on %s", action, resources, objects)
+		if strings.Contains(resources, bucketID) && (action != "s3:GetObject" || strings.Count(resources, bucketID) != 2 ||
+			!strings.Contains(resources, exportFiles) || !strings.Contains(resources, importFiles)) {
+			t.Errorf("api may %s on %s; want only s3:GetObject on %s and %s", action, resources, exportFiles, importFiles)
 		}
-	}
-	if !strings.Contains(api["s3:GetObject"], objectsOne) {
-		t.Errorf("api's s3:GetObject on %s, want %s", api["s3:GetObject"], objects)
 	}
 	if got := api["lambda:InvokeFunction"]; got != `{"Fn::GetAtt":["`+exporterID+`","Arn"]}` {
 		t.Errorf("api's lambda:InvokeFunction on %s, want the exporter only", got)
@@ -101,7 +114,18 @@ func TestExportGrants(t *testing.T) {
 			}
 		}
 	}
-	if slices.Contains(s3Actions(exporter), "s3:GetObject") {
-		t.Error("the exporter can read files back")
+	// The exporter invokes itself only, from a policy of its own.
+	policies := template.resourcesOfType("AWS::IAM::Policy")
+	self := 0
+	for id, p := range policies {
+		if strings.HasPrefix(id, "ExporterSelfInvoke") {
+			self++
+			if raw := string(p.Properties); !strings.Contains(raw, `"lambda:InvokeFunction"`) || !strings.Contains(raw, `"Fn::GetAtt":["`+exporterID+`","Arn"]`) {
+				t.Errorf("ExporterSelfInvoke = %s; want lambda:InvokeFunction on the exporter", raw)
+			}
+		}
+	}
+	if self != 1 {
+		t.Errorf("found %d ExporterSelfInvoke policies, want 1", self)
 	}
 }

@@ -73,6 +73,8 @@ func TestMediaGrants(t *testing.T) {
 		"ApiFunction":    {"s3:GetObject", "s3:ListBucket", "s3:PutObject"},
 		"SenderFunction": {"s3:GetObject"},
 		"MediaFunction":  {"s3:PutObject"},
+		// Contact imports read the uploaded file.
+		"ExporterFunction": {"s3:GetObject", "s3:ListBucket"},
 	}
 	for _, fn := range []string{"ApiFunction", "SenderFunction", "MediaFunction", "WebhooksFunction", "MailFunction", "PublisherFunction", "SequencesFunction", "RealtimeFunction", "ExporterFunction"} {
 		var got []string

@@ -136,6 +136,8 @@ func NewParleyStack(scope constructs.Construct, id string, props *ParleyStackPro
 	med.addToAPI(apiFunction)
 	med.addToSender(outbound.fn)
 	med.addCopier(stack, assetsDir, mediaCopyDeps{table: table, bus: bus, providerSecrets: providerSecrets, mailBucket: mail.bucket})
+	// Contact imports run in the exporter too, reading uploads.
+	exp.addImports(stack, med.bucket, table, apiFunction)
 
 	// Outbound webhooks to integrators.
 	hooks := newIntegrations(stack, assetsDir, integrationsDeps{

@@ -494,10 +494,12 @@ func TestFunctionsRuntimeAndEnvironment(t *testing.T) {
 			"WEBHOOK_QUEUE_URL":    ref(webhookQueueID),
 			"EMAIL_DOMAIN":         "",
 		}},
-		// Background exports: reads the table, writes the export bucket.
+		// Background exports and contact imports: reads the table and
+		// uploads, writes contacts and the export bucket.
 		{prefix: "ExporterFunction", timeout: 300, env: map[string]any{
 			"TABLE_NAME":    ref(tableID),
 			"EXPORT_BUCKET": ref(exportBucketID),
+			"MEDIA_BUCKET":  ref(mediaBucketID),
 		}},
 		{prefix: "WebhooksFunction", timeout: 10, env: map[string]any{
 			"TABLE_NAME":           ref(tableID),
@@ -745,7 +747,7 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 		"RealtimeFunction":   slices.Sorted(slices.Values(tableActions)),
 		"AuthorizerFunction": nil,
 		// Reads threads and writes its job's record: no index, no delete.
-		"ExporterFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+		"ExporterFunction": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:TransactWriteItems", "dynamodb:UpdateItem"},
 		// Reads a message and settings, updates the message's attachments.
 		"MediaFunction": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		// Subscriptions, deliveries and the team, by key.
@@ -778,8 +780,15 @@ func TestIAMHasNoWildcardActionsOrScan(t *testing.T) {
 				}
 				continue
 			}
-			if _, seen := gotDynamoActions[function]; seen {
-				t.Errorf("policy %s: role of %s has more than one policy", id, function)
+			// A second policy (the exporter's self-invoke, kept apart to
+			// avoid a dependency cycle) may grant no table access.
+			if prev, seen := gotDynamoActions[function]; seen {
+				if len(actions) > 0 && len(prev) > 0 {
+					t.Errorf("policy %s: role of %s has more than one policy granting DynamoDB", id, function)
+				}
+				if len(actions) == 0 {
+					continue
+				}
 			}
 			gotDynamoActions[function] = actions
 		}

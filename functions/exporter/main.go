@@ -1,6 +1,7 @@
-// Command exporter is the Lambda that runs background exports: the api
+// Command exporter is the Lambda that runs background jobs: the api
 // invokes it asynchronously with an export job, and it writes the file to
-// the export bucket.
+// the export bucket; or with a contact import, which it runs from the
+// media bucket's upload and continues by invoking itself.
 package main
 
 import (
@@ -10,7 +11,9 @@ import (
 
 	"github.com/parley-inbox/parley/shared/adapter/awsenv"
 	"github.com/parley-inbox/parley/shared/adapter/dynamo"
+	"github.com/parley-inbox/parley/shared/adapter/lambdainvoke"
 	"github.com/parley-inbox/parley/shared/adapter/objectstore"
+	"github.com/parley-inbox/parley/shared/adapter/s3link"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/handler/exporter"
 )
@@ -20,5 +23,7 @@ func main() {
 	// No cursor secret: the exporter pages by key, never with a cursor.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
 	files := objectstore.NewFiles(s3.NewFromConfig(awsCfg), cfg.ExportBucket)
-	lambda.Start(exporter.New(store, files, log).Handle)
+	media := s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.MediaBucket}
+	self := lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Self}
+	lambda.Start(exporter.New(store, files, log).WithImports(media, self).Handle)
 }

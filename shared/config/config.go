@@ -134,8 +134,10 @@ type API struct {
 }
 
 // Exporter configures functions/exporter: it reads the table and writes
-// export files to the bucket.
-type Exporter struct{ TableName, ExportBucket string }
+// export files to the bucket; for contact imports it reads uploads from
+// the media bucket, writes contacts, and invokes itself (Self, the name
+// Lambda gives the function) to go on past one run.
+type Exporter struct{ TableName, ExportBucket, MediaBucket, Self string }
 
 // Media configures functions/media, which copies inbound files from the
 // providers (and inbound mail) into the media bucket.
@@ -154,7 +156,8 @@ func MediaFromEnv() (Media, error) {
 // ExporterFromEnv reads functions/exporter's configuration.
 func ExporterFromEnv() (Exporter, error) {
 	var e env
-	c := Exporter{TableName: e.need(EnvTableName), ExportBucket: e.need(EnvExportBucket)}
+	c := Exporter{TableName: e.need(EnvTableName), ExportBucket: e.need(EnvExportBucket), MediaBucket: e.need(EnvMediaBucket),
+		Self: os.Getenv("AWS_LAMBDA_FUNCTION_NAME")}
 	return c, e.err()
 }
 

@@ -26,6 +26,9 @@ type ConsentRecord struct {
 	// EventID is the sender's id of the external event (a form signup)
 	// that made the change.
 	EventID string `json:"eventId,omitempty"`
+	// MergedFrom is the contact this entry was recorded on before that
+	// contact was merged into this one.
+	MergedFrom string `json:"mergedFrom,omitempty"`
 }
 
 func (r *ConsentRecord) current() ChannelConsent {

@@ -46,6 +46,8 @@ type Store interface {
 	ContactFieldStore
 	AgentStore
 	AssignmentRuleStore
+	MergeStore
+	ImportStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

@@ -125,8 +125,8 @@ func Events(c Change) ([]inbox.Event, error) {
 		if err := decodeImages(c, &before, &after); err != nil {
 			return nil, err
 		}
-		if c.New == nil {
-			return nil, nil
+		if c.New == nil || (c.Old == nil && after.Moved) {
+			return nil, nil // deleted, or moved by a contact merge: old news
 		}
 		e := base
 		e.ConversationID, _ = conversationOf(pk)
@@ -253,6 +253,9 @@ func newTags(before, after []string) []string {
 func QueuedMessage(c Change) (workspaceID string, ref inbox.ProviderRef, ok bool) {
 	if c.New == nil || !strings.HasPrefix(stringAttr(c.New, AttrSK), prefixMessage) {
 		return "", ref, false
+	}
+	if moved, _ := c.New["moved"].(*types.AttributeValueMemberBOOL); moved != nil && moved.Value {
+		return "", ref, false // a contact merge moved it; it was queued where it was
 	}
 	if c.Old != nil && stringAttr(c.Old, "status") != string(inbox.MessageDraft) {
 		return "", ref, false

@@ -19,6 +19,9 @@ type messageItem struct {
 	// Only while scheduled: the sparse "scheduled" index.
 	GSI3PK string `json:"GSI3PK,omitempty"`
 	GSI3SK string `json:"GSI3SK,omitempty"`
+	// Moved marks a message a contact merge moved here: the stream
+	// publishes no message.created for it (it was news once already).
+	Moved bool `json:"moved,omitempty"`
 	inbox.Message
 }
 

@@ -26,10 +26,12 @@ import (
 	"github.com/parley-inbox/parley/shared/inbox"
 )
 
-// ExportJob is the event functions/exporter takes.
+// ExportJob is the event functions/exporter takes: an export, or a
+// contact import (ImportID set instead).
 type ExportJob struct {
 	WorkspaceID string `json:"workspaceId"`
-	ExportID    string `json:"exportId"`
+	ExportID    string `json:"exportId,omitempty"`
+	ImportID    string `json:"importId,omitempty"`
 }
 
 // Exports starts background exports in functions/exporter.
@@ -42,7 +44,22 @@ type Exports struct {
 	Client   *http.Client
 }
 
-var _ inbox.ExportRunner = Exports{}
+var (
+	_ inbox.ExportRunner = Exports{}
+	_ inbox.ImportRunner = Exports{}
+)
+
+// RunImportAsync starts (or continues) a contact import in functions/exporter.
+func (e Exports) RunImportAsync(ctx context.Context, workspaceID, importID string) error {
+	payload, err := json.Marshal(ExportJob{WorkspaceID: workspaceID, ImportID: importID})
+	if err != nil {
+		return inbox.Internal(err)
+	}
+	if err := e.invoke(ctx, payload); err != nil {
+		return &inbox.Error{Kind: inbox.KindUnavailable, Message: "the import could not be started; retry", Err: err}
+	}
+	return nil
+}
 
 // RunExportAsync queues the export's run; it returns once Lambda has
 // accepted the event (202), not when the export is done.

@@ -229,7 +229,9 @@ func newFunctions(ctx context.Context, client dynamo.API, store *dynamo.Store, c
 	f.bus.Subscribe(f.hookQueue.AddEvent)
 	f.desk = api.New(store, f.scheduler, sequencer,
 		api.Exports{Objects: f.files, Runner: asyncExports{ctx: ctx, run: f.exporter.Handle, log: log}, InlineMax: cfg.ExportInlineMax},
-		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files), api.WithIntegrations(transport, f.hookQueue, true), api.WithPayments(f.stripeLinks))
+		f.tokens, log, api.WithTemplateRegistry(f.templates), api.WithMedia(f.files), api.WithIntegrations(transport, f.hookQueue, true), api.WithPayments(f.stripeLinks),
+		api.WithMergeRunner(asyncMerges{ctx: ctx, desk: inbox.NewDesk(store, inbox.SystemClock{}, f.scheduler, sequencer), log: log}),
+		api.WithImports(f.files, asyncImports{ctx: ctx, imports: inbox.NewImports(store, inbox.SystemClock{}, f.files, f.files, nil), log: log}))
 	f.bus.Subscribe(func(ctx context.Context, e inbox.Event) { f.applyToRuns(ctx, e, log) })
 	// The WebSocket API: the bus feeds the fan-out through a queue, as
 	// EventBridge feeds functions/realtime through SQS.
@@ -262,6 +264,57 @@ func (a asyncExports) RunExportAsync(_ context.Context, workspaceID, exportID st
 			}
 			a.log.Warn("local exporter: retrying", "export", exportID, "attempt", attempt+1, "err", err)
 			time.Sleep(time.Duration(attempt+1) * time.Second)
+		}
+	}()
+	return nil
+}
+
+// asyncMerges finishes a long contact merge in a goroutine, as the api's
+// asynchronous invocation does in AWS; a failed run is retried twice.
+type asyncMerges struct {
+	ctx  context.Context
+	desk *inbox.Desk
+	log  *slog.Logger
+}
+
+func (a asyncMerges) RunMergeAsync(_ context.Context, workspaceID, mergeID string) error {
+	go func() {
+		for attempt := range 3 {
+			ctx, cancel := context.WithTimeout(a.ctx, 5*time.Minute)
+			_, err := a.desk.ContinueMerge(ctx, workspaceID, mergeID)
+			cancel()
+			if err == nil || a.ctx.Err() != nil {
+				return
+			}
+			a.log.Warn("local merge: retrying", "merge", mergeID, "attempt", attempt+1, "err", err)
+			time.Sleep(time.Duration(attempt+1) * time.Second)
+		}
+	}()
+	return nil
+}
+
+// asyncImports runs a contact import in a goroutine, run after run until
+// done, as the background function re-invokes itself in AWS.
+type asyncImports struct {
+	ctx     context.Context
+	imports *inbox.Imports
+	log     *slog.Logger
+}
+
+func (a asyncImports) RunImportAsync(_ context.Context, workspaceID, importID string) error {
+	go func() {
+		for attempt := 0; attempt < 3 && a.ctx.Err() == nil; {
+			im, more, err := a.imports.RunImport(a.ctx, workspaceID, importID)
+			if err != nil {
+				attempt++
+				a.log.Warn("local import: retrying", "import", importID, "attempt", attempt, "err", err)
+				time.Sleep(time.Duration(attempt) * time.Second)
+				continue
+			}
+			if !more {
+				a.log.Info("local import: finished", "import", importID, "status", im.Status, "rows", im.Rows)
+				return
+			}
 		}
 	}()
 	return nil

@@ -29,6 +29,8 @@ type API struct {
 	// payments serves payment requests; nil without a provider.
 	payments  *inbox.Payments
 	inlineMax int
+	merges    inbox.MergeRunner
+	imports   *inbox.Imports
 	idem      inbox.RequestLog
 	auth      auth.Authenticator
 	log       *slog.Logger
@@ -62,7 +64,8 @@ func New(store Store, scheduler inbox.Scheduler, sequencer inbox.Sequencer, expo
 	}
 	a := &API{svc: desk, templates: inbox.NewTemplateDesk(store, inbox.SystemClock{}, o.registry),
 		exports: inbox.NewExports(store, inbox.SystemClock{}, exports.Objects, exports.Runner), inlineMax: exports.InlineMax,
-		idem: store, auth: authn, log: log, mux: http.NewServeMux()}
+		idem: store, auth: authn, log: log, mux: http.NewServeMux(), merges: o.merges,
+		imports: inbox.NewImports(store, inbox.SystemClock{}, o.importFiles, exports.Objects, o.importRunner)}
 	if o.webhookTransport != nil {
 		a.integrations = inbox.NewIntegrations(store, inbox.SystemClock{}, o.webhookTransport, o.webhookQueue, nil, nil)
 		a.integrations.AllowHTTP = o.webhookHTTP
@@ -204,6 +207,8 @@ func (a *API) routes() {
 
 	a.templateRoutes()
 	a.mediaRoutes()
+	a.mergeRoutes()
+	a.importRoutes()
 	a.contactFieldRoutes()
 	a.integrationRoutes()
 	a.paymentRoutes()

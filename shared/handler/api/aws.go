@@ -31,9 +31,9 @@ import (
 // EventBridge Scheduler (scheduled messages get their one-time schedule
 // when posted), Step Functions (cancelling runs, finishing manual actions),
 // Meta for WhatsApp templates, functions/exporter and S3 links for
-// background exports, and the webhook queue for replays. Only the cursor
-// secret is read at cold start. Machine clients' tokens are accepted for
-// the clients cfg lists.
+// background exports and contact imports, and the webhook queue for
+// replays. Only the cursor secret is read at cold start. Machine clients'
+// tokens are accepted for the clients cfg lists.
 func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.Logger) (*API, error) {
 	sm := secretsmanager.NewFromConfig(awsCfg)
 	cursorKey, err := secrets.Value(ctx, sm, cfg.CursorSecretARN)
@@ -48,8 +48,9 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 		return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
 	}}
 	// The exporter writes the file; the api only presigns its download.
+	exporter := lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction}
 	exports := Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
-		Runner:    lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction},
+		Runner:    exporter,
 		InlineMax: cfg.Exports.InlineMax}
 	media := s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.MediaBucket}
 	machines := auth.MachineClients{}
@@ -61,7 +62,9 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	hooks := WithIntegrations(&webhookhttp.Client{}, &webhookqueue.SQS{Client: webhookqueue.Signed{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, QueueURL: cfg.WebhookQueueURL}, false)
 	return New(store, sched, sequencer, exports, auth.APIGateway{Machines: machines}, log,
 		WithTemplateRegistry(&meta.Templates{Accounts: creds.Meta}), WithMedia(media), hooks,
-		WithPayments(&stripelink.Links{SecretKey: creds.StripeKey})), nil
+		WithPayments(&stripelink.Links{SecretKey: creds.StripeKey}),
+		// Imports read the upload and run in functions/exporter.
+		WithImports(media, exporter)), nil
 }
 
 // lazyCredentials reads the provider secret on the first template or

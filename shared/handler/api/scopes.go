@@ -47,11 +47,12 @@ var routeScopes = map[string]string{
 	"POST /conversations/{conversationId}/messages/{messageId}/send":   auth.ScopeMessagesWrite,
 	"POST /uploads": auth.ScopeMessagesWrite,
 
-	"GET /contacts":                     auth.ScopeContactsRead,
-	"GET /contacts/{contactId}":         auth.ScopeContactsRead,
-	"GET /contacts/{contactId}/consent": auth.ScopeContactsRead,
-	"GET /tags":                         auth.ScopeContactsRead,
-	"GET /contact-fields":               auth.ScopeContactsRead,
+	"GET /contacts":                              auth.ScopeContactsRead,
+	"GET /contacts/{contactId}":                  auth.ScopeContactsRead,
+	"GET /contacts/{contactId}/consent":          auth.ScopeContactsRead,
+	"GET /contacts/{contactId}/merges/{mergeId}": auth.ScopeContactsRead,
+	"GET /tags":           auth.ScopeContactsRead,
+	"GET /contact-fields": auth.ScopeContactsRead,
 
 	"POST /contacts":                                auth.ScopeContactsWrite,
 	"PATCH /contacts/{contactId}":                   auth.ScopeContactsWrite,
@@ -60,6 +61,7 @@ var routeScopes = map[string]string{
 	"DELETE /contacts/{contactId}/handles/{handle}": auth.ScopeContactsWrite,
 	"POST /contacts/{contactId}/opt-out":            auth.ScopeContactsWrite,
 	"POST /contacts/{contactId}/opt-in":             auth.ScopeContactsWrite,
+	"POST /contacts/{contactId}/merge":              auth.ScopeContactsWrite,
 }
 
 // checkScope lets a person through, and a machine client only onto a

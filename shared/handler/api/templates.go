@@ -16,6 +16,9 @@ type options struct {
 	webhookQueue     inbox.WebhookQueue
 	webhookHTTP      bool
 	payments         inbox.PaymentProvider
+	merges           inbox.MergeRunner
+	importFiles      inbox.ImportFiles
+	importRunner     inbox.ImportRunner
 }
 
 // WithTemplateRegistry lets POST /templates submit WhatsApp templates to

@@ -3,6 +3,7 @@ package exporter_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -81,5 +82,75 @@ func TestHandleRunsTheJobTheAPIStarted(t *testing.T) {
 	page := objects["exports/ws-export/"+e.ID+".html"]
 	if !strings.Contains(page, "=1+1 &lt;b&gt;note&lt;/b&gt;") || !strings.Contains(page, `class="tag">internal`) {
 		t.Errorf("the file does not hold the escaped, marked comment:\n%s", page)
+	}
+}
+
+// uploads is the media bucket: the CSV an admin uploaded.
+type uploads map[string]string
+
+func (u uploads) Get(_ context.Context, key string, _ int64) ([]byte, error) {
+	if v, ok := u[key]; ok {
+		return []byte(v), nil
+	}
+	return nil, inbox.Errorf(inbox.KindNotFound, "no %s", key)
+}
+
+func (u uploads) Stat(_ context.Context, key string) (*inbox.StoredObject, error) {
+	if v, ok := u[key]; ok {
+		return &inbox.StoredObject{Size: int64(len(v)), ContentType: "text/csv"}, nil
+	}
+	return nil, inbox.Errorf(inbox.KindNotFound, "no %s", key)
+}
+
+func (l *later) RunImportAsync(_ context.Context, ws, id string) error {
+	l.jobs = append(l.jobs, lambdainvoke.ExportJob{WorkspaceID: ws, ImportID: id})
+	return nil
+}
+
+// TestHandleRunsAnImport: an import job the api started is run to its
+// report; a run that spent its budget hands over to a new invocation.
+func TestHandleRunsAnImport(t *testing.T) {
+	store := dynamotest.Store(t)
+	ctx := context.Background()
+	actor := inbox.Actor{WorkspaceID: "ws-import", UserID: "admin-1", Role: inbox.RoleAdmin}
+	if err := store.PutWorkspace(ctx, &inbox.Workspace{ID: actor.WorkspaceID, Name: "W", Settings: inbox.WorkspaceSettings{Timezone: "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
+	key := inbox.MediaPrefix(actor.WorkspaceID) + "up/" + inbox.NewID(time.Now()) + "/c.csv"
+	var csv strings.Builder
+	csv.WriteString("name,phone\n")
+	for i := range 201 {
+		fmt.Fprintf(&csv, "P%d,+1415556%04d\n", i, i)
+	}
+	files := uploads{key: csv.String()}
+	objects := memObjects{}
+	runner := &later{}
+	api := inbox.NewImports(store, nil, files, objects, runner)
+	im, err := api.StartImport(ctx, actor, inbox.ImportInput{Key: key})
+	if err != nil || len(runner.jobs) != 1 {
+		t.Fatalf("StartImport: %v, %d jobs", err, len(runner.jobs))
+	}
+	next := &later{}
+	h := exporter.New(store, objects, slog.New(slog.NewTextHandler(io.Discard, nil))).WithImports(files, next)
+	h.Imports.Budget = time.Nanosecond // hand over at the first checkpoint (row 200)
+	h.Imports.Rate = 1e6
+	if err := h.Handle(ctx, runner.jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if len(next.jobs) != 1 || next.jobs[0].ImportID != im.ID {
+		t.Fatalf("after the first run's budget: %+v, want one hand-over", next.jobs)
+	}
+	if err := h.Handle(ctx, next.jobs[0]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := store.GetImport(ctx, actor.WorkspaceID, im.ID)
+	if err != nil || got.Status != inbox.ImportDone || got.Created != 201 {
+		t.Fatalf("import = %+v, %v; want done with 201 created", got, err)
+	}
+	if !strings.Contains(objects[got.ReportKey()], "201,created,") {
+		t.Errorf("report = %q", objects[got.ReportKey()])
+	}
+	if len(next.jobs) != 1 {
+		t.Errorf("a finished import handed over again: %+v", next.jobs)
 	}
 }
