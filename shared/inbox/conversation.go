@@ -18,22 +18,22 @@ const (
 // Conversation is the one thread a contact has with the workspace, across
 // every channel. Read state is shared by all agents.
 type Conversation struct {
-	ID                   string             `json:"id"`
-	WorkspaceID          string             `json:"workspaceId"`
-	ContactID            string             `json:"contactId"`
-	ContactName          string             `json:"contactName"`
-	Status               ConversationStatus `json:"status"`
-	Archived             bool               `json:"archived"`
-	Unread               bool               `json:"unread"`
-	AssigneeID           string             `json:"assigneeId,omitempty"`
+	ID          string             `json:"id"`
+	WorkspaceID string             `json:"workspaceId"`
+	ContactID   string             `json:"contactId"`
+	ContactName string             `json:"contactName"`
+	Status      ConversationStatus `json:"status"`
+	Archived    bool               `json:"archived"`
+	Unread      bool               `json:"unread"`
+	AssigneeID  string             `json:"assigneeId,omitempty"`
 	// Bot says the contact is with the workspace's bot (Contact.BotEnabled,
 	// copied here): assignment rules leave the conversation to it.
-	Bot bool `json:"bot,omitempty"`
-	Labels               []string           `json:"labels"`
-	Channels             []Channel          `json:"channels"`
-	Preview              string             `json:"preview"`
-	LastMessageAt        *time.Time         `json:"lastMessageAt,omitempty"`
-	LastMessageDirection Direction          `json:"lastMessageDirection,omitempty"`
+	Bot                  bool       `json:"bot,omitempty"`
+	Labels               []string   `json:"labels"`
+	Channels             []Channel  `json:"channels"`
+	Preview              string     `json:"preview"`
+	LastMessageAt        *time.Time `json:"lastMessageAt,omitempty"`
+	LastMessageDirection Direction  `json:"lastMessageDirection,omitempty"`
 	// LastInboundAt is when the contact last wrote on each channel; it opens
 	// the reply windows of WhatsApp, Messenger and Instagram.
 	LastInboundAt map[Channel]time.Time `json:"lastInboundAt,omitempty"`
