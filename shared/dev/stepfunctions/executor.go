@@ -54,6 +54,9 @@ type Executor struct {
 	PollInterval time.Duration
 	// Workers bounds the executions Run advances at once; 0 means 4.
 	Workers int
+	// Objects reads the objects of Map ItemReaders (s3:getObject); nil
+	// fails such a Map with States.ItemReaderFailed.
+	Objects ObjectReader
 	// Log gets Run's failures; nil means slog.Default().
 	Log *slog.Logger
 
@@ -94,6 +97,9 @@ type Execution struct {
 	Error, Cause       string
 	// Transitions counts billed state transitions: states entered plus retries.
 	Transitions int
+	// ChildExecutions counts Map iterations run: one per item, or per
+	// batch with an ItemBatcher. Their state transitions are in Transitions.
+	ChildExecutions int
 	// History lists the states entered, oldest first (the last 100).
 	History   []string
 	StartTime time.Time
@@ -259,7 +265,7 @@ func (e *Executor) Describe(ctx context.Context, name string) (*Execution, error
 	}
 	out := &Execution{ARN: executionARN(x.Machine, x.Name), Name: x.Name, Machine: x.Machine,
 		Status: x.Status, State: x.State, Input: json.RawMessage(x.Input), Error: x.Error, Cause: x.Cause,
-		Transitions: x.Transitions, History: x.History,
+		Transitions: x.Transitions, ChildExecutions: x.ChildExecutions, History: x.History,
 		StartTime: parse(x.StartTime), StopTime: parse(x.StopTime), WakeAt: parse(x.WakeAt)}
 	if x.Output != "" {
 		out.Output = json.RawMessage(x.Output)

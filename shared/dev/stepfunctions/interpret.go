@@ -197,6 +197,17 @@ func (e *Executor) enterState(ctx context.Context, reg registration, s *state, n
 
 	case "Fail":
 		n.finish(StatusFailed, s.errName, s.cause, now)
+
+	case "Map":
+		result, terr, err := e.runMap(ctx, reg, s, n, in)
+		if err != nil {
+			return err // shutting down: run the Map again later
+		}
+		if terr != nil {
+			e.failed(s, n, raw, terr.Name, terr.Cause, e.now())
+			return nil
+		}
+		e.succeeded(s, n, raw, result, e.now())
 	}
 	return nil
 }

@@ -77,6 +77,8 @@ type state struct {
 	defaultNext string
 
 	errName, cause string // Fail
+
+	mapSpec *mapSpec // Map
 }
 
 type retrier struct {
@@ -102,14 +104,20 @@ var stateFields = map[string][]string{
 	"Choice":  {"InputPath", "OutputPath", "Choices", "Default"},
 	"Succeed": {"InputPath", "OutputPath"},
 	"Fail":    {"Error", "Cause"},
+	"Map": {"Next", "End", "InputPath", "OutputPath", "ResultSelector", "ResultPath", "Retry", "Catch",
+		"ItemProcessor", "ItemsPath", "ItemReader", "ItemSelector", "ItemBatcher", "MaxConcurrency",
+		"ToleratedFailurePercentage", "ToleratedFailureCount"},
 }
 
 // unsupportedHint explains well-known fields the executor leaves out.
 var unsupportedHint = map[string]string{
 	"Arguments": "JSONata is not supported", "Output": "JSONata is not supported",
 	"Assign": "variables are not supported", "QueryLanguage": "only JSONPath is supported",
-	"HeartbeatSeconds": "heartbeats are not supported", "ItemProcessor": "Map is not supported",
-	"Iterator": "Map is not supported", "Branches": "Parallel is not supported",
+	"HeartbeatSeconds": "heartbeats are not supported", "Iterator": "use ItemProcessor (Iterator is deprecated)",
+	"Branches": "Parallel is not supported", "ResultWriter": "ResultWriter is not supported (results come back in the state output)",
+	"Label": "Map Run labels are not supported", "ToleratedFailurePercentagePath": "use ToleratedFailurePercentage",
+	"ToleratedFailureCountPath": "use ToleratedFailureCount", "MaxConcurrencyPath": "use MaxConcurrency",
+	"ItemsPointer": "JSONata is not supported", "Items": "JSONata is not supported",
 }
 
 var substitution = regexp.MustCompile(`\$\{([^}]*)\}`)
@@ -147,10 +155,24 @@ func Load(definition []byte, substitutions map[string]string) (*Machine, error) 
 	if err := json.Unmarshal([]byte(text), &def); err != nil {
 		return nil, typeError("", err)
 	}
-	m := &Machine{Comment: def.Comment, StartAt: def.StartAt, TimeoutSeconds: def.TimeoutSeconds, states: map[string]*state{}}
 	if def.TimeoutSeconds < 0 {
 		return nil, &LoadError{Field: "TimeoutSeconds", Msg: "must not be negative"}
 	}
+	m, err := loadStates(def.StartAt, def.States)
+	if err != nil {
+		return nil, err
+	}
+	m.Comment, m.TimeoutSeconds = def.Comment, def.TimeoutSeconds
+	return m, nil
+}
+
+// loadStates loads a state graph: a machine's, or a Map's ItemProcessor.
+func loadStates(startAt string, states map[string]json.RawMessage) (*Machine, error) {
+	def := struct {
+		StartAt string
+		States  map[string]json.RawMessage
+	}{startAt, states}
+	m := &Machine{StartAt: def.StartAt, states: map[string]*state{}}
 	if def.StartAt == "" {
 		return nil, &LoadError{Field: "StartAt", Msg: "required"}
 	}
@@ -249,7 +271,7 @@ func loadState(name string, raw json.RawMessage) (*state, error) {
 	}
 	allowed, ok := stateFields[r.Type]
 	if !ok {
-		return nil, fail("Type", "%q is not supported (supported: Task, Wait, Choice, Pass, Succeed, Fail)", r.Type)
+		return nil, fail("Type", "%q is not supported (supported: Task, Wait, Choice, Pass, Succeed, Fail, Map)", r.Type)
 	}
 	if err := checkFields(fields, name, append([]string{"Type", "Comment", "QueryLanguage"}, allowed...)...); err != nil {
 		return nil, err
@@ -259,7 +281,7 @@ func loadState(name string, raw json.RawMessage) (*state, error) {
 
 	// Exactly one of Next and End on the states that continue.
 	switch r.Type {
-	case "Pass", "Task", "Wait":
+	case "Pass", "Task", "Wait", "Map":
 		if (r.Next == "") == !r.End {
 			return nil, fail("Next", "exactly one of Next and End:true is required")
 		}
@@ -292,6 +314,11 @@ func loadState(name string, raw json.RawMessage) (*state, error) {
 		}
 		s.hasResultSelector = true
 	}
+	for field, t := range map[string]any{"Parameters": s.parameters, "ResultSelector": s.resultSelector} {
+		if usesMapItem(t) {
+			return nil, fail(field, "$$.Map.Item is only available to a Map's ItemSelector")
+		}
+	}
 	if r.Result != nil {
 		if s.result, err = decode(r.Result); err != nil {
 			return nil, fail("Result", "%v", err)
@@ -306,6 +333,10 @@ func loadState(name string, raw json.RawMessage) (*state, error) {
 		err = s.loadWait(r)
 	case "Choice":
 		err = s.loadChoices(r)
+	case "Map":
+		if err = s.loadMap(fields); err == nil {
+			err = s.loadRetryCatch(r)
+		}
 	default:
 		if usesToken {
 			err = fail("Parameters", "$$.Task.Token is only available to %s tasks", ResourceLambdaCallback)
@@ -347,6 +378,14 @@ func (s *state) loadTask(r rawState, usesToken bool) error {
 			return fail("TimeoutSeconds", "must be positive")
 		}
 		s.timeout = *r.TimeoutSeconds
+	}
+	return s.loadRetryCatch(r)
+}
+
+// loadRetryCatch loads the Retry and Catch of a Task or Map state.
+func (s *state) loadRetryCatch(r rawState) error {
+	fail := func(field, format string, args ...any) error {
+		return &LoadError{State: s.name, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	for i, raw := range r.Retry {
 		rt, field, err := loadRetrier(raw, i == len(r.Retry)-1)

@@ -13,7 +13,25 @@ func TestLoadRejectsWhatItCannotRun(t *testing.T) {
 		name, def    string
 		state, field string
 	}{
-		{"Map", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Succeed"}}},"End":true}}}`, "M", "Type"},
+		{"Map ResultWriter", mapDef(`"ResultWriter":{"Resource":"arn:aws:states:::s3:putObject"}`, distributed), "M", "ResultWriter"},
+		{"Map Label", mapDef(`"Label":"run"`, distributed), "M", "Label"},
+		{"Map Parameters", mapDef(`"Parameters":{}`, inline), "M", "Parameters"},
+		{"Map Iterator", mapDef(`"Iterator":{}`, inline), "M", "Iterator"},
+		{"Map ToleratedFailurePercentagePath", mapDef(`"ToleratedFailurePercentagePath":"$.p"`, distributed), "M", "ToleratedFailurePercentagePath"},
+		{"Map MaxConcurrencyPath", mapDef(`"MaxConcurrencyPath":"$.c"`, inline), "M", "MaxConcurrencyPath"},
+		{"Map CSV reader", mapDef(`"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"CSV"},"Parameters":{"Bucket":"b","Key":"k"}}`, distributed), "M", "ItemReader.ReaderConfig.InputType"},
+		{"Map reader MaxItems", mapDef(`"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"JSON","MaxItems":5},"Parameters":{"Bucket":"b","Key":"k"}}`, distributed), "M", "ItemReader.ReaderConfig.MaxItems"},
+		{"Map listObjects reader", mapDef(`"ItemReader":{"Resource":"arn:aws:states:::s3:listObjectsV2","Parameters":{"Bucket":"b"}}`, distributed), "M", "ItemReader.Resource"},
+		{"inline Map ItemReader", mapDef(`"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b","Key":"k"}}`, inline), "M", "ItemReader"},
+		{"inline Map ItemBatcher", mapDef(`"ItemBatcher":{"MaxItemsPerBatch":2}`, inline), "M", "ItemBatcher"},
+		{"ItemBatcher MaxInputBytesPerBatch", mapDef(`"ItemBatcher":{"MaxInputBytesPerBatch":1024}`, distributed), "M", "ItemBatcher.MaxInputBytesPerBatch"},
+		{"ItemBatcher without size", mapDef(`"ItemBatcher":{"BatchInput":{}}`, distributed), "M", "ItemBatcher.MaxItemsPerBatch"},
+		{"EXPRESS child executions", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"EXPRESS"},"StartAt":"X","States":{"X":{"Type":"Succeed"}}},"End":true}}}`, "M", "ItemProcessor.ProcessorConfig.ExecutionType"},
+		{"unknown field in a Map's states", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Pass","Foo":1,"End":true}}},"End":true}}}`, "M", "ItemProcessor.States.X.Foo"},
+		{"Map in a Map", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Map","ItemProcessor":{"StartAt":"Y","States":{"Y":{"Type":"Succeed"}}},"End":true}}},"End":true}}}`, "M", "ItemProcessor.States.X.Type"},
+		{"callback task in a Map", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"t.$":"$$.Task.Token"}},"End":true}}},"End":true}}}`, "M", "ItemProcessor.States.X.Resource"},
+		{"Map item outside ItemSelector", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"v.$":"$$.Map.Item.Value"},"End":true}}}`, "A", "Parameters"},
+		{"Map without ItemProcessor", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`, "M", "ItemProcessor"},
 		{"Parallel", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[],"End":true}}}`, "P", "Type"},
 		{"unknown field", `{"StartAt":"A","States":{"A":{"Type":"Pass","Foo":1,"End":true}}}`, "A", "Foo"},
 		{"unknown top-level field", `{"StartAt":"A","Version":"1.0","States":{"A":{"Type":"Succeed"}}}`, "", "Version"},
@@ -65,4 +83,14 @@ func TestLoadSubstitutes(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "${Fn}") {
 		t.Fatalf("Load without the substitution = %v, want an error naming ${Fn}", err)
 	}
+}
+
+const (
+	inline      = `{"StartAt":"X","States":{"X":{"Type":"Succeed"}}}`
+	distributed = `{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"X","States":{"X":{"Type":"Succeed"}}}`
+)
+
+// mapDef is a machine of one Map state with the given extra fields.
+func mapDef(fields, processor string) string {
+	return `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":` + processor + `,` + fields + `,"End":true}}}`
 }

@@ -244,6 +244,7 @@ type pathField struct {
 var contextPaths = map[string]bool{
 	"$$.Execution.Id": true, "$$.Execution.Name": true, "$$.Execution.StartTime": true,
 	"$$.State.EnteredTime": true, "$$.Task.Token": true,
+	"$$.Map.Item.Value": true, "$$.Map.Item.Index": true, // ItemSelector only
 }
 
 // compileTemplate turns "key.$" fields into paths. usesToken reports a
@@ -276,7 +277,7 @@ func compileTemplate(v any, where string, usesToken *bool) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s.%s: %v", where, k, err)
 			}
-			if p.context && !contextPaths[s] {
+			if p.context && !contextPaths[s] && !strings.HasPrefix(s, "$$.Map.Item.Value.") {
 				return nil, fmt.Errorf("%s.%s: context path %q is not supported", where, k, s)
 			}
 			if s == "$$.Task.Token" {

@@ -49,32 +49,34 @@ const (
 
 // record is an execution as stored.
 type record struct {
-	PK          string   `json:"PK"`
-	SK          string   `json:"SK"`
-	Machine     string   `json:"machine"`
-	Name        string   `json:"name"`
-	Status      Status   `json:"status"`
-	State       string   `json:"state"`
-	Phase       string   `json:"phase,omitempty"`
-	Input       string   `json:"input"`
-	StateInput  string   `json:"stateInput,omitempty"` // the current state's raw input
-	Output      string   `json:"output,omitempty"`
-	Error       string   `json:"error,omitempty"`
-	Cause       string   `json:"cause,omitempty"`
-	WakeAt      string   `json:"wakeAt,omitempty"` // stamp; "" while awaiting a token
-	Token       string   `json:"token,omitempty"`
-	Invoked     bool     `json:"invoked,omitempty"`
-	Reply       string   `json:"reply,omitempty"` // SendTaskSuccess output
-	ReplyError  string   `json:"replyError,omitempty"`
-	ReplyCause  string   `json:"replyCause,omitempty"`
-	Retries     []int    `json:"retries,omitempty"` // attempts per retrier in this state
-	Transitions int      `json:"transitions"`
-	History     []string `json:"history"`
-	StartTime   string   `json:"startTime"`
-	StopTime    string   `json:"stopTime,omitempty"`
-	EnteredTime string   `json:"enteredTime,omitempty"`
-	Deadline    string   `json:"deadline,omitempty"` // execution TimeoutSeconds
-	Version     int      `json:"version"`
+	PK          string `json:"PK"`
+	SK          string `json:"SK"`
+	Machine     string `json:"machine"`
+	Name        string `json:"name"`
+	Status      Status `json:"status"`
+	State       string `json:"state"`
+	Phase       string `json:"phase,omitempty"`
+	Input       string `json:"input"`
+	StateInput  string `json:"stateInput,omitempty"` // the current state's raw input
+	Output      string `json:"output,omitempty"`
+	Error       string `json:"error,omitempty"`
+	Cause       string `json:"cause,omitempty"`
+	WakeAt      string `json:"wakeAt,omitempty"` // stamp; "" while awaiting a token
+	Token       string `json:"token,omitempty"`
+	Invoked     bool   `json:"invoked,omitempty"`
+	Reply       string `json:"reply,omitempty"` // SendTaskSuccess output
+	ReplyError  string `json:"replyError,omitempty"`
+	ReplyCause  string `json:"replyCause,omitempty"`
+	Retries     []int  `json:"retries,omitempty"` // attempts per retrier in this state
+	Transitions int    `json:"transitions"`
+	// ChildExecutions counts the Map iterations (one per item or batch) run.
+	ChildExecutions int      `json:"childExecutions,omitempty"`
+	History         []string `json:"history"`
+	StartTime       string   `json:"startTime"`
+	StopTime        string   `json:"stopTime,omitempty"`
+	EnteredTime     string   `json:"enteredTime,omitempty"`
+	Deadline        string   `json:"deadline,omitempty"` // execution TimeoutSeconds
+	Version         int      `json:"version"`
 }
 
 // enter moves to a state: one billed transition.
