@@ -29,7 +29,7 @@ const (
 type differentialScenario struct {
 	name       string
 	definition []byte
-	input      inbox.RunState
+	input      any // an inbox.RunState for Parley's definitions
 	// results are each Task state's scripted answers, in call order: a
 	// value the function returns (or, for a waitForTaskToken task, the
 	// output sent with SendTaskSuccess), or a taskFailure.
@@ -171,6 +171,8 @@ func TestDifferentialAgainstAWSLocalStepFunctions(t *testing.T) {
 			"AwaitManualAction": {taskFailure{Error: "Sequences.TaskGone", Cause: "the task was deleted"}},
 		},
 	}}
+
+	scenarios = append(scenarios, mapScenarios()...)
 
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -432,4 +434,79 @@ func maskToken(v any, token string) any {
 		}
 	}
 	return v
+}
+
+// mapScenarios cover the Map state. No definition in statemachines/ has one
+// yet, so they bring their own.
+//
+// What aws-local-stepfunctions 3.0.0 can be compared on: INLINE Maps with
+// ItemsPath, ItemSelector ($$.Map.Item.Index and .Value), MaxConcurrency,
+// Pass, Choice, Succeed and Fail inside, and Catch and ResultPath on the Map.
+// Left out:
+//   - Task states inside a Map: run.mjs scripts only top-level Task states,
+//     and this test's Invoker tells the calling state from Describe, which
+//     names the Map state during its iterations.
+//   - ItemReader, ItemBatcher, ToleratedFailurePercentage/Count and
+//     DISTRIBUTED mode: the reference does not implement them (its
+//     Map runs every item inline and ignores those fields), so they are
+//     covered by shared/dev/stepfunctions's own tests only.
+//   - The states entered when iterations run concurrently: the reference
+//     interleaves them as they happen, the executor lists them iteration
+//     by iteration; the scenarios below run one iteration at a time, or
+//     iterations of a single state.
+//   - An iteration failing before the last one: the reference still
+//     starts the next iteration (one more state entered) after an
+//     iteration fails; the executor starts none.
+func mapScenarios() []differentialScenario {
+	selectAndRoute := []byte(`{"StartAt": "Each", "States": {
+	  "Each": {"Type": "Map", "ItemsPath": "$.ids", "MaxConcurrency": 1, "ResultPath": "$.out",
+	    "ItemSelector": {"index.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value", "list.$": "$.list"},
+	    "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Big?", "States": {
+	      "Big?": {"Type": "Choice", "Choices": [{"Variable": "$.v.n", "NumericGreaterThan": 1, "Next": "Big"}], "Default": "Small"},
+	      "Big": {"Type": "Pass", "Parameters": {"big.$": "$.v.n", "at.$": "$.index"}, "End": true},
+	      "Small": {"Type": "Pass", "Result": "small", "End": true}}},
+	    "Next": "Report"},
+	  "Report": {"Type": "Task", "Resource": "` + sequencesARN + `", "Parameters": {"out.$": "$.out"}, "End": true}}}`)
+	unbounded := []byte(`{"StartAt": "Each", "States": {
+	  "Each": {"Type": "Map", "ItemsPath": "$.batch.ids", "MaxConcurrency": 0,
+	    "ItemSelector": {"id.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+	    "ItemProcessor": {"StartAt": "Shape", "States": {
+	      "Shape": {"Type": "Pass", "Parameters": {"contact.$": "$.id", "position.$": "$.i"}, "End": true}}},
+	    "OutputPath": "$", "End": true}}}`)
+	failing := []byte(`{"StartAt": "Each", "States": {
+	  "Each": {"Type": "Map", "ItemsPath": "$.ids", "MaxConcurrency": 1,
+	    "ItemProcessor": {"StartAt": "Check", "States": {
+	      "Check": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Boom"}], "Default": "Ok"},
+	      "Boom": {"Type": "Fail", "Error": "Item.Bad", "Cause": "two"},
+	      "Ok": {"Type": "Succeed"}}},
+	    "Catch": [{"ErrorEquals": ["Item.Bad"], "ResultPath": "$.error", "Next": "Caught"}],
+	    "End": true},
+	  "Caught": {"Type": "Pass", "End": true}}}`)
+	uncaught := bytes.Replace(failing, []byte(`"Item.Bad"]`), []byte(`"Other"]`), 1)
+	ids := make([]string, 25)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("contact-%d", i)
+	}
+	return []differentialScenario{{
+		name:       "map-inline-select-and-route",
+		definition: selectAndRoute,
+		input:      map[string]any{"ids": []any{map[string]any{"n": 1}, map[string]any{"n": 2}, map[string]any{"n": 3}}, "list": "l-1"},
+		results:    map[string][]any{"Report": {"reported"}},
+	}, {
+		name:       "map-inline-unbounded",
+		definition: unbounded,
+		input:      map[string]any{"batch": map[string]any{"ids": ids}},
+	}, {
+		name:       "map-inline-empty",
+		definition: unbounded,
+		input:      map[string]any{"batch": map[string]any{"ids": []string{}}},
+	}, {
+		name:       "map-inline-iteration-fails-caught",
+		definition: failing,
+		input:      map[string]any{"ids": []int{1, 3, 2}},
+	}, {
+		name:       "map-inline-iteration-fails-uncaught",
+		definition: uncaught,
+		input:      map[string]any{"ids": []int{1, 3, 2}},
+	}}
 }

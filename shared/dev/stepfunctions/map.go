@@ -339,6 +339,7 @@ func (e *Executor) runMap(ctx context.Context, reg registration, s *state, n *re
 	results := make([]any, len(jobs))
 	errs := make([]*TaskError, len(jobs))
 	transitions := make([]int, len(jobs))
+	histories := make([][]string, len(jobs))
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sub := registration{machine: m.processor, invoker: reg.invoker}
@@ -358,7 +359,7 @@ func (e *Executor) runMap(ctx context.Context, reg registration, s *state, n *re
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			results[i], errs[i], transitions[i] = e.runChild(runCtx, sub, n, j.input)
+			results[i], errs[i], transitions[i], histories[i] = e.runChild(runCtx, sub, n, j.input)
 			if errs[i] != nil && !m.distributed {
 				cancel() // an INLINE Map fails with its first failing iteration
 			}
@@ -373,6 +374,14 @@ func (e *Executor) runMap(ctx context.Context, reg registration, s *state, n *re
 		n.Transitions += t
 	}
 	if !m.distributed {
+		// An INLINE Map's states are in its execution's history; here
+		// they are listed iteration by iteration, in item order.
+		for _, h := range histories {
+			n.History = append(n.History, h...)
+		}
+		if len(n.History) > historyLimit {
+			n.History = n.History[len(n.History)-historyLimit:]
+		}
 		for _, te := range errs {
 			if te != nil {
 				return nil, te, nil
@@ -463,38 +472,38 @@ func (e *Executor) mapItems(ctx context.Context, m *mapSpec, n *record, in any) 
 }
 
 // runChild runs one iteration of a Map's ItemProcessor in memory, reusing
-// step: it returns the output or the error, and the transitions made. A
-// nil output and error means ctx ended.
-func (e *Executor) runChild(ctx context.Context, reg registration, parent *record, input any) (any, *TaskError, int) {
+// step: it returns the output or the error, the transitions made and the
+// states entered. A nil output and error means ctx ended.
+func (e *Executor) runChild(ctx context.Context, reg registration, parent *record, input any) (any, *TaskError, int, []string) {
 	x := &record{Machine: parent.Machine, Name: parent.Name, Status: StatusRunning, Input: mustEncode(input),
 		StartTime: parent.StartTime, Deadline: parent.Deadline}
 	x.enter(reg.machine.StartAt, input, e.now())
 	for x.Status == StatusRunning {
 		wake, err := time.Parse(stampLayout, x.WakeAt)
 		if err != nil {
-			return nil, &TaskError{errRuntime, "iteration has no wake-up time"}, x.Transitions
+			return nil, &TaskError{errRuntime, "iteration has no wake-up time"}, x.Transitions, x.History
 		}
 		if d := wake.Sub(e.now()); d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, nil, x.Transitions
+				return nil, nil, x.Transitions, x.History
 			case <-t.C:
 			}
 		}
 		next, err := e.step(ctx, reg, x, e.now())
 		if err != nil {
-			return nil, nil, x.Transitions
+			return nil, nil, x.Transitions, x.History
 		}
 		x = next
 	}
 	if x.Status != StatusSucceeded {
-		return nil, &TaskError{x.Error, x.Cause}, x.Transitions
+		return nil, &TaskError{x.Error, x.Cause}, x.Transitions, x.History
 	}
 	out, err := decode([]byte(x.Output))
 	if err != nil {
-		return nil, &TaskError{errRuntime, err.Error()}, x.Transitions
+		return nil, &TaskError{errRuntime, err.Error()}, x.Transitions, x.History
 	}
-	return out, nil, x.Transitions
+	return out, nil, x.Transitions, x.History
 }

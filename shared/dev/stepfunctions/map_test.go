@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -44,6 +45,9 @@ func TestInlineMapOverItemsPath(t *testing.T) {
 	sameJSON(t, "output", x.Output, `["small", {"done": "b"}, {"done": "c"}]`)
 	if x.ChildExecutions != 3 || x.Transitions != 1+3*2 {
 		t.Errorf("child executions %d, transitions %d; want 3 and 7", x.ChildExecutions, x.Transitions)
+	}
+	if want := []string{"Each", "Big?", "Small", "Big?", "Work", "Big?", "Work"}; !slices.Equal(x.History, want) {
+		t.Errorf("history %v, want %v", x.History, want)
 	}
 }
 
