@@ -36,7 +36,8 @@ func (e *TaskError) Error() string { return e.Name + ": " + e.Cause }
 // Invoker runs the Lambda functions of Task states. resource is the
 // function: the FunctionName parameter of the lambda:invoke integrations,
 // or the Task's Resource when that is a function ARN. taskToken is set for
-// waitForTaskToken tasks only.
+// waitForTaskToken tasks only. A Map state's iterations call it
+// concurrently (up to its MaxConcurrency, at most 40 at once).
 type Invoker interface {
 	Invoke(ctx context.Context, resource string, input json.RawMessage, taskToken string) (json.RawMessage, error)
 }

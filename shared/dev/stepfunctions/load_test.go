@@ -31,6 +31,7 @@ func TestLoadRejectsWhatItCannotRun(t *testing.T) {
 		{"Map in a Map", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Map","ItemProcessor":{"StartAt":"Y","States":{"Y":{"Type":"Succeed"}}},"End":true}}},"End":true}}}`, "M", "ItemProcessor.States.X.Type"},
 		{"callback task in a Map", `{"StartAt":"M","States":{"M":{"Type":"Map","ItemProcessor":{"StartAt":"X","States":{"X":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken","Parameters":{"FunctionName":"f","Payload":{"t.$":"$$.Task.Token"}},"End":true}}},"End":true}}}`, "M", "ItemProcessor.States.X.Resource"},
 		{"Map item outside ItemSelector", `{"StartAt":"A","States":{"A":{"Type":"Pass","Parameters":{"v.$":"$$.Map.Item.Value"},"End":true}}}`, "A", "Parameters"},
+		{"Map ItemsPath null", mapDef(`"ItemsPath":null`, inline), "M", "ItemsPath"},
 		{"Map without ItemProcessor", `{"StartAt":"M","States":{"M":{"Type":"Map","End":true}}}`, "M", "ItemProcessor"},
 		{"Parallel", `{"StartAt":"P","States":{"P":{"Type":"Parallel","Branches":[],"End":true}}}`, "P", "Type"},
 		{"unknown field", `{"StartAt":"A","States":{"A":{"Type":"Pass","Foo":1,"End":true}}}`, "A", "Foo"},

@@ -140,6 +140,9 @@ func (s *state) loadMap(fields map[string]json.RawMessage) error {
 		if fields["ItemReader"] != nil {
 			return fail("ItemsPath", "not allowed with an ItemReader")
 		}
+		if string(raw) == "null" {
+			return fail("ItemsPath", "must be a reference path, not null")
+		}
 		if m.itemsPath, err = loadOptPath(raw, true); err != nil {
 			return fail("ItemsPath", "%v", err)
 		}

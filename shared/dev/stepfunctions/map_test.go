@@ -194,3 +194,36 @@ func TestMapItemReaderFromLocalFolder(t *testing.T) {
 		t.Errorf("missing object: %s %s: %s", x.Status, x.Error, x.Cause)
 	}
 }
+
+func TestMapIterationsWaitAndRetry(t *testing.T) {
+	def := `{"StartAt": "Each", "States": {
+	  "Each": {"Type": "Map", "ItemsPath": "$.ids",
+	    "ItemProcessor": {"StartAt": "Pause", "States": {
+	      "Pause": {"Type": "Wait", "Seconds": 60, "Next": "Work"},
+	      "Work": {"Type": "Task", "Resource": "` + fnARN + `", "End": true,
+	        "Retry": [{"ErrorEquals": ["Work.Flaky"], "IntervalSeconds": 30, "MaxAttempts": 1}]}}},
+	    "End": true}}}`
+	var mu sync.Mutex
+	seen := map[string]int{}
+	inv := stepfunctions.InvokerFunc(func(_ context.Context, _ string, in json.RawMessage, _ string) (json.RawMessage, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[string(in)]++; seen[string(in)] == 1 {
+			return nil, &stepfunctions.TaskError{Name: "Work.Flaky", Cause: "first try"}
+		}
+		return in, nil
+	})
+	db, table := dynamotest.Table(t)
+	e := newExecutor(db, table, nil)
+	e.Scale = 6000 // 60 s is 10 ms
+	e.Register("m", mustLoad(t, def, nil), inv)
+	background.RunT(t, e.Run)
+	startExecution(t, e, "m", "x-1", `{"ids": ["a", "b"]}`)
+	x := waitDone(t, e, "x-1")
+	succeeded(t, x)
+	sameJSON(t, "output", x.Output, `["a", "b"]`)
+	// Map, then per item Pause, Work and one retry.
+	if x.Transitions != 1+2*3 {
+		t.Errorf("transitions %d, want 7", x.Transitions)
+	}
+}
