@@ -48,6 +48,7 @@ type Store interface {
 	AssignmentRuleStore
 	MergeStore
 	ImportStore
+	ListStore
 }
 
 // WorkspaceStore keeps workspaces and their team.

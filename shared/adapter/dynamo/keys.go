@@ -17,6 +17,8 @@ import (
 //	WS#w                      CAMPAIGN#c        drip campaign
 //	WS#w                      AUTOMATION#a      automation
 //	WS#w                      RUNCOUNT#s        run counts of a campaign or automation, by status
+//	WS#w                      LIST#l            static contact list, with its member count (lists.go)
+//	WS#w#LIST#l               C#c               list member: contact id and name, one Query per page
 //	WS#w#LABELNAME#name       #UNIQUE           label name claim
 //	WS#w#CONTACT#c            #CONTACT          contact (GSI2: name order, 28 shards; see addressbook.go)
 //	WS#w#SNIPPET#s            #SNIPPET          snippet (GSI2: WS#w#SNIPPETS by name; GSI4: WS#w#SNIPCAT#<category> by name)

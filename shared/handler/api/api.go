@@ -205,6 +205,7 @@ func (a *API) routes() {
 	a.handle("DELETE /snippets/{snippetId}", a.deleteSnippet)
 	a.handle("POST /conversations/{conversationId}/snippets/{snippetId}/render", a.renderSnippet)
 
+	a.listRoutes()
 	a.templateRoutes()
 	a.mediaRoutes()
 	a.mergeRoutes()

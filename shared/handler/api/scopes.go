@@ -51,8 +51,11 @@ var routeScopes = map[string]string{
 	"GET /contacts/{contactId}":                  auth.ScopeContactsRead,
 	"GET /contacts/{contactId}/consent":          auth.ScopeContactsRead,
 	"GET /contacts/{contactId}/merges/{mergeId}": auth.ScopeContactsRead,
-	"GET /tags":           auth.ScopeContactsRead,
-	"GET /contact-fields": auth.ScopeContactsRead,
+	"GET /tags":                    auth.ScopeContactsRead,
+	"GET /contact-fields":          auth.ScopeContactsRead,
+	"GET /lists":                   auth.ScopeContactsRead,
+	"GET /lists/{listId}":          auth.ScopeContactsRead,
+	"GET /lists/{listId}/contacts": auth.ScopeContactsRead,
 
 	"POST /contacts":                                auth.ScopeContactsWrite,
 	"PATCH /contacts/{contactId}":                   auth.ScopeContactsWrite,
@@ -62,6 +65,10 @@ var routeScopes = map[string]string{
 	"POST /contacts/{contactId}/opt-out":            auth.ScopeContactsWrite,
 	"POST /contacts/{contactId}/opt-in":             auth.ScopeContactsWrite,
 	"POST /contacts/{contactId}/merge":              auth.ScopeContactsWrite,
+	"POST /lists":                                   auth.ScopeContactsWrite,
+	"PATCH /lists/{listId}":                         auth.ScopeContactsWrite,
+	"POST /lists/{listId}/contacts":                 auth.ScopeContactsWrite,
+	"DELETE /lists/{listId}/contacts/{contactId}":   auth.ScopeContactsWrite,
 }
 
 // checkScope lets a person through, and a machine client only onto a
