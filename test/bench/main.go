@@ -247,6 +247,8 @@ func measureOperations(ctx context.Context, endpoint string, large int) *bench {
 	b.measureMediaCopy(ctx)
 	b.measureAssignment(ctx, localstack.DemoWorkspace)
 	b.measureWebhookDelivery(ctx, localstack.DemoWorkspace)
+	b.measureMerge(ctx, localstack.DemoWorkspace)
+	b.measureImport(ctx, localstack.DemoWorkspace)
 
 	// What a reconnecting client reads: the badges, and the change logs
 	// the publisher keeps from the stream, 25 changes since its last event.
