@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/parley-inbox/parley/shared/adapter/meta"
 	"github.com/parley-inbox/parley/shared/adapter/secrets"
@@ -132,4 +133,27 @@ type Mailbox struct {
 func (s Set) Mailbox(ws string) (Mailbox, error) {
 	c, err := s.get(ws, "Email sending", func(c Credentials) bool { return c.EmailFrom != "" })
 	return Mailbox{From: c.EmailFrom, ConfigurationSet: c.SESConfigurationSet}, err
+}
+
+// Lazy reads the provider secret once, when first needed: a function that
+// needs it for only some calls does not read it at every cold start.
+type Lazy struct {
+	Fetch func(context.Context) (Set, error)
+	mu    sync.Mutex
+	set   Set
+}
+
+// Load returns the set, reading it on the first call (and again after a
+// failed read).
+func (l *Lazy) Load() (Set, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.set == nil {
+		set, err := l.Fetch(context.Background())
+		if err != nil {
+			return nil, &inbox.Error{Kind: inbox.KindUnavailable, Message: "the provider credentials could not be read; retry", Err: err}
+		}
+		l.set = set
+	}
+	return l.set, nil
 }

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"log/slog"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,7 +23,6 @@ import (
 	"github.com/parley-inbox/parley/shared/auth"
 	"github.com/parley-inbox/parley/shared/config"
 	"github.com/parley-inbox/parley/shared/config/providers"
-	"github.com/parley-inbox/parley/shared/inbox"
 )
 
 // FromAWS builds functions/api's handler on AWS's services: the table,
@@ -44,9 +42,9 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 	sched := &schedule.EventBridge{Client: scheduler.NewFromConfig(awsCfg), Group: cfg.Scheduling.Group,
 		TargetARN: cfg.Scheduling.SenderFunctionARN, RoleARN: cfg.Scheduling.RoleARN, DeadLetterARN: cfg.Scheduling.DeadLetterARN}
 	sequencer := stepfunctions.New(sfn.NewFromConfig(awsCfg), cfg.StateMachines.DripARN, cfg.StateMachines.AutomationARN)
-	creds := &lazyCredentials{fetch: func(ctx context.Context) (providers.Set, error) {
+	creds := &lazyCredentials{providers.Lazy{Fetch: func(ctx context.Context) (providers.Set, error) {
 		return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
-	}}
+	}}}
 	// The exporter writes the file; the api only presigns its download.
 	exporter := lambdainvoke.Exports{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Function: cfg.Exports.ExporterFunction}
 	exports := Exports{Objects: s3link.Links{Credentials: awsCfg.Credentials, Region: awsCfg.Region, Bucket: cfg.Exports.Bucket},
@@ -69,27 +67,10 @@ func FromAWS(ctx context.Context, cfg config.API, awsCfg aws.Config, log *slog.L
 
 // lazyCredentials reads the provider secret on the first template or
 // payment request call, not at every cold start: only those need it.
-type lazyCredentials struct {
-	fetch func(context.Context) (providers.Set, error)
-	mu    sync.Mutex
-	set   providers.Set
-}
-
-func (l *lazyCredentials) load() (providers.Set, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.set == nil {
-		set, err := l.fetch(context.Background())
-		if err != nil {
-			return nil, &inbox.Error{Kind: inbox.KindUnavailable, Message: "the provider credentials could not be read; retry", Err: err}
-		}
-		l.set = set
-	}
-	return l.set, nil
-}
+type lazyCredentials struct{ providers.Lazy }
 
 func (l *lazyCredentials) Meta(ws string) (meta.Account, error) {
-	set, err := l.load()
+	set, err := l.Load()
 	if err != nil {
 		return meta.Account{}, err
 	}
@@ -97,7 +78,7 @@ func (l *lazyCredentials) Meta(ws string) (meta.Account, error) {
 }
 
 func (l *lazyCredentials) StripeKey(ws string) (string, error) {
-	set, err := l.load()
+	set, err := l.Load()
 	if err != nil {
 		return "", err
 	}

@@ -13,13 +13,13 @@ import (
 // read is unavailable and tried again on the next call.
 func TestLazyCredentials(t *testing.T) {
 	calls, fail := 0, true
-	l := &lazyCredentials{fetch: func(context.Context) (providers.Set, error) {
+	l := &lazyCredentials{providers.Lazy{Fetch: func(context.Context) (providers.Set, error) {
 		calls++
 		if fail {
 			return nil, errors.New("throttled")
 		}
 		return providers.Set{"ws": {WhatsAppToken: "tok", WhatsAppPhoneNumberID: "123"}}, nil
-	}}
+	}}}
 	if _, err := l.Meta("ws"); !inbox.IsKind(err, inbox.KindUnavailable) {
 		t.Fatalf("a failed read = %v, want unavailable", err)
 	}

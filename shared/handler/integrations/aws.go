@@ -3,7 +3,6 @@ package integrations
 import (
 	"context"
 	"log/slog"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,29 +30,20 @@ func FromAWS(cfg config.Integrations, awsCfg aws.Config, log *slog.Logger) *Hand
 	queue := &webhookqueue.SQS{Client: webhookqueue.Signed{Credentials: awsCfg.Credentials, Region: awsCfg.Region}, QueueURL: cfg.WebhookQueueURL}
 	events := &eventbus.EventBridge{Client: eventbridge.NewFromConfig(awsCfg), BusName: cfg.EventBusName}
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	mailboxes := &lazyMailboxes{fetch: func(ctx context.Context) (providers.Set, error) {
+	mailboxes := &lazyMailboxes{providers.Lazy{Fetch: func(ctx context.Context) (providers.Set, error) {
 		return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
-	}}
+	}}}
 	email := &ses.Sender{Client: sesv2.NewFromConfig(awsCfg), Mailboxes: mailboxes.Mailbox, Domain: cfg.EmailDomain}
 	return New(store, &webhookhttp.Client{}, queue, events, email, log)
 }
 
 // lazyMailboxes reads the provider secret once, when first needed.
-type lazyMailboxes struct {
-	fetch func(context.Context) (providers.Set, error)
-	mu    sync.Mutex
-	set   providers.Set
-}
+type lazyMailboxes struct{ providers.Lazy }
 
 func (l *lazyMailboxes) Mailbox(ws string) (providers.Mailbox, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.set == nil {
-		set, err := l.fetch(context.Background())
-		if err != nil {
-			return providers.Mailbox{}, &inbox.SendError{Code: "unavailable", Reason: "the provider secret could not be read", Retryable: true}
-		}
-		l.set = set
+	set, err := l.Load()
+	if err != nil {
+		return providers.Mailbox{}, &inbox.SendError{Code: "unavailable", Reason: "the provider secret could not be read", Retryable: true}
 	}
-	return l.set.Mailbox(ws)
+	return set.Mailbox(ws)
 }

@@ -3,7 +3,6 @@ package media
 import (
 	"context"
 	"log/slog"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,9 +24,9 @@ import (
 // file that needs it (an email's files need none).
 func FromAWS(cfg config.Media, awsCfg aws.Config, log *slog.Logger) *Handler {
 	sm := secretsmanager.NewFromConfig(awsCfg)
-	creds := &lazyCredentials{fetch: func(ctx context.Context) (providers.Set, error) {
+	creds := &lazyCredentials{providers.Lazy{Fetch: func(ctx context.Context) (providers.Set, error) {
 		return providers.Fetch(ctx, sm, cfg.ProviderSecretsARN)
-	}}
+	}}}
 	s3c := s3.NewFromConfig(awsCfg)
 	// The function pages no lists: no cursor key.
 	store := dynamo.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, nil)
@@ -75,27 +74,10 @@ func Sources(creds Credentials, mail Mail, b Bases) map[inbox.Channel]inbox.Medi
 }
 
 // lazyCredentials reads the provider secret once, when first needed.
-type lazyCredentials struct {
-	fetch func(context.Context) (providers.Set, error)
-	mu    sync.Mutex
-	set   providers.Set
-}
-
-func (l *lazyCredentials) load() (providers.Set, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.set == nil {
-		set, err := l.fetch(context.Background())
-		if err != nil {
-			return nil, &inbox.Error{Kind: inbox.KindUnavailable, Message: "the provider credentials could not be read; retry", Err: err}
-		}
-		l.set = set
-	}
-	return l.set, nil
-}
+type lazyCredentials struct{ providers.Lazy }
 
 func (l *lazyCredentials) TwilioMedia(ws string) (twilio.Account, error) {
-	set, err := l.load()
+	set, err := l.Load()
 	if err != nil {
 		return twilio.Account{}, err
 	}
@@ -103,7 +85,7 @@ func (l *lazyCredentials) TwilioMedia(ws string) (twilio.Account, error) {
 }
 
 func (l *lazyCredentials) Meta(ws string) (meta.Account, error) {
-	set, err := l.load()
+	set, err := l.Load()
 	if err != nil {
 		return meta.Account{}, err
 	}
